@@ -1,0 +1,3 @@
+from tlslens.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The ``tlslens`` command line: thin faces on the engine (click + rich)."""

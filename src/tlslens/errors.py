@@ -1,0 +1,136 @@
+"""The error model: caller misuse vs peer faults, each peer fault named after the alert it sends.
+
+``receive_data()`` raises only ``RemoteProtocolError`` subclasses and ``AlertReceived``; anything else
+escaping it is a bug. When a ``RemoteProtocolError`` is raised, its alert has already been queued in
+``data_to_send()``.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from tlslens.wire.enums import AlertDescription
+
+
+class TLSError(Exception):
+    """Base of every tlslens error; not raised directly."""
+
+    def __str__(self) -> str:
+        return "tls: " + super().__str__()
+
+
+class LocalProtocolError(TLSError):
+    """Caller misuse or an illegal local state; never caused by peer bytes."""
+
+
+class ConfigurationError(LocalProtocolError, ValueError):
+    """A ClientConfig / ServerConfig that cannot work (bad names, mismatched key and certificate...)."""
+
+
+class RemoteProtocolError(TLSError):
+    """The peer violated the protocol. ``alert`` was queued in data_to_send() before raising."""
+
+    alert: ClassVar[AlertDescription] = AlertDescription.INTERNAL_ERROR
+
+    @property
+    def description(self) -> AlertDescription:
+        return type(self).alert
+
+
+class UnexpectedMessage(RemoteProtocolError):
+    alert = AlertDescription.UNEXPECTED_MESSAGE
+
+
+class BadRecordMac(RemoteProtocolError):
+    alert = AlertDescription.BAD_RECORD_MAC
+
+
+class RecordOverflow(RemoteProtocolError):
+    alert = AlertDescription.RECORD_OVERFLOW
+
+
+class HandshakeFailure(RemoteProtocolError):
+    alert = AlertDescription.HANDSHAKE_FAILURE
+
+
+class IllegalParameter(RemoteProtocolError):
+    alert = AlertDescription.ILLEGAL_PARAMETER
+
+
+class DecodeError(RemoteProtocolError):
+    alert = AlertDescription.DECODE_ERROR
+
+
+class DecryptError(RemoteProtocolError):
+    alert = AlertDescription.DECRYPT_ERROR
+
+
+class ProtocolVersionMismatch(RemoteProtocolError):
+    """No protocol version in common (alert protocol_version)."""
+
+    alert = AlertDescription.PROTOCOL_VERSION
+
+
+class InsufficientSecurity(RemoteProtocolError):
+    alert = AlertDescription.INSUFFICIENT_SECURITY
+
+
+class InternalError(RemoteProtocolError):
+    alert = AlertDescription.INTERNAL_ERROR
+
+
+class MissingExtension(RemoteProtocolError):
+    alert = AlertDescription.MISSING_EXTENSION
+
+
+class UnsupportedExtension(RemoteProtocolError):
+    alert = AlertDescription.UNSUPPORTED_EXTENSION
+
+
+class UnrecognizedName(RemoteProtocolError):
+    alert = AlertDescription.UNRECOGNIZED_NAME
+
+
+class NoApplicationProtocol(RemoteProtocolError):
+    alert = AlertDescription.NO_APPLICATION_PROTOCOL
+
+
+class CertificateRequired(RemoteProtocolError):
+    alert = AlertDescription.CERTIFICATE_REQUIRED
+
+
+class CertificateError(RemoteProtocolError):
+    """The peer's certificate chain was refused. ``findings`` carries the diagnosis when one was made.
+
+    Subclasses pick the alert the RFC asks for; the message says in plain words what is wrong.
+    """
+
+    alert = AlertDescription.BAD_CERTIFICATE
+
+    def __init__(self, message: str, *, findings: tuple[object, ...] = ()) -> None:
+        super().__init__(message)
+        self.findings = findings
+
+
+class BadCertificate(CertificateError):
+    alert = AlertDescription.BAD_CERTIFICATE
+
+
+class UnsupportedCertificate(CertificateError):
+    alert = AlertDescription.UNSUPPORTED_CERTIFICATE
+
+
+class CertificateExpired(CertificateError):
+    alert = AlertDescription.CERTIFICATE_EXPIRED
+
+
+class UnknownCA(CertificateError):
+    alert = AlertDescription.UNKNOWN_CA
+
+
+class AlertReceived(TLSError):
+    """The peer sent a fatal alert (or an unexpected warning alert); ``description`` says which."""
+
+    def __init__(self, description: AlertDescription, message: str | None = None) -> None:
+        super().__init__(message or f"peer sent alert {description.name.lower()} ({int(description)})")
+        self.description = description

@@ -1,0 +1,1 @@
+"""The TLS 1.3 handshake state machines (client and server), one class per state."""

@@ -1,0 +1,1 @@
+"""The record layer: deframing, record protection (AEAD), handshake-message reassembly, size limits."""
