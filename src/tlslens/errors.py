@@ -1,6 +1,6 @@
 """The error model: caller misuse vs peer faults, each peer fault named after the alert it sends.
 
-``receive_data()`` raises only ``RemoteProtocolError`` subclasses and ``AlertReceived``; anything else
+``receive_data()`` raises only ``RemoteProtocolError`` subclasses and ``FatalAlert``; anything else
 escaping it is a bug. When a ``RemoteProtocolError`` is raised, its alert has already been queued in
 ``data_to_send()``.
 """
@@ -128,8 +128,11 @@ class UnknownCA(CertificateError):
     alert = AlertDescription.UNKNOWN_CA
 
 
-class AlertReceived(TLSError):
-    """The peer sent a fatal alert (or an unexpected warning alert); ``description`` says which."""
+class FatalAlert(TLSError):
+    """The peer sent a fatal alert, so the connection is over; ``description`` says which.
+
+    (The event ``tlslens.events.AlertReceived`` reports alerts that do not end the connection.)
+    """
 
     def __init__(self, description: AlertDescription, message: str | None = None) -> None:
         super().__init__(message or f"peer sent alert {description.name.lower()} ({int(description)})")
