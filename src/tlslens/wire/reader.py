@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -56,14 +57,16 @@ class Reader:
         self._pos += n
         return child
 
-    def opaque(self, length_width: int, *, min_len: int = 0, what: str = "vector") -> bytes:
+    def opaque(self, length_width: int, *, min_len: int = 0, what: str = "vector") -> builtins.bytes:
         """A length-prefixed byte string; ``min_len`` enforces ``<min..max>`` lower bounds."""
         n = self.uint(length_width)
         if n < min_len:
             raise DecodeError(f"{what} of {n} bytes is shorter than {min_len}")
         return self.bytes(n)
 
-    def uint_list(self, length_width: int, item_width: int, *, min_len: int = 0, what: str = "list") -> list[int]:
+    def uint_list(
+        self, length_width: int, item_width: int, *, min_len: int = 0, what: str = "list"
+    ) -> list[int]:
         """A length-prefixed vector of fixed-width integers (suites, groups, schemes...)."""
         child = self.sub(length_width)
         n = child.remaining()
@@ -73,7 +76,7 @@ class Reader:
             raise DecodeError(f"{what} of {n} bytes is shorter than {min_len}")
         return [child.uint(item_width) for _ in range(n // item_width)]
 
-    def rest(self) -> bytes:
+    def rest(self) -> builtins.bytes:
         return self.bytes(self._end - self._pos)
 
     def expect_end(self, what: str) -> None:
@@ -104,7 +107,7 @@ class Writer:
     def bytes(self, data: bytes | bytearray | memoryview) -> None:
         self._buf += data
 
-    def opaque(self, length_width: int, data: bytes | bytearray | memoryview) -> None:
+    def opaque(self, length_width: int, data: builtins.bytes | bytearray | memoryview) -> None:
         if len(data) > _MAX[length_width]:
             raise OverflowError(f"{len(data)} bytes do not fit a {length_width}-byte length")
         self._buf += len(data).to_bytes(length_width, "big")
@@ -124,5 +127,5 @@ class Writer:
         n = len(self._buf) - start - width
         self._buf[start : start + width] = n.to_bytes(width, "big")  # OverflowError if too long
 
-    def getvalue(self) -> bytes:
+    def getvalue(self) -> builtins.bytes:
         return bytes(self._buf)
