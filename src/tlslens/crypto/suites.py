@@ -75,10 +75,16 @@ TLS_AES_256_GCM_SHA384 = Tls13Suite(
     CipherSuite.TLS_AES_256_GCM_SHA384, hashes.SHA384(), 32, 16, AESGCM, 23726566, 1 << 36
 )
 TLS_CHACHA20_POLY1305_SHA256 = Tls13Suite(
-    CipherSuite.TLS_CHACHA20_POLY1305_SHA256, hashes.SHA256(), 32, 16, ChaCha20Poly1305, (1 << 64) - 1, 1 << 36
+    CipherSuite.TLS_CHACHA20_POLY1305_SHA256,
+    hashes.SHA256(),
+    32,
+    16,
+    ChaCha20Poly1305,
+    (1 << 64) - 1,
+    1 << 36,
 )
 TLS_AES_128_CCM_SHA256 = Tls13Suite(
-    CipherSuite.TLS_AES_128_CCM_SHA256, hashes.SHA256(), 16, 16, AESCCM, 2965820, 2965820  # type: ignore[arg-type]
+    CipherSuite.TLS_AES_128_CCM_SHA256, hashes.SHA256(), 16, 16, AESCCM, 2965820, 2965820
 )
 TLS_AES_128_CCM_8_SHA256 = Tls13Suite(
     CipherSuite.TLS_AES_128_CCM_8_SHA256, hashes.SHA256(), 16, 8, _ccm8, 2965820, 1 << 7
