@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.conftest import RFC8448, RFC8448_SECTIONS
 from tlslens.crypto.key_schedule import (
     EarlySecret,
     binder,
@@ -27,11 +28,11 @@ from tlslens.crypto.suites import TLS_AES_128_GCM_SHA256
 from tlslens.crypto.transcript import Transcript
 from tlslens.wire.enums import NamedGroup
 
-from tests.conftest import RFC8448, RFC8448_SECTIONS
-
 SUITE = TLS_AES_128_GCM_SHA256  # every RFC 8448 trace uses it
 H = bytes.fromhex
-SECTION_IDS = {n: f"s{n}-" + re.sub(r"\W+", "-", s["title"].lower()).strip("-") for n, s in RFC8448_SECTIONS.items()}
+SECTION_IDS = {
+    n: f"s{n}-" + re.sub(r"\W+", "-", s["title"].lower()).strip("-") for n, s in RFC8448_SECTIONS.items()
+}
 GROUP_NAMES = {"x25519": NamedGroup.X25519, "P-256": NamedGroup.SECP256R1}
 
 
@@ -59,7 +60,9 @@ class Replay:
     values: dict[str, bytes] = field(default_factory=dict)  # named as in the vector's "secrets"
     transcript_hashes: dict[str, bytes] = field(default_factory=dict)
     traffic_keys: dict[str, tuple[bytes, bytes, bytes]] = field(default_factory=dict)  # secret, key, iv
-    certificate_hashes: dict[str, bytes] = field(default_factory=dict)  # sender -> hash through its Certificate
+    certificate_hashes: dict[str, bytes] = field(
+        default_factory=dict
+    )  # sender -> hash through its Certificate
     public_keys: dict[str, bytes] = field(default_factory=dict)  # "client"/"server" key_exchange
     client_view_of_shared_secret: bytes = b""
 
@@ -69,7 +72,9 @@ def _ecdhe(sec: dict[str, Any], r: Replay) -> bytes:
     prefix = "p256" if "server_p256_ephemeral" in inputs else "x25519"  # section 5: P-256 after the HRR
     client, server = inputs[f"client_{prefix}_ephemeral"], inputs[f"server_{prefix}_ephemeral"]
     group = GROUP_NAMES[client["group"]]
-    client_share = DeterministicProvider(private_keys={group: [H(client["private_key"])]}).generate_key_share(group)
+    client_share = DeterministicProvider(private_keys={group: [H(client["private_key"])]}).generate_key_share(
+        group
+    )
     server_provider = DeterministicProvider(private_keys={group: [H(server["private_key"])]})
     server_share, shared_secret = server_provider.server_key_exchange(group, client_share.public_bytes)
     r.public_keys = {"client": client_share.public_bytes, "server": server_share}

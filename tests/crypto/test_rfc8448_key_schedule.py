@@ -8,6 +8,17 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import RFC8448_SECTIONS
+from tests.crypto.rfc8448_replay import (
+    GROUP_NAMES,
+    SECTION_IDS,
+    SUITE,
+    H,
+    last_index,
+    replay,
+    section,
+    transcript_messages,
+)
 from tlslens.crypto.groups import key_share_from_private_bytes
 from tlslens.crypto.key_schedule import (
     binder,
@@ -21,18 +32,6 @@ from tlslens.crypto.key_schedule import (
     traffic_key_iv,
 )
 from tlslens.crypto.transcript import Transcript, message_hash
-
-from tests.conftest import RFC8448_SECTIONS
-from tests.crypto.rfc8448_replay import (
-    GROUP_NAMES,
-    SECTION_IDS,
-    SUITE,
-    H,
-    last_index,
-    replay,
-    section,
-    transcript_messages,
-)
 
 SECTIONS = sorted(RFC8448_SECTIONS)
 
