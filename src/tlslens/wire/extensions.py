@@ -172,24 +172,54 @@ _T = HandshakeType
 EXTENSION_FORMS: Mapping[HandshakeType, Mapping[ExtensionType, type[KnownExtension]]] = {
     # RFC 8446 §4.2 table, plus the TLS 1.2 extensions a ClientHello or ServerHello carries.
     _T.CLIENT_HELLO: _forms(
-        ServerName, StatusRequest, SupportedGroups, ECPointFormats, SignatureAlgorithms, ALPN,
-        SignedCertificateTimestampEmpty, Padding, ExtendedMasterSecret, CompressCertificate,
-        RecordSizeLimit, SessionTicket, PreSharedKeyClientHello, EarlyData, SupportedVersionsClientHello,
-        Cookie, PskKeyExchangeModes, CertificateAuthorities, PostHandshakeAuth, SignatureAlgorithmsCert,
-        KeyShareClientHello, RenegotiationInfo,
+        ServerName,
+        StatusRequest,
+        SupportedGroups,
+        ECPointFormats,
+        SignatureAlgorithms,
+        ALPN,
+        SignedCertificateTimestampEmpty,
+        Padding,
+        ExtendedMasterSecret,
+        CompressCertificate,
+        RecordSizeLimit,
+        SessionTicket,
+        PreSharedKeyClientHello,
+        EarlyData,
+        SupportedVersionsClientHello,
+        Cookie,
+        PskKeyExchangeModes,
+        CertificateAuthorities,
+        PostHandshakeAuth,
+        SignatureAlgorithmsCert,
+        KeyShareClientHello,
+        RenegotiationInfo,
     ),
     _T.SERVER_HELLO: _forms(
-        KeyShareServerHello, PreSharedKeyServerHello, SupportedVersionsServerHello,
+        KeyShareServerHello,
+        PreSharedKeyServerHello,
+        SupportedVersionsServerHello,
         # TLS 1.2 ServerHello:
-        ServerNameEmpty, StatusRequestEmpty, ECPointFormats, ALPN, SignedCertificateTimestampList,
-        ExtendedMasterSecret, RecordSizeLimit, SessionTicket, RenegotiationInfo,
+        ServerNameEmpty,
+        StatusRequestEmpty,
+        ECPointFormats,
+        ALPN,
+        SignedCertificateTimestampList,
+        ExtendedMasterSecret,
+        RecordSizeLimit,
+        SessionTicket,
+        RenegotiationInfo,
     ),
     _T.HELLO_RETRY_REQUEST: _forms(KeyShareHelloRetryRequest, SupportedVersionsServerHello, Cookie),
     _T.ENCRYPTED_EXTENSIONS: _forms(ServerNameEmpty, SupportedGroups, ALPN, RecordSizeLimit, EarlyData),
     _T.CERTIFICATE: _forms(CertificateStatus, SignedCertificateTimestampList),
     _T.CERTIFICATE_REQUEST: _forms(
-        StatusRequestEmpty, SignatureAlgorithms, SignatureAlgorithmsCert, CertificateAuthorities,
-        SignedCertificateTimestampEmpty, CompressCertificate,
+        StatusRequestEmpty,
+        SignatureAlgorithms,
+        SignatureAlgorithmsCert,
+        CertificateAuthorities,
+        SignedCertificateTimestampEmpty,
+        CompressCertificate,
     ),
     _T.NEW_SESSION_TICKET: _forms(EarlyDataNewSessionTicket),
 }
@@ -202,21 +232,22 @@ _DECODERS: dict[HandshakeType, dict[int, _Decoder]] = {
 }
 _NO_FORMS: dict[int, _Decoder] = {}
 
-_CONTEXT_ALIASES = {"certificate_entry": HandshakeType.CERTIFICATE, "hrr": HandshakeType.HELLO_RETRY_REQUEST}
+_CONTEXT_NAMES: dict[str, HandshakeType] = {
+    **{t.name.replace("_", "").lower(): t for t in HandshakeType},
+    "certificateentry": HandshakeType.CERTIFICATE,
+    "hrr": HandshakeType.HELLO_RETRY_REQUEST,
+}
 
 
 def resolve_context(context: HandshakeType | str) -> HandshakeType:
-    """``HandshakeType.CLIENT_HELLO``, or its name in any case (``"client_hello"``), or
-    ``"certificate_entry"`` / ``"hrr"``. An unknown name is a caller error (``LocalProtocolError``)."""
+    """A ``HandshakeType``, or a message name in any spelling (``"ClientHello"``, ``"client_hello"``,
+    ``"CertificateEntry"``, ``"hrr"``). An unknown name is a caller error (``LocalProtocolError``)."""
     if isinstance(context, HandshakeType):
         return context
-    key = context.lower()
-    if key in _CONTEXT_ALIASES:
-        return _CONTEXT_ALIASES[key]
-    try:
-        return HandshakeType[key.upper()]
-    except KeyError:
-        raise LocalProtocolError(f"unknown extension context {context!r}") from None
+    found = _CONTEXT_NAMES.get(context.replace("_", "").replace(" ", "").lower())
+    if found is None:
+        raise LocalProtocolError(f"unknown extension context {context!r}")
+    return found
 
 
 def decode_extensions(

@@ -33,9 +33,9 @@ def _session_id(r: Reader) -> bytes:
 class ClientHello:
     """RFC 8446 §4.1.2 (and RFC 5246 §7.4.1.2 for older versions)::
 
-        ProtocolVersion legacy_version; Random random; opaque legacy_session_id<0..32>;
-        CipherSuite cipher_suites<2..2^16-2>; opaque legacy_compression_methods<1..2^8-1>;
-        Extension extensions<8..2^16-1>;   (absent in SSL 3.0 .. TLS 1.2 hellos: None)
+    ProtocolVersion legacy_version; Random random; opaque legacy_session_id<0..32>;
+    CipherSuite cipher_suites<2..2^16-2>; opaque legacy_compression_methods<1..2^8-1>;
+    Extension extensions<8..2^16-1>;   (absent in SSL 3.0 .. TLS 1.2 hellos: None)
     """
 
     msg_type: ClassVar[HandshakeType] = HandshakeType.CLIENT_HELLO
@@ -82,9 +82,9 @@ class ClientHello:
 class ServerHello:
     """RFC 8446 §4.1.3 (and RFC 5246 §7.4.1.3)::
 
-        ProtocolVersion legacy_version; Random random; opaque legacy_session_id_echo<0..32>;
-        CipherSuite cipher_suite; uint8 legacy_compression_method = 0;
-        Extension extensions<6..2^16-1>;   (may be absent before TLS 1.3: None)
+    ProtocolVersion legacy_version; Random random; opaque legacy_session_id_echo<0..32>;
+    CipherSuite cipher_suite; uint8 legacy_compression_method = 0;
+    Extension extensions<6..2^16-1>;   (may be absent before TLS 1.3: None)
     """
 
     msg_type: ClassVar[HandshakeType] = HandshakeType.SERVER_HELLO
