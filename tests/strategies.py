@@ -39,6 +39,7 @@ from tlslens.wire.extensions import (
     EarlyData,
     EarlyDataNewSessionTicket,
     ECPointFormats,
+    EncryptThenMac,
     ExtendedMasterSecret,
     Extension,
     KeyShareClientHello,
@@ -143,6 +144,7 @@ EXTENSION_STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
     SignedCertificateTimestampList: st.builds(SignedCertificateTimestampList, tuples(blob(1, 30), 1, 3)),
     Padding: st.builds(Padding, st.integers(0, 300)),
     ExtendedMasterSecret: st.just(ExtendedMasterSecret()),
+    EncryptThenMac: st.just(EncryptThenMac()),
     CompressCertificate: st.builds(
         CompressCertificate, tuples(u16.map(CertificateCompressionAlgorithm), 1, 4)
     ),

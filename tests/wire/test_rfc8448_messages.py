@@ -202,7 +202,21 @@ def test_s7_compatibility_mode_session_id_is_echoed() -> None:
     assert sh.legacy_session_id_echo == ch.legacy_session_id
 
 
-def test_all_sections_are_covered() -> None:
+def test_vectors_cover_every_section_and_message_type() -> None:
     assert sorted(RFC8448_SECTIONS) == ["3", "4", "5", "6", "7"]
-    types = {decode_handshake(bytes.fromhex(m["hex"])).msg_type for _, _, m in (c.values for c in CASES)}
-    assert HandshakeType.NEW_SESSION_TICKET in types and HandshakeType.CERTIFICATE_REQUEST in types
+    types = {
+        decode_handshake(bytes.fromhex(m["hex"])).msg_type
+        for s in RFC8448_SECTIONS.values()
+        for m in s["handshake_messages"]
+    }
+    assert types == {
+        HandshakeType.CLIENT_HELLO,
+        HandshakeType.SERVER_HELLO,
+        HandshakeType.ENCRYPTED_EXTENSIONS,
+        HandshakeType.CERTIFICATE_REQUEST,
+        HandshakeType.CERTIFICATE,
+        HandshakeType.CERTIFICATE_VERIFY,
+        HandshakeType.FINISHED,
+        HandshakeType.NEW_SESSION_TICKET,
+        HandshakeType.END_OF_EARLY_DATA,
+    }

@@ -3,7 +3,8 @@
 server_name (RFC 6066 §3), status_request (RFC 6066 §8, RFC 8446 §4.4.2.1), ALPN (RFC 7301),
 signed_certificate_timestamp (RFC 6962 §3.3), padding (RFC 7685), record_size_limit (RFC 8449),
 compress_certificate (RFC 8879), and the TLS 1.2 ones a scanner meets: ec_point_formats (RFC 8422),
-renegotiation_info (RFC 5746), extended_master_secret (RFC 7627), session_ticket (RFC 5077).
+renegotiation_info (RFC 5746), extended_master_secret (RFC 7627), encrypt_then_mac (RFC 7366),
+session_ticket (RFC 5077).
 
 Where the server's form of an extension is empty, it has its own class with an ``Empty`` suffix
 (``ServerNameEmpty``), so that every class round-trips in the contexts it is decoded in.
@@ -315,7 +316,7 @@ class CompressCertificate:
         return cls(tuple(map(CertificateCompressionAlgorithm, values)))
 
 
-# --- TLS 1.2 extensions: RFC 8422 §5.1.2, RFC 5746 §3.2, RFC 7627 §5.1, RFC 5077 §3.2 ----------------
+# --- TLS 1.2 extensions: RFC 8422 §5.1.2, RFC 5746 §3.2, RFC 7627 §5.1, RFC 7366, RFC 5077 §3.2 ------
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,6 +355,20 @@ class ExtendedMasterSecret:
     """Empty extended_master_secret (RFC 7627 §5.1)."""
 
     ext_type: ClassVar[ExtensionType] = ExtensionType.EXTENDED_MASTER_SECRET
+
+    def encode_body(self, w: Writer) -> None:
+        pass
+
+    @classmethod
+    def decode_body(cls, r: Reader) -> Self:
+        return cls()
+
+
+@dataclass(frozen=True, slots=True)
+class EncryptThenMac:
+    """Empty encrypt_then_mac (RFC 7366 §2), for TLS 1.2 CBC suites."""
+
+    ext_type: ClassVar[ExtensionType] = ExtensionType.ENCRYPT_THEN_MAC
 
     def encode_body(self, w: Writer) -> None:
         pass

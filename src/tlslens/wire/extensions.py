@@ -24,6 +24,7 @@ from tlslens.wire.ext_addons import (
     CertificateStatus,
     CompressCertificate,
     ECPointFormats,
+    EncryptThenMac,
     ExtendedMasterSecret,
     OCSPStatusRequest,
     OtherServerName,
@@ -70,6 +71,7 @@ __all__ = [
     "ECPointFormats",
     "EarlyData",
     "EarlyDataNewSessionTicket",
+    "EncryptThenMac",
     "ExtendedMasterSecret",
     "Extension",
     "KeyShareClientHello",
@@ -137,6 +139,7 @@ KnownExtension = (
     | SignedCertificateTimestampList
     | Padding
     | ExtendedMasterSecret
+    | EncryptThenMac
     | CompressCertificate
     | RecordSizeLimit
     | SessionTicket
@@ -180,6 +183,7 @@ EXTENSION_FORMS: Mapping[HandshakeType, Mapping[ExtensionType, type[KnownExtensi
         ALPN,
         SignedCertificateTimestampEmpty,
         Padding,
+        EncryptThenMac,
         ExtendedMasterSecret,
         CompressCertificate,
         RecordSizeLimit,
@@ -205,6 +209,7 @@ EXTENSION_FORMS: Mapping[HandshakeType, Mapping[ExtensionType, type[KnownExtensi
         ECPointFormats,
         ALPN,
         SignedCertificateTimestampList,
+        EncryptThenMac,
         ExtendedMasterSecret,
         RecordSizeLimit,
         SessionTicket,
