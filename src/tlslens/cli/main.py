@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from tlslens import __version__
+from tlslens.cli.verify import verify
 from tlslens.crypto.suites import TLS13_SUITES
 from tlslens.wire.enums import NamedGroup
 
@@ -35,6 +36,9 @@ def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> 
 )
 def cli() -> None:
     """tlslens: a TLS 1.3 stack you can see through."""
+
+
+cli.add_command(verify)
 
 
 def main() -> None:
