@@ -29,6 +29,7 @@ inside OpenSSL, so an X25519MLKEM768 server share cannot be replayed byte for by
 from __future__ import annotations
 
 import abc
+import hmac
 from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric import ec, mlkem, x448, x25519
@@ -104,7 +105,7 @@ class _X25519Share(KeyShare):
             secret = self._key.exchange(x25519.X25519PublicKey.from_public_bytes(server_share))
         except ValueError:  # OpenSSL refuses an all-zero result (small-order peer point)
             raise IllegalParameter("x25519 shared secret is all zero (RFC 8446 §7.4.2)") from None
-        if secret == bytes(32):
+        if hmac.compare_digest(secret, bytes(32)):  # pragma: no cover - OpenSSL refuses it first
             raise IllegalParameter("x25519 shared secret is all zero (RFC 8446 §7.4.2)")
         return secret
 
@@ -123,7 +124,7 @@ class _X448Share(KeyShare):
             secret = self._key.exchange(x448.X448PublicKey.from_public_bytes(server_share))
         except ValueError:
             raise IllegalParameter("x448 shared secret is all zero (RFC 8446 §7.4.2)") from None
-        if secret == bytes(56):
+        if hmac.compare_digest(secret, bytes(56)):  # pragma: no cover - OpenSSL refuses it first
             raise IllegalParameter("x448 shared secret is all zero (RFC 8446 §7.4.2)")
         return secret
 
