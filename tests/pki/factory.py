@@ -143,6 +143,7 @@ def make_cert(
     issuer_name: x509.Name | None = None,
     serial: int | None = None,
     key_slot: str | None = None,
+    ski_value: bytes | None = None,
 ) -> Issued:
     """One certificate. ``issuer=None`` makes it self-signed. Defaults follow the Web PKI profile:
 
@@ -185,7 +186,9 @@ def make_cert(
     if sans is not None:
         assert isinstance(sans, Iterable)
         b = b.add_extension(x509.SubjectAlternativeName([_general_name(s) for s in sans]), False)
-    if ski:
+    if ski_value is not None:
+        b = b.add_extension(x509.SubjectKeyIdentifier(ski_value), False)
+    elif ski:
         b = b.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
     if aki and issuer is not None:
         b = b.add_extension(
