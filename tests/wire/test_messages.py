@@ -23,6 +23,7 @@ from tlslens.wire.extensions import (
     RenegotiationInfo,
     ServerName,
     SignatureAlgorithms,
+    SignedCertificateTimestampList,
     SupportedVersionsServerHello,
 )
 from tlslens.wire.messages import (
@@ -40,6 +41,7 @@ from tlslens.wire.messages import (
     decode_handshake,
     encode_handshake,
 )
+from tlslens.wire.reader import Reader, Writer
 
 
 def frame(msg_type: int, body: bytes) -> bytes:
@@ -161,8 +163,15 @@ def test_certificate_request_needs_an_extension() -> None:
 def test_certificate_entry_needs_cert_data() -> None:
     with pytest.raises(DecodeError):
         decode_handshake(frame(11, bytes.fromhex("00 000005 000000 0000")))
-    cert = Certificate(b"", (CertificateEntry(b"\x30\x00"), CertificateEntry(b"\x30\x01\x00")))
-    assert decode_handshake(encode_handshake(cert)) == cert
+    scts = SignedCertificateTimestampList((b"sct",))
+    cert = Certificate(b"", (CertificateEntry(b"\x30\x00", (scts,)), CertificateEntry(b"\x30\x01\x00")))
+    decoded = decode_handshake(encode_handshake(cert))
+    assert decoded == cert
+    assert isinstance(decoded, Certificate)
+    assert decoded.certificate_list[0].extension(SignedCertificateTimestampList) == scts
+    assert decoded.certificate_list[1].extension(SignedCertificateTimestampList) is None
+    with pytest.raises(DecodeError, match="sct_list"):
+        decode_handshake(frame(11, bytes.fromhex("00 00000d 000002 3000 0006 0012 0002 0000")))
 
 
 def test_new_session_ticket_needs_a_ticket() -> None:
@@ -194,6 +203,10 @@ def test_alert_is_two_bytes() -> None:
     assert Alert.decode(b"\x02\x32") == alert
     assert Alert.decode(b"\x01\x00").is_close_notify
     assert Alert.decode(b"\x09\xff").description.name == "UNKNOWN_0x00ff"
+    w = Writer()
+    alert.encode_body(w)
+    assert w.getvalue() == b"\x02\x32"
+    assert Alert.decode_body(Reader(w.getvalue())) == alert
     for bad in (b"", b"\x02", b"\x02\x32\x00"):
         with pytest.raises(DecodeError):
             Alert.decode(bad)

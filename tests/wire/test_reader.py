@@ -85,3 +85,15 @@ def test_open_enums_keep_unknown_values() -> None:
     assert NamedGroup(0x11EC).iana_name == "X25519MLKEM768"
     assert NamedGroup(29).iana_name == "x25519"
     assert is_grease(0xDADA) and not is_grease(0x1301)
+
+
+def test_reader_position_and_writer_length_track_progress() -> None:
+    r = Reader(b"\x00\x01\x02", start=1)
+    assert r.position == 1
+    r.u8()
+    assert r.position == 2
+    w = Writer()
+    w.u16(7)
+    with w.length_prefixed(3):
+        w.bytes(b"ab")
+    assert len(w) == 7 and w.getvalue() == b"\x00\x07\x00\x00\x02ab"
