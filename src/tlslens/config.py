@@ -1,0 +1,238 @@
+"""ClientConfig and ServerConfig: frozen, keyword-only, validated, shared by many connections.
+
+Derive variants with ``dataclasses.replace``. Names may be given as IANA strings
+(``"TLS_AES_128_GCM_SHA256"``, ``"x25519"``) or enum members; they are normalised to enum members.
+Secure by default: TLS 1.3, verification on, the system trust store.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
+
+from tlslens.crypto.groups import SUPPORTED_GROUPS
+from tlslens.crypto.provider import CryptoProvider, DefaultProvider
+from tlslens.crypto.signatures import (
+    TLS13_CERTIFICATE_VERIFY_SCHEMES,
+    KeySigner,
+    Signer,
+    schemes_for_private_key,
+)
+from tlslens.crypto.suites import DEFAULT_CIPHER_SUITES, TLS13_SUITES
+from tlslens.errors import ConfigurationError
+from tlslens.verifier import CertificateVerifier, WebPkiVerifier
+from tlslens.wire.enums import CipherSuite, NamedGroup, SignatureScheme
+from tlslens.wire.hello import ClientHello
+from tlslens.wire.messages import EncryptedExtensions
+
+KeyLogCallback = Callable[[str], None]
+"""Receives one NSS key log line (without newline) per secret; see ``tlslens.keylog``."""
+
+E = TypeVar("E", CipherSuite, NamedGroup, SignatureScheme)
+
+
+def _group_by_name(name: str) -> NamedGroup:
+    for g in NamedGroup:
+        if g.iana_name.lower() == name.lower() or g.name.lower() == name.lower():
+            return g
+    raise KeyError(name)
+
+
+def _normalise(what: str, enum: type[E], values: Sequence[E | str | int], supported: Sequence[E]) -> tuple[E, ...]:
+    out: list[E] = []
+    for v in values:
+        try:
+            if isinstance(v, str):
+                member = _group_by_name(v) if enum is NamedGroup else enum[v.upper()]
+            else:
+                member = enum(v)
+        except (KeyError, ValueError):
+            valid = ", ".join(_display(s) for s in supported)
+            raise ConfigurationError(f"unknown {what} {v!r}; valid names: {valid}") from None
+        if member not in supported:
+            valid = ", ".join(_display(s) for s in supported)
+            raise ConfigurationError(f"{what} {_display(member)} is not supported; valid names: {valid}")
+        if member in out:
+            raise ConfigurationError(f"{what} {_display(member)} is listed twice")
+        out.append(member)  # type: ignore[arg-type]
+    if not out:
+        raise ConfigurationError(f"at least one {what} is needed")
+    return tuple(out)
+
+
+def _display(member: CipherSuite | NamedGroup | SignatureScheme) -> str:
+    return member.iana_name if isinstance(member, NamedGroup | SignatureScheme) else member.name
+
+
+def _alpn(protocols: Sequence[str | bytes]) -> tuple[bytes, ...]:
+    out = []
+    for p in protocols:
+        b = p.encode("ascii") if isinstance(p, str) else bytes(p)
+        if not 1 <= len(b) <= 255:
+            raise ConfigurationError(f"ALPN protocol {p!r} must be 1 to 255 bytes")
+        out.append(b)
+    return tuple(out)
+
+
+def _public_bytes(key: Any) -> bytes:
+    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class CertifiedKey:
+    """A certificate chain (leaf first) with the key that signs for its leaf."""
+
+    chain: tuple[x509.Certificate, ...]
+    signer: Signer = field(repr=False)
+    dns_names: tuple[str, ...] = ()
+
+    @classmethod
+    def from_key(
+        cls, chain: Sequence[x509.Certificate], private_key: CertificateIssuerPrivateKeyTypes
+    ) -> CertifiedKey:
+        if not chain:
+            raise ConfigurationError("a certificate chain needs at least the leaf certificate")
+        if _public_bytes(private_key.public_key()) != _public_bytes(chain[0].public_key()):
+            raise ConfigurationError("the private key does not match the leaf certificate's public key")
+        if not schemes_for_private_key(private_key):
+            raise ConfigurationError(f"no TLS 1.3 signature scheme fits a {type(private_key).__name__}")
+        return cls(tuple(chain), KeySigner(private_key), _dns_names(chain[0]))
+
+    @property
+    def schemes(self) -> tuple[SignatureScheme, ...]:
+        return tuple(self.signer.schemes)
+
+    def matches_name(self, server_name: str) -> bool:
+        name = server_name.lower().rstrip(".")
+        for pattern in self.dns_names:
+            if pattern == name:
+                return True
+            if pattern.startswith("*.") and "." in name and name.split(".", 1)[1] == pattern[2:]:
+                return True
+        return False
+
+
+def _dns_names(cert: x509.Certificate) -> tuple[str, ...]:
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return ()
+    return tuple(n.lower().rstrip(".") for n in san.get_values_for_type(x509.DNSName))
+
+
+@dataclass(frozen=True, kw_only=True)
+class _CommonConfig:
+    cipher_suites: Sequence[CipherSuite | str] = DEFAULT_CIPHER_SUITES
+    groups: Sequence[NamedGroup | str] = SUPPORTED_GROUPS
+    signature_schemes: Sequence[SignatureScheme | str] = TLS13_CERTIFICATE_VERIFY_SCHEMES
+    alpn_protocols: Sequence[str | bytes] = ()
+    provider: CryptoProvider = field(default_factory=DefaultProvider)
+    record_size_limit: int | None = None
+    """RFC 8449: the largest record plaintext we accept (64..16385); None = do not send the extension."""
+    keylog: KeyLogCallback | None = field(default=None, repr=False)
+
+    def _normalise_common(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "cipher_suites", _normalise("cipher suite", CipherSuite, self.cipher_suites, tuple(TLS13_SUITES)))
+        set_(self, "groups", _normalise("group", NamedGroup, self.groups, SUPPORTED_GROUPS))
+        set_(
+            self,
+            "signature_schemes",
+            _normalise("signature scheme", SignatureScheme, self.signature_schemes, TLS13_CERTIFICATE_VERIFY_SCHEMES),
+        )
+        set_(self, "alpn_protocols", _alpn(self.alpn_protocols))
+        if self.record_size_limit is not None and not 64 <= self.record_size_limit <= 16385:
+            raise ConfigurationError("record_size_limit must be between 64 and 16385")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClientConfig(_CommonConfig):
+    trust_anchors: Sequence[x509.Certificate] | None = None
+    """None = the system trust store."""
+    verifier: CertificateVerifier | None = None
+    """None = a WebPkiVerifier over ``trust_anchors``; ``tlslens.dangerous.NoVerification()`` to turn off."""
+    key_share_groups: Sequence[NamedGroup | str] | None = None
+    """Groups to send key shares for. None: the first group, plus the next classical group when the
+    first is a post-quantum hybrid (so a server without ML-KEM needs no HelloRetryRequest)."""
+    certificate_chain: Sequence[x509.Certificate] | None = None
+    private_key: CertificateIssuerPrivateKeyTypes | None = field(default=None, repr=False)
+    """Client certificate and key, sent when a server asks for one."""
+    middlebox_compatibility: bool = True
+    """RFC 8446 §D.4: a fake session id and a change_cipher_spec record, so middleboxes let TLS 1.3 pass."""
+    client_hello_hook: Callable[[ClientHello], ClientHello] | None = field(default=None, repr=False)
+    """Rewrites the ClientHello before it is sent (fingerprint shaping, scanners, trace replays). The
+    handshake then checks the server's answers against the hello as sent."""
+
+    def __post_init__(self) -> None:
+        self._normalise_common()
+        groups: tuple[NamedGroup, ...] = self.groups  # type: ignore[assignment]
+        if self.key_share_groups is None:
+            shares = [groups[0]]
+            if groups[0] in _HYBRIDS:
+                shares += [g for g in groups[1:] if g not in _HYBRIDS][:1]
+            object.__setattr__(self, "key_share_groups", tuple(shares))
+        else:
+            ks = _normalise("key share group", NamedGroup, self.key_share_groups, groups)
+            object.__setattr__(self, "key_share_groups", ks)
+        if self.trust_anchors is not None:
+            object.__setattr__(self, "trust_anchors", tuple(self.trust_anchors))
+        if (self.certificate_chain is None) != (self.private_key is None):
+            raise ConfigurationError("a client certificate needs both certificate_chain and private_key")
+        cert = None
+        if self.certificate_chain is not None and self.private_key is not None:
+            cert = CertifiedKey.from_key(self.certificate_chain, self.private_key)
+        object.__setattr__(self, "_client_certificate", cert)
+        object.__setattr__(self, "_verifier", self.verifier or WebPkiVerifier(self.trust_anchors))
+
+    @property
+    def effective_verifier(self) -> CertificateVerifier:
+        return self._verifier  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def client_certificate(self) -> CertifiedKey | None:
+        return self._client_certificate  # type: ignore[attr-defined, no-any-return]
+
+
+_HYBRIDS = frozenset({NamedGroup.X25519MLKEM768, NamedGroup.SECP256R1MLKEM768})
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServerConfig(_CommonConfig):
+    certificate_chain: Sequence[x509.Certificate] | None = None
+    private_key: CertificateIssuerPrivateKeyTypes | None = field(default=None, repr=False)
+    certificates: Sequence[CertifiedKey] = ()
+    """More certificates: chosen by SNI and by the client's signature_algorithms. The first one (or
+    certificate_chain/private_key) is the default."""
+    client_verifier: CertificateVerifier | None = None
+    """When set, the server asks for a client certificate and checks it with this verifier."""
+    require_client_certificate: bool = True
+    encrypted_extensions_hook: Callable[[EncryptedExtensions], EncryptedExtensions] | None = field(
+        default=None, repr=False
+    )
+    """Rewrites EncryptedExtensions before it is sent (for trace replays and interop experiments)."""
+    cookie_secret: bytes = field(default_factory=lambda: os.urandom(32), repr=False)
+    """Key for HelloRetryRequest cookies (so the server can stay stateless across an HRR)."""
+
+    def __post_init__(self) -> None:
+        self._normalise_common()
+        certs = list(self.certificates)
+        if (self.certificate_chain is None) != (self.private_key is None):
+            raise ConfigurationError("certificate_chain and private_key go together")
+        if self.certificate_chain is not None and self.private_key is not None:
+            certs.insert(0, CertifiedKey.from_key(self.certificate_chain, self.private_key))
+        if not certs:
+            raise ConfigurationError("a server needs a certificate_chain and private_key")
+        object.__setattr__(self, "_certified_keys", tuple(certs))
+        if len(self.cookie_secret) < 16:
+            raise ConfigurationError("cookie_secret must be at least 16 bytes")
+
+    @property
+    def certified_keys(self) -> tuple[CertifiedKey, ...]:
+        """Every certificate the server can present, the default first."""
+        return self._certified_keys  # type: ignore[attr-defined, no-any-return]

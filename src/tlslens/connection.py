@@ -1,0 +1,434 @@
+"""ClientConnection / ServerConnection: the sans-I/O facade (bytes in, events out, bytes to send).
+
+    conn.receive_data(bytes) -> list[Event]    b"" means the transport reached EOF
+    conn.send_data(bytes)                      application data (after the handshake)
+    conn.update_keys(request_peer=False)       KeyUpdate
+    conn.close()                               close_notify (our side only: TLS 1.3 half-close)
+    conn.data_to_send() -> bytes               what to write to the transport
+
+The connection owns the record layer and drives one handshake state machine (``handshake/``), which
+acts on it only through the ``Output`` methods below. ``receive_data`` raises only
+``RemoteProtocolError`` subclasses (with their alert already queued) and ``FatalAlert``.
+"""
+
+from __future__ import annotations
+
+from tlslens.config import ClientConfig, ServerConfig
+from tlslens.crypto.key_schedule import next_traffic_secret, traffic_key_iv
+from tlslens.crypto.suites import Tls13Suite
+from tlslens.errors import (
+    DecodeError,
+    FatalAlert,
+    LocalProtocolError,
+    RemoteProtocolError,
+    TLSError,
+    UnexpectedMessage,
+)
+from tlslens.events import (
+    AlertReceived,
+    ConnectionClosed,
+    DataReceived,
+    DecisionMade,
+    Event,
+    MessageReceived,
+    MessageSent,
+    RecordReceived,
+    RecordSent,
+    SecretDerived,
+)
+from tlslens.handshake.common import State
+from tlslens.keylog import format_line
+from tlslens.record.deframer import Deframer, Record, encode_plaintext
+from tlslens.record.protection import RecordOpener, RecordSealer
+from tlslens.record.reassembly import HandshakeReassembler
+from tlslens.wire.enums import AlertDescription, AlertLevel, ContentType, KeyUpdateRequest
+from tlslens.wire.messages import HandshakeMessage, KeyUpdate, decode_handshake, encode_handshake
+
+_HANDSHAKE = ContentType.HANDSHAKE.value
+_APPLICATION_DATA = ContentType.APPLICATION_DATA.value
+_ALERT = ContentType.ALERT.value
+_CCS = ContentType.CHANGE_CIPHER_SPEC.value
+_CCS_RECORD = b"\x14\x03\x03\x00\x01\x01"
+
+MAX_CONSECUTIVE_EMPTY_RECORDS = 32
+"""Empty application-data records, change_cipher_spec records and KeyUpdates in a row before we call it
+a flood (a peer could otherwise keep us busy without sending anything)."""
+MAX_KEY_UPDATES_WITHOUT_DATA = 32
+
+
+class _Connection:
+    """What both roles share: the record layer, the Output seam, closing and failing."""
+
+    _state: State
+
+    def __init__(self, config: ClientConfig | ServerConfig, *, trace: bool) -> None:
+        self._config = config
+        self._tracing = trace
+        self._events: list[Event] = []
+        self._out = bytearray()
+        self._pending = bytearray()  # handshake bytes waiting for the current write key
+        self._deframer = Deframer()
+        self._reassembler = HandshakeReassembler()
+        self._opener: RecordOpener | None = None
+        self._sealer: RecordSealer | None = None
+        self._read_suite: Tls13Suite | None = None
+        self._read_secret = b""
+        self._write_suite: Tls13Suite | None = None
+        self._write_secret = b""
+        self._peer_record_limit = 2**14 + 1  # RFC 8449 record_size_limit the peer announced
+        self._own_record_limit = config.record_size_limit
+        self._failed: TLSError | None = None
+        self._peer_closed = False
+        self._local_closed = False
+        self._handshake_complete = False
+        self._peer_finished = False  # change_cipher_spec is tolerated until the peer's Finished
+        self._ccs_count = 0
+        self._hello_seen = False  # change_cipher_spec is tolerated only after the first ClientHello
+        self._key_updates = 0
+        self.client_random = b""  # set by the handshake; keys the key log lines
+
+    # --- public API ---------------------------------------------------------------------------------
+
+    @property
+    def handshake_complete(self) -> bool:
+        return self._handshake_complete
+
+    @property
+    def closed(self) -> bool:
+        """True once both directions are closed, or the connection failed."""
+        return self._failed is not None or (self._peer_closed and self._local_closed)
+
+    def receive_data(self, data: bytes | bytearray | memoryview) -> list[Event]:
+        """Process bytes from the peer (b"" = EOF) and return what happened."""
+        if self._failed is not None:
+            raise LocalProtocolError("the connection has already failed") from self._failed
+        events = self._events = []
+        try:
+            if not data:
+                self._eof()
+            elif not self._peer_closed:  # RFC 8446 §6.1: data after close_notify is ignored
+                for record in self._deframer.feed(data):
+                    self._record(record)
+                    if self._peer_closed:
+                        break
+            self._flush()
+        except RemoteProtocolError as exc:
+            self._fail(exc, send_alert=True)
+            exc.events = events  # type: ignore[attr-defined]
+            raise
+        except FatalAlert as exc:
+            self._fail(exc, send_alert=False)
+            exc.events = events  # type: ignore[attr-defined]
+            raise
+        return events
+
+    def send_data(self, data: bytes | bytearray | memoryview) -> None:
+        """Queue application data (split into records as needed)."""
+        sealer = self._sealer
+        if not self._handshake_complete or sealer is None:
+            raise LocalProtocolError("application data can only be sent after the handshake")
+        if self._local_closed or self._failed is not None:
+            raise LocalProtocolError("the connection is closed for sending")
+        if sealer.needs_key_update:
+            self._send_key_update(request_peer=False)
+            sealer = self._sealer
+            assert sealer is not None
+        if not data:
+            return
+        limit = self._peer_record_limit - 1
+        if limit >= 2**14:
+            sealer.seal_into(self._out, _APPLICATION_DATA, data)
+        else:
+            sealer.seal_into(self._out, _APPLICATION_DATA, data, max_fragment=limit)
+        if self._tracing:
+            self._events.append(RecordSent(ContentType.APPLICATION_DATA, len(data), True, ContentType.APPLICATION_DATA))
+
+    def update_keys(self, request_peer: bool = False) -> None:
+        """Send KeyUpdate and switch to the next write key (RFC 8446 §4.6.3); with ``request_peer`` the
+        peer is asked to update its keys too."""
+        if not self._handshake_complete or self._local_closed or self._failed is not None:
+            raise LocalProtocolError("keys can only be updated on an established, open connection")
+        self._send_key_update(request_peer)
+        self._flush()
+
+    def close(self) -> None:
+        """Send close_notify: we will send nothing more. The peer may still send until it closes too."""
+        if self._local_closed or self._failed is not None:
+            return
+        self._send_alert(AlertLevel.WARNING, AlertDescription.CLOSE_NOTIFY)
+        self._local_closed = True
+
+    def data_to_send(self) -> bytes:
+        self._flush()
+        out = bytes(self._out)
+        self._out.clear()
+        return out
+
+    # --- Output: what the handshake state machine may do ---------------------------------------------
+
+    @property
+    def tracing(self) -> bool:
+        return self._tracing
+
+    def send(self, message: HandshakeMessage) -> bytes:
+        raw = encode_handshake(message)
+        self._pending += raw
+        if self._tracing:
+            self._events.append(MessageSent(message, raw))
+        return raw
+
+    def send_raw(self, message: HandshakeMessage, raw: bytes) -> None:
+        """Queue an already encoded message (a ClientHello whose binders were patched in)."""
+        self._pending += raw
+        if self._tracing:
+            self._events.append(MessageSent(message, raw))
+
+    def send_change_cipher_spec(self) -> None:
+        self._flush_pending()
+        self._out += _CCS_RECORD
+        if self._tracing:
+            self._events.append(RecordSent(ContentType.CHANGE_CIPHER_SPEC, 1, False))
+
+    def set_read_key(self, suite: Tls13Suite, secret: bytes, label: str | None) -> None:
+        self._reassembler.check_aligned("a key change")
+        key, iv = traffic_key_iv(suite, secret)
+        limit = self._own_record_limit
+        if limit is None:
+            self._opener = RecordOpener(suite, key, iv)
+        else:
+            self._opener = RecordOpener(suite, key, iv, max_plaintext=limit)
+        self._read_suite, self._read_secret = suite, secret
+        if label:
+            self.keylog(label, secret)
+
+    def set_write_key(self, suite: Tls13Suite, secret: bytes, label: str | None) -> None:
+        self._flush_pending()
+        key, iv = traffic_key_iv(suite, secret)
+        self._sealer = RecordSealer(suite, key, iv, max_plaintext=self._peer_record_limit)
+        self._write_suite, self._write_secret = suite, secret
+        if label:
+            self.keylog(label, secret)
+
+    def update_read_key(self) -> None:
+        assert self._read_suite is not None
+        self.set_read_key(self._read_suite, next_traffic_secret(self._read_suite, self._read_secret), None)
+
+    def update_write_key(self) -> None:
+        assert self._write_suite is not None
+        self.set_write_key(self._write_suite, next_traffic_secret(self._write_suite, self._write_secret), None)
+
+    def set_peer_record_size_limit(self, limit: int) -> None:
+        self._peer_record_limit = min(limit, 2**14 + 1)
+        if self._sealer is not None:
+            self._sealer.max_plaintext = self._peer_record_limit
+
+    def keylog(self, label: str, secret: bytes) -> None:
+        callback = self._config.keylog
+        if callback is not None:
+            callback(format_line(label, self.client_random, secret))
+        if self._tracing:
+            self._events.append(SecretDerived(label))
+
+    def emit(self, event: Event) -> None:
+        self._events.append(event)
+
+    def decide(self, topic: str, text: str) -> None:
+        if self._tracing:
+            self._events.append(DecisionMade(topic, text))
+
+    def set_client_random(self, client_random: bytes) -> None:
+        self.client_random = client_random
+        self._hello_seen = True
+
+    def answer_key_update(self) -> None:
+        if self._local_closed:
+            return
+        self.send(KeyUpdate(KeyUpdateRequest.UPDATE_NOT_REQUESTED))
+        self._flush_pending()
+        self.update_write_key()
+
+    def handshake_finished(self) -> None:
+        """The state machine reached Traffic."""
+        self._handshake_complete = True
+
+    def peer_finished(self) -> None:
+        self._peer_finished = True
+
+    # --- receiving ------------------------------------------------------------------------------------
+
+    def _record(self, record: Record) -> None:
+        ctype = record.content_type
+        opener = self._opener
+        if ctype == _APPLICATION_DATA and opener is not None:
+            inner_type, content = opener.open(record)
+            if self._tracing:
+                self._events.append(
+                    RecordReceived(ContentType.APPLICATION_DATA, len(record.fragment), True, ContentType(inner_type))
+                )
+            if opener.consecutive_empty > MAX_CONSECUTIVE_EMPTY_RECORDS:
+                raise UnexpectedMessage(f"more than {MAX_CONSECUTIVE_EMPTY_RECORDS} empty records in a row")
+            self._content(inner_type, content)
+            return
+        if self._tracing:
+            self._events.append(RecordReceived(ContentType(ctype), len(record.fragment), False))
+        if ctype == _CCS:
+            # RFC 8446 §5: one byte 0x01 between the first ClientHello and the peer's Finished is dropped.
+            if record.fragment != b"\x01" or self._peer_finished or not self._hello_seen:
+                raise UnexpectedMessage("change_cipher_spec outside the handshake")
+            self._ccs_count += 1
+            if self._ccs_count > MAX_CONSECUTIVE_EMPTY_RECORDS:
+                raise UnexpectedMessage("too many change_cipher_spec records")
+            return
+        if ctype == _HANDSHAKE and opener is None:
+            self._handshake_data(record.fragment)
+            return
+        if ctype == _ALERT and not self._handshake_complete:
+            # A peer that failed before it had keys (or before it could use ours) alerts in plaintext.
+            self._alert(record.fragment)
+            return
+        if ctype == _APPLICATION_DATA:
+            self._unprotected_application_data(record)
+            return
+        raise UnexpectedMessage(f"unprotected {ContentType(ctype).name.lower()} record after keys were set")
+
+    def _unprotected_application_data(self, record: Record) -> None:
+        raise UnexpectedMessage("application data before the handshake keys")
+
+    def _content(self, inner_type: int, content: bytes) -> None:
+        if inner_type == _APPLICATION_DATA:
+            if not self._reassembler.is_aligned:
+                raise UnexpectedMessage("application data in the middle of a handshake message")
+            if not self._handshake_complete:
+                self._early_application_data(content)
+                return
+            if content:
+                self._key_updates = 0
+                self._events.append(DataReceived(content))
+            return
+        if inner_type == _HANDSHAKE:
+            if not content:
+                raise UnexpectedMessage("zero-length handshake fragment")
+            self._handshake_data(content)
+            return
+        self._alert(content)
+
+    def _early_application_data(self, content: bytes) -> None:
+        raise UnexpectedMessage("application data before the handshake completed")
+
+    def _handshake_data(self, fragment: bytes) -> None:
+        for raw in self._reassembler.feed(fragment):
+            message = decode_handshake(raw)
+            if self._tracing:
+                self._events.append(MessageReceived(message, raw))
+            if isinstance(message, KeyUpdate):
+                self._key_updates += 1
+                if self._key_updates > MAX_KEY_UPDATES_WITHOUT_DATA:
+                    raise UnexpectedMessage(f"more than {MAX_KEY_UPDATES_WITHOUT_DATA} KeyUpdates without data")
+            self._state = self._state.handle(message, raw, self)
+
+    def _alert(self, data: bytes) -> None:
+        if not self._reassembler.is_aligned:
+            raise UnexpectedMessage("alert in the middle of a handshake message")
+        if len(data) != 2:
+            raise DecodeError(f"alert of {len(data)} bytes")
+        level, description = AlertLevel(data[0]), AlertDescription(data[1])
+        if description == AlertDescription.CLOSE_NOTIFY:
+            self._peer_closed = True
+            self._events.append(ConnectionClosed(clean=True))
+            return
+        if description == AlertDescription.USER_CANCELED:
+            self._events.append(AlertReceived(level, description))
+            return
+        # RFC 8446 §6.2: every other alert is an error alert, whatever its level says.
+        self._events.append(AlertReceived(level, description))
+        raise FatalAlert(description)
+
+    def _eof(self) -> None:
+        if self._peer_closed:
+            return
+        self._peer_closed = True
+        self._events.append(ConnectionClosed(clean=False))
+
+    # --- sending --------------------------------------------------------------------------------------
+
+    def _send_key_update(self, request_peer: bool) -> None:
+        request = KeyUpdateRequest.UPDATE_REQUESTED if request_peer else KeyUpdateRequest.UPDATE_NOT_REQUESTED
+        self.send(KeyUpdate(request))
+        self._flush_pending()
+        self.update_write_key()
+        if self._tracing:
+            self.decide("key_update", "sent KeyUpdate" + (" and asked the peer to update too" if request_peer else ""))
+
+    def _send_alert(self, level: AlertLevel, description: AlertDescription) -> None:
+        self._flush_pending()
+        body = bytes((level, description))
+        if self._sealer is not None:
+            self._sealer.seal_into(self._out, _ALERT, body)
+        else:
+            self._out += encode_plaintext(_ALERT, body)
+        if self._tracing:
+            self._events.append(RecordSent(ContentType.ALERT, 2, self._sealer is not None, ContentType.ALERT))
+
+    def _flush_pending(self) -> None:
+        pending = self._pending
+        if not pending:
+            return
+        sealer = self._sealer
+        if sealer is not None:
+            n = sealer.seal_into(self._out, _HANDSHAKE, pending)
+            protected = True
+        else:
+            record = encode_plaintext(_HANDSHAKE, pending, legacy_version=self._plaintext_version())
+            self._out += record
+            n = len(record)
+            protected = False
+        if self._tracing:
+            self._events.append(RecordSent(ContentType.HANDSHAKE, n, protected, ContentType.HANDSHAKE))
+        pending.clear()
+
+    def _plaintext_version(self) -> int:
+        return 0x0303
+
+    def _flush(self) -> None:
+        self._flush_pending()
+
+    def _fail(self, exc: TLSError, *, send_alert: bool) -> None:
+        self._failed = exc
+        if send_alert and isinstance(exc, RemoteProtocolError) and not self._local_closed:
+            self._pending.clear()
+            try:
+                self._send_alert(AlertLevel.FATAL, exc.alert)
+            except LocalProtocolError:  # the write key is exhausted: nothing more can be sent
+                pass
+        self._local_closed = True
+
+
+class ClientConnection(_Connection):
+    """The client side of one TLS connection. The ClientHello is queued at once."""
+
+    def __init__(self, config: ClientConfig, server_name: str | None = None, *, trace: bool = False) -> None:
+        from tlslens.handshake.client13 import start_client
+
+        super().__init__(config, trace=trace)
+        self.config = config
+        self.server_name = server_name
+        self._first_flight = True
+        self._state = start_client(config, server_name, self)
+        self._flush()
+
+    def _plaintext_version(self) -> int:
+        if self._first_flight:  # RFC 8446 §5.1: 0x0301 on the initial ClientHello, for old middleboxes
+            self._first_flight = False
+            return 0x0301
+        return 0x0303
+
+
+class ServerConnection(_Connection):
+    """The server side of one TLS connection; it waits for a ClientHello."""
+
+    def __init__(self, config: ServerConfig, *, trace: bool = False) -> None:
+        from tlslens.handshake.server13 import start_server
+
+        super().__init__(config, trace=trace)
+        self.config = config
+        self._state = start_server(config)

@@ -1,0 +1,151 @@
+"""Events: everything observable that happened on a connection, as plain frozen values.
+
+``receive_data()`` returns a list of these. The first group is always produced; the trace group only
+when the connection was created with ``trace=True`` (the trace renderer and the CLI consume them).
+Don't subclass these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from tlslens.wire.enums import (
+    AlertDescription,
+    AlertLevel,
+    CipherSuite,
+    ContentType,
+    NamedGroup,
+    ProtocolVersion,
+    SignatureScheme,
+)
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+    from tlslens.wire.messages import HandshakeMessage
+
+
+class Event:
+    """Base class of every event."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HandshakeCompleted(Event):
+    version: ProtocolVersion
+    cipher_suite: CipherSuite
+    group: NamedGroup | None  # None for a psk_ke resumption
+    signature_scheme: SignatureScheme | None  # None when resumed
+    alpn_protocol: str | None
+    server_name: str | None
+    peer_certificates: tuple[x509.Certificate, ...] = field(repr=False)
+    resumed: bool = False
+    early_data_accepted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DataReceived(Event):
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class EarlyDataReceived(Event):
+    """0-RTT application data: replayable, so only for idempotent requests."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SessionTicketReceived(Event):
+    """The server sent a ticket; ``session`` can resume a later connection."""
+
+    session: object = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyUpdated(Event):
+    """Traffic keys changed. ``direction`` is "receive" (the peer updated) or "send" (we did)."""
+
+    direction: str
+    update_requested: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AlertReceived(Event):
+    """An alert that did not end the connection by itself (user_canceled, or a warning)."""
+
+    level: AlertLevel
+    description: AlertDescription
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionClosed(Event):
+    """The peer closed its side: ``clean`` after close_notify, False on EOF without it."""
+
+    clean: bool
+
+
+# --- trace events (only with trace=True) ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RecordReceived(Event):
+    content_type: ContentType
+    length: int
+    protected: bool
+    inner_type: ContentType | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSent(Event):
+    content_type: ContentType
+    length: int
+    protected: bool
+    inner_type: ContentType | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageReceived(Event):
+    message: HandshakeMessage
+    raw: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSent(Event):
+    message: HandshakeMessage
+    raw: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SecretDerived(Event):
+    """A traffic secret was installed. The secret itself is not carried; the keylog writes it."""
+
+    label: str  # NSS key log label, e.g. CLIENT_HANDSHAKE_TRAFFIC_SECRET
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionMade(Event):
+    """Why the engine chose what it chose: ``topic`` (e.g. "cipher_suite") and a sentence."""
+
+    topic: str
+    text: str
+
+
+__all__ = [
+    "AlertReceived",
+    "ConnectionClosed",
+    "DataReceived",
+    "DecisionMade",
+    "EarlyDataReceived",
+    "Event",
+    "HandshakeCompleted",
+    "KeyUpdated",
+    "MessageReceived",
+    "MessageSent",
+    "RecordReceived",
+    "RecordSent",
+    "SecretDerived",
+    "SessionTicketReceived",
+]

@@ -1,0 +1,432 @@
+"""The TLS 1.3 client handshake (RFC 8446 §4), one class per state.
+
+    start_client ─► ExpectServerHello ─(HRR)─► ExpectServerHello
+                        │
+                        ▼
+                 ExpectEncryptedExtensions ─► ExpectCertificateOrRequest ─► ExpectCertificate
+                                                         │                        │
+                                                         ▼                        ▼
+                                                ExpectCertificateVerify ◄─────────┘
+                                                         │
+                                                         ▼
+                                                  ExpectFinished ─► ClientTraffic
+
+``ClientTraffic`` can only be built from the three proof tokens of ``handshake/verify.py``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field, replace
+
+from cryptography import x509
+
+from tlslens import keylog
+from tlslens.config import ClientConfig
+from tlslens.crypto.groups import KeyShare
+from tlslens.crypto.key_schedule import EarlySecret, HandshakeSecret, finished_verify_data
+from tlslens.crypto.suites import TLS13_SUITES, Tls13Suite
+from tlslens.crypto.transcript import Transcript
+from tlslens.errors import (
+    IllegalParameter,
+    LocalProtocolError,
+    MissingExtension,
+    ProtocolVersionMismatch,
+    UnexpectedMessage,
+)
+from tlslens.handshake import client_auth
+from tlslens.handshake.common import (
+    DOWNGRADE_TLS11,
+    DOWNGRADE_TLS12,
+    Output,
+    State,
+    check_allowed_extensions,
+    expect,
+    parse_certificate_chain,
+)
+from tlslens.handshake.traffic import ClientTraffic
+from tlslens.handshake.verify import (
+    CertificateVerified,
+    SignatureVerified,
+    verify_certificate_verify,
+    verify_finished,
+    verify_server_certificates,
+)
+from tlslens.events import HandshakeCompleted
+from tlslens.wire.enums import (
+    CompressionMethod,
+    ExtensionType,
+    NamedGroup,
+    ProtocolVersion,
+    PskKeyExchangeMode,
+    SignatureScheme,
+)
+from tlslens.wire.extensions import (
+    ALPN,
+    Cookie,
+    KeyShareClientHello,
+    KeyShareEntry,
+    KeyShareHelloRetryRequest,
+    KeyShareServerHello,
+    PskKeyExchangeModes,
+    RecordSizeLimit,
+    ServerName,
+    SignatureAlgorithms,
+    SupportedGroups,
+    SupportedVersionsClientHello,
+    SupportedVersionsServerHello,
+)
+from tlslens.wire.hello import ClientHello, ServerHello
+from tlslens.wire.messages import (
+    Certificate,
+    CertificateRequest,
+    CertificateVerify,
+    EncryptedExtensions,
+    Finished,
+    HandshakeMessage,
+)
+
+_T = ExtensionType
+_SERVER_HELLO_EXTENSIONS = frozenset({_T.KEY_SHARE, _T.PRE_SHARED_KEY, _T.SUPPORTED_VERSIONS})
+_HRR_EXTENSIONS = frozenset({_T.KEY_SHARE, _T.COOKIE, _T.SUPPORTED_VERSIONS})
+_EE_EXTENSIONS = frozenset(
+    {
+        _T.SERVER_NAME,
+        _T.MAX_FRAGMENT_LENGTH,
+        _T.SUPPORTED_GROUPS,
+        _T.USE_SRTP,
+        _T.HEARTBEAT,
+        _T.APPLICATION_LAYER_PROTOCOL_NEGOTIATION,
+        _T.CLIENT_CERTIFICATE_TYPE,
+        _T.SERVER_CERTIFICATE_TYPE,
+        _T.EARLY_DATA,
+        _T.RECORD_SIZE_LIMIT,
+    }
+)
+# Servers may send these in EncryptedExtensions without our asking (RFC 8446 §4.2.7).
+_EE_UNSOLICITED_OK = frozenset({_T.SUPPORTED_GROUPS})
+
+
+@dataclass(slots=True)
+class ClientHandshake:
+    """Everything the client's states share while the handshake runs."""
+
+    config: ClientConfig
+    server_name: str | None  # sent as SNI (never an IP literal)
+    verify_name: str | None  # checked against the certificate: the host name or the IP address
+    client_random: bytes
+    session_id: bytes
+    hello: ClientHello
+    shares: dict[NamedGroup, KeyShare] = field(repr=False)
+    transcript: Transcript
+    hello_retry: bool = False
+    ccs_sent: bool = False
+    suite: Tls13Suite | None = None
+    group: NamedGroup | None = None
+    secrets: HandshakeSecret | None = field(default=None, repr=False)
+    client_hs_secret: bytes = field(default=b"", repr=False)
+    server_hs_secret: bytes = field(default=b"", repr=False)
+    alpn_protocol: bytes | None = None
+    certificate_request: CertificateRequest | None = None
+    peer_chain: tuple[x509.Certificate, ...] = ()
+    signature_scheme: SignatureScheme | None = None
+
+    @property
+    def offered_extensions(self) -> frozenset[ExtensionType]:
+        return frozenset(e.ext_type for e in self.hello.extensions or ())
+
+
+def _sni_and_verify_name(server_name: str | None) -> tuple[str | None, str | None]:
+    if server_name is None:
+        return None, None
+    name = server_name.strip().rstrip(".")
+    if not name:
+        raise LocalProtocolError("server_name is empty")
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+        return None, name.strip("[]")  # RFC 6066 §3: literal IP addresses are not sent as SNI
+    except ValueError:
+        pass
+    try:
+        ascii_name = name.encode("idna").decode("ascii").lower()
+    except UnicodeError as exc:
+        raise LocalProtocolError(f"server_name {server_name!r} is not a valid host name") from exc
+    return ascii_name, ascii_name
+
+
+def start_client(config: ClientConfig, server_name: str | None, out: Output) -> State:
+    """Build and queue the ClientHello; return the first state."""
+    sni, verify_name = _sni_and_verify_name(server_name)
+    provider = config.provider
+    client_random = provider.random(32)
+    session_id = provider.random(32) if config.middlebox_compatibility else b""
+    groups: tuple[NamedGroup, ...] = config.groups  # type: ignore[assignment]
+    shares = {g: provider.generate_key_share(g) for g in config.key_share_groups or ()}
+    extensions: list[object] = []
+    if sni is not None:
+        extensions.append(ServerName((sni,)))
+    extensions += [
+        SupportedGroups(groups),
+        SignatureAlgorithms(config.signature_schemes),  # type: ignore[arg-type]
+        KeyShareClientHello(tuple(KeyShareEntry(g, s.public_bytes) for g, s in shares.items())),
+        SupportedVersionsClientHello((ProtocolVersion.TLS1_3,)),
+        PskKeyExchangeModes((PskKeyExchangeMode.PSK_DHE_KE,)),
+    ]
+    if config.alpn_protocols:
+        extensions.append(ALPN(config.alpn_protocols))  # type: ignore[arg-type]
+    if config.record_size_limit is not None:
+        extensions.append(RecordSizeLimit(config.record_size_limit))
+    hello = ClientHello(
+        legacy_version=ProtocolVersion.TLS1_2,
+        random=client_random,
+        legacy_session_id=session_id,
+        cipher_suites=config.cipher_suites,  # type: ignore[arg-type]
+        legacy_compression_methods=(CompressionMethod.NULL,),
+        extensions=tuple(extensions),  # type: ignore[arg-type]
+    )
+    if config.client_hello_hook is not None:
+        hello = config.client_hello_hook(hello)
+    out.set_client_random(hello.random)
+    transcript = Transcript()
+    transcript.update(out.send(hello))
+    hs = ClientHandshake(
+        config, sni, verify_name, hello.random, hello.legacy_session_id, hello, shares, transcript
+    )
+    if out.tracing:
+        out.decide("key_share", "sent key shares for " + ", ".join(g.iana_name for g in shares))
+    return ExpectServerHello(hs)
+
+
+@dataclass(slots=True)
+class ExpectServerHello:
+    """ClientHello sent; awaiting ServerHello or HelloRetryRequest (RFC 8446 §4.1.3, §4.1.4)."""
+
+    hs: ClientHandshake
+
+    def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
+        sh = expect(message, ServerHello, "after ClientHello")
+        hs = self.hs
+        # 1. The version: TLS 1.3 through supported_versions, else a downgrade we refuse.
+        sv = sh.extension(SupportedVersionsServerHello)
+        if sv is None:
+            if sh.random[-8:] in (DOWNGRADE_TLS12, DOWNGRADE_TLS11):
+                raise IllegalParameter("ServerHello.random carries the TLS 1.3 downgrade sentinel")
+            label = ProtocolVersion(sh.legacy_version).label
+            raise ProtocolVersionMismatch(f"server chose {label}; tlslens speaks TLS 1.3 only")
+        if sv.selected_version != ProtocolVersion.TLS1_3:
+            raise IllegalParameter(f"server selected version {sv.selected_version.name}, which was not offered")
+        if sh.legacy_version != ProtocolVersion.TLS1_2:
+            raise IllegalParameter("ServerHello.legacy_version is not 0x0303")
+        # 2. Echoes of what we sent.
+        if sh.legacy_session_id_echo != hs.session_id:
+            raise IllegalParameter("server did not echo legacy_session_id")
+        if sh.cipher_suite not in hs.hello.cipher_suites or sh.cipher_suite not in TLS13_SUITES:
+            raise IllegalParameter(f"server chose cipher suite {sh.cipher_suite.name}, which was not offered")
+        if sh.legacy_compression_method != CompressionMethod.NULL:
+            raise IllegalParameter("server chose a compression method")
+        suite = TLS13_SUITES[sh.cipher_suite]
+        if hs.suite is not None and suite is not hs.suite:
+            raise IllegalParameter("ServerHello cipher suite differs from the HelloRetryRequest's")
+        present = [e.ext_type for e in sh.extensions or ()]
+        if sh.is_hello_retry_request:
+            return self._hello_retry(sh, raw, suite, present, out)
+        check_allowed_extensions(present, _SERVER_HELLO_EXTENSIONS, "ServerHello", offered=hs.offered_extensions)
+        # 3. Key exchange with the share we sent for the server's group.
+        ks = sh.extension(KeyShareServerHello)
+        if ks is None:
+            raise MissingExtension("ServerHello has no key_share")
+        share = hs.shares.get(ks.server_share.group)
+        if share is None:
+            raise IllegalParameter(f"server answered a {ks.server_share.group.iana_name} share we did not send")
+        shared_secret = share.exchange(ks.server_share.key_exchange)
+        # 4. Handshake keys.
+        hs.suite, hs.group = suite, ks.server_share.group
+        hs.transcript.select(suite.hash)
+        hs.transcript.update(raw)
+        hs.secrets = EarlySecret.from_psk(suite, None).next_stage(shared_secret)
+        th = hs.transcript.digest()
+        hs.client_hs_secret = hs.secrets.client_traffic(th)
+        hs.server_hs_secret = hs.secrets.server_traffic(th)
+        out.set_read_key(suite, hs.server_hs_secret, keylog.SERVER_HANDSHAKE_TRAFFIC_SECRET)
+        if hs.session_id and not hs.ccs_sent:  # middlebox compatibility (RFC 8446 §D.4)
+            out.send_change_cipher_spec()
+            hs.ccs_sent = True
+        out.set_write_key(suite, hs.client_hs_secret, keylog.CLIENT_HANDSHAKE_TRAFFIC_SECRET)
+        if out.tracing:
+            out.decide("server_hello", f"server chose {suite.name} and {hs.group.iana_name}")
+        return ExpectEncryptedExtensions(hs)
+
+    def _hello_retry(
+        self, hrr: ServerHello, raw: bytes, suite: Tls13Suite, present: list[ExtensionType], out: Output
+    ) -> State:
+        hs = self.hs
+        if hs.hello_retry:
+            raise UnexpectedMessage("a second HelloRetryRequest")
+        check_allowed_extensions(present, _HRR_EXTENSIONS, "HelloRetryRequest", offered=hs.offered_extensions | {_T.COOKIE})
+        ks = hrr.extension(KeyShareHelloRetryRequest)
+        cookie = hrr.extension(Cookie)
+        shares = hs.shares
+        if ks is not None:
+            group = ks.selected_group
+            offered = hs.hello.extension(SupportedGroups)
+            if offered is None or group not in offered.named_group_list:
+                raise IllegalParameter(f"HelloRetryRequest selects {group.iana_name}, which was not offered")
+            if group in shares:
+                raise IllegalParameter(f"HelloRetryRequest asks for {group.iana_name}, whose share was sent")
+            shares = {group: hs.config.provider.generate_key_share(group)}
+        elif cookie is None:
+            raise IllegalParameter("HelloRetryRequest would not change the ClientHello")
+        hs.hello_retry, hs.suite, hs.shares = True, suite, shares
+        hs.transcript.select(suite.hash)
+        hs.transcript.replace_with_message_hash()
+        hs.transcript.update(raw)
+        if out.tracing:
+            why = f"server wants a {ks.selected_group.iana_name} key share" if ks else "server sent a cookie"
+            out.decide("hello_retry_request", f"HelloRetryRequest: {why}; sending a second ClientHello")
+        # RFC 8446 §4.1.2: the same ClientHello with the new key share, the cookie, no early_data.
+        extensions = []
+        for ext in hs.hello.extensions or ():
+            if isinstance(ext, KeyShareClientHello):
+                ext = KeyShareClientHello(tuple(KeyShareEntry(g, s.public_bytes) for g, s in shares.items()))
+            elif ext.ext_type in (_T.EARLY_DATA, _T.COOKIE):
+                continue
+            extensions.append(ext)
+            if isinstance(ext, KeyShareClientHello) and cookie is not None:
+                extensions.append(cookie)
+        hs.hello = replace(hs.hello, extensions=tuple(extensions))
+        if hs.session_id and not hs.ccs_sent:
+            out.send_change_cipher_spec()
+            hs.ccs_sent = True
+        hs.transcript.update(out.send(hs.hello))
+        return ExpectServerHello(hs)
+
+
+@dataclass(slots=True)
+class ExpectEncryptedExtensions:
+    hs: ClientHandshake
+
+    def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
+        ee = expect(message, EncryptedExtensions, "after ServerHello")
+        hs = self.hs
+        present = [e.ext_type for e in ee.extensions]
+        check_allowed_extensions(
+            present, _EE_EXTENSIONS, "EncryptedExtensions", offered=hs.offered_extensions | _EE_UNSOLICITED_OK
+        )
+        alpn = ee.extension(ALPN)
+        if alpn is not None:
+            if len(alpn.protocol_name_list) != 1 or alpn.protocol_name_list[0] not in hs.config.alpn_protocols:
+                raise IllegalParameter("server selected an ALPN protocol that was not offered")
+            hs.alpn_protocol = alpn.protocol_name_list[0]
+        rsl = ee.extension(RecordSizeLimit)
+        if rsl is not None:
+            if rsl.record_size_limit < 64:
+                raise IllegalParameter(f"record_size_limit {rsl.record_size_limit} is below 64")
+            out.set_peer_record_size_limit(rsl.record_size_limit)
+        hs.transcript.update(raw)
+        return ExpectCertificateOrRequest(hs)
+
+
+@dataclass(slots=True)
+class ExpectCertificateOrRequest:
+    hs: ClientHandshake
+
+    def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
+        if isinstance(message, CertificateRequest):
+            self.hs.certificate_request = client_auth.check_certificate_request(message)
+            self.hs.transcript.update(raw)
+            return ExpectCertificate(self.hs)
+        return ExpectCertificate(self.hs).handle(message, raw, out)
+
+
+@dataclass(slots=True)
+class ExpectCertificate:
+    hs: ClientHandshake
+
+    def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
+        cert = expect(message, Certificate, "after EncryptedExtensions")
+        hs = self.hs
+        if cert.certificate_request_context:
+            raise IllegalParameter("server Certificate carries a certificate_request_context")
+        chain = parse_certificate_chain(cert, "server")
+        # 1. The configured verifier accepts the chain for this name, now (CertificateError otherwise).
+        cert_ok = verify_server_certificates(
+            hs.config.effective_verifier, chain, hs.verify_name, hs.config.provider.now()
+        )
+        hs.peer_chain = chain
+        hs.transcript.update(raw)
+        return ExpectCertificateVerify(hs, cert_ok)
+
+
+@dataclass(slots=True)
+class ExpectCertificateVerify:
+    hs: ClientHandshake
+    cert_ok: CertificateVerified
+
+    def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
+        cv = expect(message, CertificateVerify, "after Certificate")
+        hs = self.hs
+        offered = hs.hello.extension(SignatureAlgorithms)
+        schemes = offered.supported_signature_algorithms if offered else ()
+        # 2. The signature over the transcript through Certificate (DecryptError if it does not verify).
+        sig_ok = verify_certificate_verify(
+            hs.peer_chain[0], cv.algorithm, cv.signature, schemes, server=True, transcript_hash=hs.transcript.digest()
+        )
+        hs.transcript.update(raw)
+        hs.signature_scheme = cv.algorithm
+        if out.tracing:
+            out.decide("certificate_verify", f"server signature ({cv.algorithm.iana_name}) verified")
+        return ExpectFinished(hs, self.cert_ok, sig_ok)
+
+
+@dataclass(slots=True)
+class ExpectFinished:
+    hs: ClientHandshake
+    cert_ok: CertificateVerified
+    sig_ok: SignatureVerified
+
+    def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
+        fin = expect(message, Finished, "after CertificateVerify")
+        hs = self.hs
+        suite, secrets = hs.suite, hs.secrets
+        assert suite is not None and secrets is not None and hs.group is not None
+        # 3. The server's Finished, in constant time.
+        fin_ok = verify_finished(suite, hs.server_hs_secret, hs.transcript.digest(), fin.verify_data)
+        hs.transcript.update(raw)
+        out.peer_finished()
+        # Application secrets from the transcript through the server Finished.
+        th = hs.transcript.digest()
+        master = secrets.next_stage()
+        client_ap = master.client_application_traffic(th)
+        out.set_read_key(suite, master.server_application_traffic(th), keylog.SERVER_TRAFFIC_SECRET_0)
+        exporter_secret = master.exporter(th)
+        out.keylog(keylog.EXPORTER_SECRET, exporter_secret)
+        # Our second flight: client certificate when asked, then Finished.
+        if hs.certificate_request is not None:
+            client_auth.send_client_certificate(hs.config, hs.certificate_request, hs.transcript, out)
+        verify_data = finished_verify_data(suite, hs.client_hs_secret, hs.transcript.digest())
+        hs.transcript.update(out.send(Finished(verify_data)))
+        out.set_write_key(suite, client_ap, keylog.CLIENT_TRAFFIC_SECRET_0)
+        resumption_secret = master.resumption(hs.transcript.digest())
+        out.handshake_finished()
+        alpn = hs.alpn_protocol.decode("ascii", "replace") if hs.alpn_protocol is not None else None
+        out.emit(
+            HandshakeCompleted(
+                version=ProtocolVersion.TLS1_3,
+                cipher_suite=suite.code,
+                group=hs.group,
+                signature_scheme=hs.signature_scheme,
+                alpn_protocol=alpn,
+                server_name=hs.server_name,
+                peer_certificates=hs.peer_chain,
+            )
+        )
+        return ClientTraffic(
+            suite=suite,
+            exporter_secret=exporter_secret,
+            resumption_secret=resumption_secret,
+            cert_ok=self.cert_ok,
+            sig_ok=self.sig_ok,
+            fin_ok=fin_ok,
+        )
+
+

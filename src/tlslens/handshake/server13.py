@@ -1,0 +1,287 @@
+"""The TLS 1.3 server handshake (RFC 8446 §4), one class per state.
+
+    ExpectClientHello ─(no fitting key share)─► HelloRetryRequest ─► ExpectClientHello (with cookie)
+            │
+            ▼  ServerHello, {EncryptedExtensions}, [{CertificateRequest}], {Certificate},
+            │  {CertificateVerify}, {Finished}
+            ▼
+    [ExpectClientCertificate ─► ExpectClientCertificateVerify] ─► ExpectClientFinished ─► ServerTraffic
+
+What the server chooses (suite, group, certificate, ALPN) is decided in ``server_negotiation.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from tlslens import keylog
+from tlslens.config import ServerConfig
+from tlslens.crypto.key_schedule import EarlySecret, HandshakeSecret, MasterSecret, finished_verify_data
+from tlslens.crypto.signatures import certificate_verify_input
+from tlslens.crypto.transcript import Transcript
+from tlslens.errors import CertificateRequired, IllegalParameter
+from tlslens.events import HandshakeCompleted
+from tlslens.handshake.common import Output, State, expect, parse_certificate_chain
+from tlslens.handshake.cookie import build_hello_retry_request, open_cookie, seal_cookie
+from tlslens.handshake.server_negotiation import Negotiated, negotiate
+from tlslens.handshake.traffic import ServerTraffic
+from tlslens.handshake.verify import (
+    CertificateVerified,
+    SignatureVerified,
+    verify_certificate_verify,
+    verify_client_certificates,
+    verify_finished,
+)
+from tlslens.wire.enums import ProtocolVersion
+from tlslens.wire.extensions import (
+    ALPN,
+    Cookie,
+    KeyShareEntry,
+    KeyShareServerHello,
+    RecordSizeLimit,
+    ServerNameEmpty,
+    SignatureAlgorithms,
+    SupportedVersionsServerHello,
+)
+from tlslens.wire.hello import ClientHello, ServerHello
+from tlslens.wire.messages import (
+    Certificate,
+    CertificateEntry,
+    CertificateRequest,
+    CertificateVerify,
+    EncryptedExtensions,
+    Finished,
+    HandshakeMessage,
+)
+
+_TLS13 = SupportedVersionsServerHello(ProtocolVersion.TLS1_3)
+
+
+def start_server(config: ServerConfig) -> State:
+    return ExpectClientHello(config)
+
+
+@dataclass(slots=True)
+class ServerHandshake:
+    """What the server's states share after the ServerHello."""
+
+    config: ServerConfig
+    chosen: Negotiated
+    transcript: Transcript
+    secrets: HandshakeSecret = field(repr=False)
+    master: MasterSecret = field(repr=False)
+    client_hs_secret: bytes = field(repr=False)
+    client_ap_secret: bytes = field(repr=False)
+    exporter_secret: bytes = field(repr=False)
+    client_chain: tuple[x509.Certificate, ...] = ()
+
+
+@dataclass(slots=True)
+class ExpectClientHello:
+    """Awaiting a ClientHello: the first one, or the second after our HelloRetryRequest (with cookie)."""
+
+    config: ServerConfig
+    after_retry: bool = False
+
+    def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
+        ch = expect(message, ClientHello, "from the client" if not self.after_retry else "after HelloRetryRequest")
+        config = self.config
+        out.set_client_random(ch.random)
+        cookie_ext = ch.extension(Cookie)
+        transcript: Transcript | None = None
+        retry = None
+        if cookie_ext is not None:
+            # A second ClientHello: everything we need to continue is in the cookie (stateless HRR).
+            retry = open_cookie(config.cookie_secret, cookie_ext.cookie, config.provider.now())
+            transcript = retry.rebuild_transcript(ch)
+        elif self.after_retry:
+            raise IllegalParameter("second ClientHello without the cookie we sent")
+        chosen = negotiate(config, ch, out)
+        if retry is not None:
+            # RFC 8446 §4.1.2: the second ClientHello must now carry a share for the group we named.
+            if chosen.suite.code != retry.suite or chosen.group != retry.group or chosen.client_share is None:
+                raise IllegalParameter("second ClientHello does not answer our HelloRetryRequest")
+        if chosen.client_share is None:
+            return self._hello_retry(ch, raw, chosen, out)
+        if transcript is None:
+            transcript = Transcript(chosen.suite.hash)
+        transcript.update(raw)
+        return _send_server_flight(config, ch, chosen, transcript, out, ccs_sent=retry is not None)
+
+    def _hello_retry(self, ch: ClientHello, raw: bytes, chosen: Negotiated, out: Output) -> State:
+        if self.after_retry:
+            raise IllegalParameter(f"second ClientHello still has no {chosen.group.iana_name} key share")
+        config = self.config
+        transcript = Transcript(chosen.suite.hash)
+        transcript.update(raw)
+        client_hello1_hash = transcript.digest()
+        cookie = seal_cookie(
+            config.cookie_secret,
+            now=config.provider.now(),
+            suite=chosen.suite.code,
+            group=chosen.group,
+            session_id=ch.legacy_session_id,
+            client_hello1_hash=client_hello1_hash,
+        )
+        out.send(build_hello_retry_request(ch.legacy_session_id, chosen.suite.code, chosen.group, cookie))
+        if ch.legacy_session_id:  # middlebox compatibility: CCS after our first handshake message
+            out.send_change_cipher_spec()
+        if out.tracing:
+            offered = ", ".join(g.iana_name for g in chosen.client_share_groups) or "no groups"
+            out.decide(
+                "hello_retry_request",
+                f"HelloRetryRequest: client sent key shares for {offered} only;"
+                f" server prefers {chosen.group.iana_name}, which the client supports",
+            )
+        return ExpectClientHello(config, after_retry=True)
+
+
+def _send_server_flight(
+    config: ServerConfig, ch: ClientHello, chosen: Negotiated, transcript: Transcript, out: Output, *, ccs_sent: bool
+) -> State:
+    suite = chosen.suite
+    provider = config.provider
+    assert chosen.client_share is not None
+    server_share, shared_secret = provider.server_key_exchange(chosen.group, chosen.client_share)
+    sh = ServerHello(
+        legacy_version=ProtocolVersion.TLS1_2,
+        random=provider.random(32),
+        legacy_session_id_echo=ch.legacy_session_id,
+        cipher_suite=suite.code,
+        extensions=(KeyShareServerHello(KeyShareEntry(chosen.group, server_share)), _TLS13),
+    )
+    transcript.update(out.send(sh))
+    secrets = EarlySecret.from_psk(suite, None).next_stage(shared_secret)
+    th = transcript.digest()
+    client_hs = secrets.client_traffic(th)
+    server_hs = secrets.server_traffic(th)
+    if ch.legacy_session_id and not ccs_sent:
+        out.send_change_cipher_spec()
+    out.set_write_key(suite, server_hs, keylog.SERVER_HANDSHAKE_TRAFFIC_SECRET)
+    if chosen.peer_record_size_limit is not None:
+        out.set_peer_record_size_limit(chosen.peer_record_size_limit)
+    # {EncryptedExtensions}
+    extensions: list[object] = []
+    if chosen.sni_used:
+        extensions.append(ServerNameEmpty())
+    if chosen.alpn_protocol is not None:
+        extensions.append(ALPN((chosen.alpn_protocol,)))
+    if chosen.peer_record_size_limit is not None and config.record_size_limit is not None:
+        extensions.append(RecordSizeLimit(config.record_size_limit))
+    ee = EncryptedExtensions(tuple(extensions))  # type: ignore[arg-type]
+    if config.encrypted_extensions_hook is not None:
+        ee = config.encrypted_extensions_hook(ee)
+    transcript.update(out.send(ee))
+    # [{CertificateRequest}]
+    if config.client_verifier is not None:
+        request = CertificateRequest(b"", (SignatureAlgorithms(config.signature_schemes),))  # type: ignore[arg-type]
+        transcript.update(out.send(request))
+    # {Certificate}, {CertificateVerify}
+    entries = tuple(CertificateEntry(c.public_bytes(Encoding.DER)) for c in chosen.certificate.chain)
+    transcript.update(out.send(Certificate(b"", entries)))
+    signature = chosen.certificate.signer.sign(chosen.scheme, certificate_verify_input(True, transcript.digest()))
+    transcript.update(out.send(CertificateVerify(chosen.scheme, signature)))
+    # {Finished}
+    transcript.update(out.send(Finished(finished_verify_data(suite, server_hs, transcript.digest()))))
+    th = transcript.digest()
+    master = secrets.next_stage()
+    out.set_write_key(suite, master.server_application_traffic(th), keylog.SERVER_TRAFFIC_SECRET_0)
+    exporter_secret = master.exporter(th)
+    out.keylog(keylog.EXPORTER_SECRET, exporter_secret)
+    out.set_read_key(suite, client_hs, keylog.CLIENT_HANDSHAKE_TRAFFIC_SECRET)
+    hs = ServerHandshake(
+        config,
+        chosen,
+        transcript,
+        secrets,
+        master,
+        client_hs,
+        master.client_application_traffic(th),
+        exporter_secret,
+    )
+    if config.client_verifier is not None:
+        return ExpectClientCertificate(hs)
+    return ExpectClientFinished(hs, None, None)
+
+
+@dataclass(slots=True)
+class ExpectClientCertificate:
+    hs: ServerHandshake
+
+    def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
+        cert = expect(message, Certificate, "after the server's Finished")
+        hs = self.hs
+        if cert.certificate_request_context:
+            raise IllegalParameter("client Certificate has a context we did not send")
+        if not cert.certificate_list:
+            if hs.config.require_client_certificate:
+                raise CertificateRequired("the client sent no certificate")
+            hs.transcript.update(raw)
+            return ExpectClientFinished(hs, None, None)
+        chain = parse_certificate_chain(cert, "client")
+        assert hs.config.client_verifier is not None
+        cert_ok = verify_client_certificates(hs.config.client_verifier, chain, hs.config.provider.now())
+        hs.client_chain = chain
+        hs.transcript.update(raw)
+        return ExpectClientCertificateVerify(hs, cert_ok)
+
+
+@dataclass(slots=True)
+class ExpectClientCertificateVerify:
+    hs: ServerHandshake
+    cert_ok: CertificateVerified
+
+    def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
+        cv = expect(message, CertificateVerify, "after the client Certificate")
+        hs = self.hs
+        sig_ok = verify_certificate_verify(
+            hs.client_chain[0],
+            cv.algorithm,
+            cv.signature,
+            hs.config.signature_schemes,  # type: ignore[arg-type]
+            server=False,
+            transcript_hash=hs.transcript.digest(),
+        )
+        hs.transcript.update(raw)
+        return ExpectClientFinished(hs, self.cert_ok, sig_ok)
+
+
+@dataclass(slots=True)
+class ExpectClientFinished:
+    hs: ServerHandshake
+    cert_ok: CertificateVerified | None
+    sig_ok: SignatureVerified | None
+
+    def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
+        fin = expect(message, Finished, "from the client")
+        hs = self.hs
+        suite = hs.chosen.suite
+        fin_ok = verify_finished(suite, hs.client_hs_secret, hs.transcript.digest(), fin.verify_data)
+        out.peer_finished()
+        hs.transcript.update(raw)
+        resumption_secret = hs.master.resumption(hs.transcript.digest())
+        out.set_read_key(suite, hs.client_ap_secret, keylog.CLIENT_TRAFFIC_SECRET_0)
+        out.handshake_finished()
+        chosen = hs.chosen
+        out.emit(
+            HandshakeCompleted(
+                version=ProtocolVersion.TLS1_3,
+                cipher_suite=suite.code,
+                group=chosen.group,
+                signature_scheme=chosen.scheme,
+                alpn_protocol=chosen.alpn_protocol.decode("ascii", "replace") if chosen.alpn_protocol else None,
+                server_name=chosen.server_name,
+                peer_certificates=hs.client_chain,
+            )
+        )
+        return ServerTraffic(
+            suite=suite,
+            exporter_secret=hs.exporter_secret,
+            resumption_secret=resumption_secret,
+            fin_ok=fin_ok,
+            client_cert_ok=self.cert_ok,
+            client_sig_ok=self.sig_ok,
+        )

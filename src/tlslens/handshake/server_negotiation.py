@@ -1,0 +1,162 @@
+"""What a TLS 1.3 server picks from a ClientHello, and why (RFC 8446 §4.1.1, §4.2).
+
+Everything is chosen by the server's own preference among what the client offers. A ClientHello that
+breaks the rules gets the alert the RFC names; one that shares nothing with us gets handshake_failure
+(or protocol_version / no_application_protocol), with a message naming both sides' lists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tlslens.config import CertifiedKey, ServerConfig
+from tlslens.crypto.suites import TLS13_SUITES, Tls13Suite
+from tlslens.errors import (
+    HandshakeFailure,
+    IllegalParameter,
+    MissingExtension,
+    NoApplicationProtocol,
+    ProtocolVersionMismatch,
+)
+from tlslens.handshake.common import MAX_KEY_SHARES, Output
+from tlslens.wire.enums import CompressionMethod, NamedGroup, ProtocolVersion, SignatureScheme
+from tlslens.wire.extensions import (
+    ALPN,
+    KeyShareClientHello,
+    PreSharedKeyClientHello,
+    RecordSizeLimit,
+    ServerName,
+    SignatureAlgorithms,
+    SupportedGroups,
+    SupportedVersionsClientHello,
+)
+from tlslens.wire.hello import ClientHello
+
+
+@dataclass(frozen=True, slots=True)
+class Negotiated:
+    suite: Tls13Suite
+    group: NamedGroup
+    client_share: bytes | None  # None: the client sent no share for ``group`` → HelloRetryRequest
+    client_share_groups: tuple[NamedGroup, ...]
+    certificate: CertifiedKey
+    scheme: SignatureScheme
+    alpn_protocol: bytes | None
+    server_name: str | None
+    sni_used: bool
+    peer_record_size_limit: int | None
+
+
+def _names(items: object) -> str:
+    return ", ".join(getattr(i, "iana_name", getattr(i, "name", str(i))) for i in items) or "nothing"  # type: ignore[attr-defined]
+
+
+def negotiate(config: ServerConfig, ch: ClientHello, out: Output) -> Negotiated:
+    # 1. Version: TLS 1.3 only (through supported_versions).
+    sv = ch.extension(SupportedVersionsClientHello)
+    if sv is None or ProtocolVersion.TLS1_3 not in sv.versions:
+        offered = [v.label for v in sv.versions] if sv else [ProtocolVersion(ch.legacy_version).label]
+        raise ProtocolVersionMismatch(f"client offers {', '.join(offered)}; this server speaks TLSv1.3 only")
+    if ch.legacy_compression_methods != (CompressionMethod.NULL,):
+        raise IllegalParameter("a TLS 1.3 ClientHello must offer only the null compression method")
+    extensions = ch.extensions or ()
+    psk = ch.extension(PreSharedKeyClientHello)
+    if psk is not None and extensions[-1] is not psk:
+        raise IllegalParameter("pre_shared_key is not the last extension of the ClientHello")
+    # 2. Cipher suite.
+    suites: tuple = config.cipher_suites  # type: ignore[type-arg]
+    suite_code = next((s for s in suites if s in ch.cipher_suites), None)
+    if suite_code is None:
+        raise HandshakeFailure(
+            f"no cipher suite in common: client offers {_names(ch.cipher_suites)};"
+            f" server accepts {_names(suites)}"
+        )
+    suite = TLS13_SUITES[suite_code]
+    if out.tracing:
+        out.decide("cipher_suite", f"chose {suite.name}: first in server preference that the client offered")
+    # 3. Group and key share.
+    sg, ks = ch.extension(SupportedGroups), ch.extension(KeyShareClientHello)
+    if sg is None or ks is None:
+        missing = "supported_groups" if sg is None else "key_share"
+        raise MissingExtension(f"ClientHello has no {missing} (needed without a PSK)")
+    client_groups = sg.named_group_list
+    if len(ks.client_shares) > MAX_KEY_SHARES:
+        raise IllegalParameter(f"{len(ks.client_shares)} key shares (limit {MAX_KEY_SHARES})")
+    share_groups = tuple(e.group for e in ks.client_shares)
+    if len(set(share_groups)) != len(share_groups):
+        raise IllegalParameter("two key shares for the same group")
+    if any(g not in client_groups for g in share_groups):
+        raise IllegalParameter("a key share for a group missing from supported_groups")
+    groups: tuple[NamedGroup, ...] = config.groups  # type: ignore[assignment]
+    group = next((g for g in groups if g in client_groups), None)
+    if group is None:
+        raise HandshakeFailure(
+            f"no group in common: client supports {_names(client_groups)}; server accepts {_names(groups)}"
+        )
+    client_share = next((e.key_exchange for e in ks.client_shares if e.group == group), None)
+    if out.tracing and client_share is not None:
+        out.decide("group", f"chose {group.iana_name}: first in server preference; the client sent its key share")
+    # 4. Certificate and signature scheme.
+    sa = ch.extension(SignatureAlgorithms)
+    if sa is None:
+        raise MissingExtension("ClientHello has no signature_algorithms")
+    sni = ch.extension(ServerName)
+    server_name = sni.host_names[0].lower() if sni is not None and sni.host_names else None
+    certificate, scheme, sni_used = _choose_certificate(config, server_name, sa.supported_signature_algorithms)
+    if out.tracing:
+        subject = certificate.chain[0].subject.rfc4514_string()
+        why = f"its names match {server_name}" if sni_used else "the default certificate"
+        out.decide("certificate", f"presenting {subject} ({why}); signing with {scheme.iana_name}")
+    # 5. ALPN.
+    alpn_protocol = None
+    alpn = ch.extension(ALPN)
+    if alpn is not None and config.alpn_protocols:
+        ours: tuple[bytes, ...] = config.alpn_protocols  # type: ignore[assignment]
+        alpn_protocol = next((p for p in ours if p in alpn.protocol_name_list), None)
+        if alpn_protocol is None:
+            raise NoApplicationProtocol(
+                f"no ALPN protocol in common: client offers {_alpn(alpn.protocol_name_list)};"
+                f" server accepts {_alpn(ours)}"
+            )
+        if out.tracing:
+            out.decide("alpn", f"chose ALPN {alpn_protocol.decode('ascii', 'replace')}: first in server preference")
+    # 6. record_size_limit (RFC 8449).
+    rsl = ch.extension(RecordSizeLimit)
+    if rsl is not None and rsl.record_size_limit < 64:
+        raise IllegalParameter(f"record_size_limit {rsl.record_size_limit} is below 64")
+    return Negotiated(
+        suite=suite,
+        group=group,
+        client_share=client_share,
+        client_share_groups=share_groups,
+        certificate=certificate,
+        scheme=scheme,
+        alpn_protocol=alpn_protocol,
+        server_name=server_name,
+        sni_used=sni_used,
+        peer_record_size_limit=rsl.record_size_limit if rsl is not None else None,
+    )
+
+
+def _alpn(protocols: tuple[bytes, ...]) -> str:
+    return ", ".join(p.decode("ascii", "replace") for p in protocols) or "nothing"
+
+
+def _choose_certificate(
+    config: ServerConfig, server_name: str | None, client_schemes: tuple[SignatureScheme, ...]
+) -> tuple[CertifiedKey, SignatureScheme, bool]:
+    """A certificate whose names match the SNI (else the default), with a scheme the client accepts."""
+    allowed: tuple[SignatureScheme, ...] = config.signature_schemes  # type: ignore[assignment]
+    candidates = list(config.certified_keys)
+    if server_name is not None:
+        matching = [c for c in candidates if c.matches_name(server_name)]
+        candidates = matching + [c for c in candidates if c not in matching]
+    for certified in candidates:
+        for scheme in certified.schemes:
+            if scheme in client_schemes and scheme in allowed:
+                return certified, scheme, server_name is not None and certified.matches_name(server_name)
+    raise HandshakeFailure(
+        f"no signature scheme in common: client accepts {_names(client_schemes)};"
+        f" our certificates sign with {_names({s for c in config.certified_keys for s in c.schemes})}"
+    )
+

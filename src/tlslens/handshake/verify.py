@@ -1,0 +1,105 @@
+"""Proof tokens: the only way to obtain them is to pass the check they name.
+
+The traffic states take these tokens in their constructors, so a state machine that skipped a check
+cannot reach ``Traffic`` (and mypy says so). Each token's constructor wants the module-private ``_MINT``
+sentinel; only the functions below hold it.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Sequence
+from typing import Final
+
+from cryptography import x509
+
+from tlslens.crypto import signatures
+from tlslens.crypto.key_schedule import finished_verify_data
+from tlslens.crypto.suites import Tls13Suite
+from tlslens.errors import DecryptError, IllegalParameter
+from tlslens.verifier import CertificateVerifier
+from tlslens.wire.enums import SignatureScheme
+
+_MINT: Final = object()
+
+
+class _Token:
+    __slots__ = ()
+
+    def __init__(self, mint: object) -> None:
+        if mint is not _MINT:
+            raise TypeError(f"{type(self).__name__} can only be created by handshake/verify.py")
+
+
+class CertificateVerified(_Token):
+    """The peer's chain was accepted by the configured verifier."""
+
+    __slots__ = ()
+
+
+class SignatureVerified(_Token):
+    """The peer's CertificateVerify signature checked out against its leaf certificate."""
+
+    __slots__ = ()
+
+
+class FinishedVerified(_Token):
+    """The peer's Finished MAC matched our transcript."""
+
+    __slots__ = ()
+
+
+class PskAuthenticated(_Token):
+    """The peer proved knowledge of a resumption PSK (binder checked, or the server accepted ours)."""
+
+    __slots__ = ()
+
+
+def verify_server_certificates(
+    verifier: CertificateVerifier, chain: Sequence[x509.Certificate], server_name: str | None, now: float
+) -> CertificateVerified:
+    """Raises a ``CertificateError`` subclass when the chain is refused."""
+    verifier.verify_server(chain, server_name, now)
+    return CertificateVerified(_MINT)
+
+
+def verify_client_certificates(
+    verifier: CertificateVerifier, chain: Sequence[x509.Certificate], now: float
+) -> CertificateVerified:
+    verifier.verify_client(chain, now)
+    return CertificateVerified(_MINT)
+
+
+def verify_certificate_verify(
+    leaf: x509.Certificate,
+    scheme: SignatureScheme,
+    signature: bytes,
+    offered: Sequence[SignatureScheme],
+    *,
+    server: bool,
+    transcript_hash: bytes,
+) -> SignatureVerified:
+    """RFC 8446 §4.4.3: the scheme must be one we offered and fit the key; the signature must verify."""
+    if scheme not in offered:
+        raise IllegalParameter(f"CertificateVerify uses {scheme.name}, which was not offered")
+    public_key = leaf.public_key()
+    if not signatures.scheme_fits_public_key(scheme, public_key):
+        raise IllegalParameter(f"CertificateVerify scheme {scheme.name} does not fit the certificate's key")
+    content = signatures.certificate_verify_input(server, transcript_hash)
+    signatures.verify(public_key, scheme, content, signature)  # DecryptError on a bad signature
+    return SignatureVerified(_MINT)
+
+
+def verify_finished(suite: Tls13Suite, base_secret: bytes, transcript_hash: bytes, verify_data: bytes) -> (
+    FinishedVerified
+):
+    """RFC 8446 §4.4.4, compared in constant time."""
+    expected = finished_verify_data(suite, base_secret, transcript_hash)
+    if not hmac.compare_digest(expected, verify_data):
+        raise DecryptError("Finished verify_data does not match the transcript")
+    return FinishedVerified(_MINT)
+
+
+def accept_psk() -> PskAuthenticated:
+    """Called once the PSK binder (server) or the server's PSK selection plus Finished (client) is checked."""
+    return PskAuthenticated(_MINT)

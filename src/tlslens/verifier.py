@@ -1,0 +1,45 @@
+"""Certificate verifiers: the policy a connection applies to the peer's chain.
+
+A verifier is configuration: built once, shared by every connection of a config. ``WebPkiVerifier`` is
+the default (system trust store, names, dates, usages, through ``cryptography.x509.verification``).
+Turning verification off lives in ``tlslens.dangerous``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from typing import Protocol
+
+from cryptography import x509
+
+
+class CertificateVerifier(Protocol):
+    """Raises a ``tlslens.errors.CertificateError`` subclass when a chain is refused."""
+
+    def verify_server(self, chain: Sequence[x509.Certificate], server_name: str | None, now: float) -> None: ...
+
+    def verify_client(self, chain: Sequence[x509.Certificate], now: float) -> None: ...
+
+
+def _at(now: float) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(now, tz=datetime.UTC)
+
+
+class WebPkiVerifier:
+    """Chains must lead to a trust anchor, be valid now, and (for servers) name the server."""
+
+    def __init__(self, trust_anchors: Sequence[x509.Certificate] | None = None) -> None:
+        from tlslens.pki.trust import TrustStore
+
+        self.store = TrustStore.system() if trust_anchors is None else TrustStore(trust_anchors)
+
+    def verify_server(self, chain: Sequence[x509.Certificate], server_name: str | None, now: float) -> None:
+        from tlslens.pki.diagnosis import verify_server_chain
+
+        verify_server_chain(list(chain), server_name, self.store, _at(now))
+
+    def verify_client(self, chain: Sequence[x509.Certificate], now: float) -> None:
+        from tlslens.pki.diagnosis import verify_client_chain
+
+        verify_client_chain(list(chain), self.store, _at(now))
