@@ -248,3 +248,9 @@ def test_plaintext_framing_round_trips_through_the_deframer(
     assert b"".join(r.fragment for r in records) == data
     assert all(r.content_type == content_type and 0 < len(r.fragment) <= limit for r in records)
     assert len(records) == -(-len(data) // limit)
+
+
+def test_repr_shows_the_buffered_byte_count() -> None:
+    deframer = Deframer()
+    deframer.feed(b"\x16\x03")
+    assert repr(deframer) == "Deframer(buffered=2)"

@@ -148,3 +148,9 @@ def test_arbitrary_fragments_raise_only_remote_protocol_errors(fragments: list[b
                 assert len(message) == 4 + int.from_bytes(message[1:4], "big")
     except RemoteProtocolError as exc:
         assert isinstance(exc, DecodeError)
+
+
+def test_repr_shows_the_buffered_byte_count() -> None:
+    r = HandshakeReassembler()
+    r.feed(b"\x01\x00")
+    assert repr(r) == "HandshakeReassembler(buffered=2)"

@@ -108,7 +108,7 @@ class RecordSealer(_Protection):
     resume a recorded stream or, in tests, to start near a limit.
     """
 
-    __slots__ = ("_max_plaintext", "_room")
+    __slots__ = ("_encrypt", "_max_plaintext", "_room")
 
     def __init__(
         self,
@@ -120,6 +120,7 @@ class RecordSealer(_Protection):
         max_plaintext: int = MAX_INNER_PLAINTEXT,
     ) -> None:
         super().__init__(suite, key, iv, seq)
+        self._encrypt = self._aead.encrypt
         self.max_plaintext = max_plaintext
 
     @property
@@ -146,9 +147,7 @@ class RecordSealer(_Protection):
                 if type(data) is bytes
                 else b"".join((data, _TYPE_BYTES[content_type]))
             )
-            sealed = header + self._aead.encrypt(
-                (self._iv ^ seq).to_bytes(self._iv_len, "big"), inner, header
-            )
+            sealed = header + self._encrypt((self._iv ^ seq).to_bytes(self._iv_len, "big"), inner, header)
             self._seq = seq + 1
             return sealed
         out = bytearray()
@@ -188,7 +187,7 @@ class RecordSealer(_Protection):
         extra = len(tail) + self._tag_len
         iv = self._iv
         iv_len = self._iv_len
-        encrypt = self._aead.encrypt
+        encrypt = self._encrypt
         start = len(out)
         if count == 1:
             header = _pack_app_header(_OUTER_PREFIX, n + extra)
@@ -241,7 +240,7 @@ class RecordOpener(_Protection):
     possibly padded); the connection compares it with its own bound (``MAX_CONSECUTIVE_EMPTY_RECORDS``).
     """
 
-    __slots__ = ("_max_ciphertext", "_max_plaintext", "consecutive_empty")
+    __slots__ = ("_decrypt", "_max_ciphertext", "_max_plaintext", "consecutive_empty")
 
     def __init__(
         self,
@@ -253,6 +252,7 @@ class RecordOpener(_Protection):
         max_plaintext: int = MAX_INNER_PLAINTEXT,
     ) -> None:
         super().__init__(suite, key, iv, seq)
+        self._decrypt = self._aead.decrypt
         self.max_plaintext = max_plaintext
         self.consecutive_empty = 0
 
@@ -286,7 +286,7 @@ class RecordOpener(_Protection):
         if seq >= SEQ_SPACE:
             raise UnexpectedMessage("peer sent more than 2^64 records under one key without a KeyUpdate")
         try:
-            inner = self._aead.decrypt(
+            inner = self._decrypt(
                 (self._iv ^ seq).to_bytes(self._iv_len, "big"), fragment, _pack_header(ctype, version, n)
             )
         except InvalidTag:
