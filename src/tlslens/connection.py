@@ -99,10 +99,15 @@ class _Connection:
         return self._failed is not None or (self._peer_closed and self._local_closed)
 
     def receive_data(self, data: bytes | bytearray | memoryview) -> list[Event]:
-        """Process bytes from the peer (b"" = EOF) and return what happened."""
+        """Process bytes from the peer (b"" = EOF) and return what happened since the last call.
+
+        With ``trace=True`` that includes the trace of what we sent meanwhile (the ClientHello queued by
+        the constructor, records sealed by send_data...); ``pending_events()`` takes those without
+        waiting for peer bytes."""
         if self._failed is not None:
             raise LocalProtocolError("the connection has already failed") from self._failed
-        events = self._events = []
+        # Events queued since the last call (the ClientHello's trace, our own sends) come first.
+        events = self._events
         try:
             if not data:
                 self._eof()
@@ -120,6 +125,8 @@ class _Connection:
             self._fail(exc, send_alert=False)
             exc.events = events  # type: ignore[attr-defined]
             raise
+        finally:
+            self._events = []
         return events
 
     def send_data(self, data: bytes | bytearray | memoryview) -> None:
@@ -157,6 +164,12 @@ class _Connection:
             return
         self._send_alert(AlertLevel.WARNING, AlertDescription.CLOSE_NOTIFY)
         self._local_closed = True
+
+    def pending_events(self) -> list[Event]:
+        """Events queued outside receive_data (trace of what we sent); clears them."""
+        self._flush()
+        events, self._events = self._events, []
+        return events
 
     def data_to_send(self) -> bytes:
         self._flush()
