@@ -43,7 +43,8 @@ _pack_header = Struct(">BHH").pack
 _APP_DATA_HEADER = Struct(">3sH")  # b"\x17\x03\x03" + length
 _pack_app_header = _APP_DATA_HEADER.pack
 _OUTER_PREFIX = b"\x17\x03\x03"
-_TYPE_BYTES = [bytes((i,)) for i in range(256)]
+# The inner content types TLS 1.3 protects (RFC 8446 §5: never change_cipher_spec).
+_TYPE_BYTES = {t: bytes((t,)) for t in (ALERT, HANDSHAKE, APPLICATION_DATA)}
 
 
 def _make_aead(suite: Tls13Suite, key: bytes, iv: bytes) -> Aead:
@@ -139,7 +140,7 @@ class RecordSealer(_Protection):
         if padding == 0 and max_fragment == MAX_PLAINTEXT and 0 < len(data) <= self._room:
             # Fast path, one record: header || AEAD(content || type), the header doubling as the AAD.
             seq = self._seq
-            if seq >= self._limit or not 0 < content_type <= 0xFF:
+            if seq >= self._limit or content_type not in _TYPE_BYTES:
                 self._refuse(content_type, 1)
             header = _pack_app_header(_OUTER_PREFIX, len(data) + 1 + self._tag_len)
             inner = (
@@ -179,7 +180,7 @@ class RecordSealer(_Protection):
         seq = self._seq
         if (
             seq + count > self._limit
-            or not 0 < content_type <= 0xFF
+            or content_type not in _TYPE_BYTES
             or (n == 0 and content_type != APPLICATION_DATA)
         ):
             self._refuse(content_type, count, n)
@@ -205,8 +206,10 @@ class RecordSealer(_Protection):
         return len(out) - start
 
     def _refuse(self, content_type: int, count: int, n: int = 1) -> NoReturn:
-        if not 0 < content_type <= 0xFF:
-            raise LocalProtocolError(f"content type {content_type} cannot be sealed")
+        if content_type not in _TYPE_BYTES:
+            raise LocalProtocolError(
+                f"content type {content_type} cannot be protected (alert, handshake or application_data only)"
+            )
         if n == 0:
             raise LocalProtocolError(f"zero-length fragments of content type {content_type} are forbidden")
         raise LocalProtocolError(
