@@ -103,10 +103,12 @@ class Finding:
 
 def sort_findings(findings: list[Finding], path: tuple[x509.Certificate, ...]) -> tuple[Finding, ...]:
     """Errors first, each group by code rank, then by position of the certificate in the path."""
-    position = {id(c): i for i, c in enumerate(path)}
+    position: dict[x509.Certificate, int] = {}
+    for i, cert in enumerate(path):
+        position.setdefault(cert, i)
 
     def key(f: Finding) -> tuple[int, int, int]:
-        where = position.get(id(f.certificate), len(path)) if f.certificate is not None else -1
+        where = position.get(f.certificate, len(path)) if f.certificate is not None else -1
         return (0 if f.severity == "error" else 1, _RANK.get(f.code, len(_RANK)), where)
 
     return tuple(sorted(findings, key=key))
