@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 
 import pytest
 
@@ -172,3 +173,28 @@ def test_path_prefers_a_trusted_route_over_a_served_untrusted_root() -> None:
     )
     assert report.valid and report.path == (leaf.cert, via_trusted.cert, trusted.cert)
     assert report.codes == {F.UNUSED_CERTIFICATE}
+
+
+def test_certificates_that_issue_each_other_end_the_search() -> None:
+    # A and B certify each other and neither is trusted: the search must stop and say so.
+    a_root, b_root = make_root("CA A"), make_root("CA B")
+    a = make_intermediate(b_root, "CA A", key=a_root.key)  # A issued by B
+    b = make_intermediate(a_root, "CA B", key=b_root.key)  # B issued by A
+    leaf = make_leaf(a)
+    report = verify_chain([leaf.cert, a.cert, b.cert], trust_anchors=[make_root("Elsewhere").cert], at=NOW)
+    f = only(report.findings, F.MISSING_INTERMEDIATE)
+    assert "loop" in f.message
+    assert report.path == (leaf.cert, a.cert, b.cert) and not report.valid
+
+
+def test_many_candidate_issuers_with_one_name_stay_fast() -> None:
+    root = make_root()
+    decoys = [make_intermediate(make_root(f"Decoy {i}"), "Shared Name CA", aki=False) for i in range(25)]
+    real = make_intermediate(root, "Shared Name CA")
+    leaf = make_leaf(real, aki=False)
+    start = time.perf_counter()
+    chain = [leaf.cert, *(d.cert for d in decoys), real.cert]
+    report = verify_chain(chain, trust_anchors=[root.cert], at=NOW)
+    assert time.perf_counter() - start < 5.0
+    assert report.path == (leaf.cert, real.cert, root.cert)
+    assert F.UNUSED_CERTIFICATE in report.codes and F.MISSING_INTERMEDIATE not in report.codes

@@ -178,13 +178,17 @@ def _end_findings(result: PathResult) -> list[Finding]:
         urls = _aia_ca_issuers(last)
         where = f"; its certificate is published at {urls[0]}" if urls else ""
         fetch = f" (download it from {urls[0]})" if urls else ""
+        if any(c.subject == last.issuer for c in path[:-1]):
+            loop = "appears only earlier in this path (the certificates loop)"
+            what = f"{loop} and never reaches the trust store{where}"
+        else:
+            what = f"was neither presented nor found in the trust store{where}"
         out.append(
             Finding(
                 F.MISSING_INTERMEDIATE,
                 "error",
                 last,
-                f"The issuer of {describe(last)}, {issuer}, was neither presented nor found in the trust "
-                f"store{where}.",
+                f"The issuer of {describe(last)}, {issuer}, {what}.",
                 f"Serve the leaf followed by its intermediates in order, including {issuer}{fetch}; if "
                 "that is a private root you trust, add it to the trust store instead.",
             )
