@@ -97,3 +97,12 @@ def test_reader_position_and_writer_length_track_progress() -> None:
     with w.length_prefixed(3):
         w.bytes(b"ab")
     assert len(w) == 7 and w.getvalue() == b"\x00\x07\x00\x00\x02ab"
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 4])
+def test_uint_list_reads_items_of_any_width(width: int) -> None:
+    values = [1, 0x7F, 0xFF]
+    data = bytes([len(values) * width]) + b"".join(v.to_bytes(width, "big") for v in values) + b"\xee"
+    r = Reader(data)
+    assert r.uint_list(1, width) == values
+    assert r.u8() == 0xEE

@@ -279,7 +279,8 @@ def decode_extensions(
         body = vec.sub(2)
         decoder = decoders.get(ext_type)
         ext = UnknownExtension.decode_body_as(ext_type, body) if decoder is None else decoder(body)
-        body.expect_end(f"extension {ExtensionType(ext_type).name}")
+        if body.remaining():
+            body.expect_end(f"extension {ExtensionType(ext_type).name}")
         if strict:
             if ext_type in seen:
                 raise IllegalParameter(f"duplicate extension {ExtensionType(ext_type).name}")

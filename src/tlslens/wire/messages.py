@@ -300,7 +300,8 @@ def decode_handshake(raw: bytes | bytearray | memoryview, *, strict: bool = True
     body = r.sub(3)
     r.expect_end("handshake message")
     msg = decoder(body, strict=strict)
-    body.expect_end(HandshakeType(msg_type).name)
+    if body.remaining():
+        body.expect_end(HandshakeType(msg_type).name)
     return msg
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import builtins
+import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from tlslens.errors import DecodeError
 
 _MAX = {1: 0xFF, 2: 0xFFFF, 3: 0xFFFFFF, 4: 0xFFFFFFFF}
+_STRUCT_CODES = {1: "B", 2: "H", 4: "I"}
 
 
 class Reader:
@@ -68,13 +70,20 @@ class Reader:
         self, length_width: int, item_width: int, *, min_len: int = 0, what: str = "list"
     ) -> list[int]:
         """A length-prefixed vector of fixed-width integers (suites, groups, schemes...)."""
-        child = self.sub(length_width)
-        n = child.remaining()
+        n = self.uint(length_width)
+        pos = self._pos
+        if n > self._end - pos:
+            raise DecodeError(f"vector of {n} bytes overruns its container ({self._end - pos} left)")
         if n % item_width:
             raise DecodeError(f"{what} length {n} is not a multiple of {item_width}")
         if n < min_len:
             raise DecodeError(f"{what} of {n} bytes is shorter than {min_len}")
-        return [child.uint(item_width) for _ in range(n // item_width)]
+        self._pos = pos + n
+        code = _STRUCT_CODES.get(item_width)
+        if code is not None:  # one C call for the whole vector
+            return list(struct.unpack_from(f">{n // item_width}{code}", self._buf, pos))
+        buf = self._buf
+        return [int.from_bytes(buf[i : i + item_width], "big") for i in range(pos, pos + n, item_width)]
 
     def rest(self) -> builtins.bytes:
         return self.bytes(self._end - self._pos)
