@@ -18,10 +18,10 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from tlslens.pki import findings as F
-from tlslens.pki.findings import Finding, describe, describe_name, format_date, format_duration, hash_name
+from tlslens.pki.findings import Finding, describe, format_date, format_duration, hash_name
 from tlslens.pki.names import ServerName, constraint_violations, match_server_name, san_names
 
-__all__ = ["PathContext", "check_leaf_key", "check_path"]
+__all__ = ["PathContext", "check_leaf_key", "check_leaf_usage", "check_path", "hash_of"]
 
 Purpose = Literal["server", "client"]
 
@@ -413,7 +413,3 @@ def hash_of(cert: x509.Certificate) -> str:
         return hash_name(cert.signature_hash_algorithm)
     except UnsupportedAlgorithm:
         return cert.signature_algorithm_oid.dotted_string
-
-
-def issuer_text(cert: x509.Certificate) -> str:
-    return describe_name(cert.issuer)

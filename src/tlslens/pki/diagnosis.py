@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import Literal
 
 from cryptography import x509
-from cryptography.x509.oid import AuthorityInformationAccessOID
 from cryptography.x509.verification import (
     Criticality,
     ExtensionPolicy,
@@ -34,9 +32,10 @@ from cryptography.x509.verification import (
 from tlslens.errors import BadCertificate, CertificateError, CertificateExpired, UnknownCA
 from tlslens.pki import findings as F
 from tlslens.pki.checks import PathContext, check_leaf_usage, check_path
-from tlslens.pki.findings import ChainReport, Finding, describe, describe_name, sort_findings
+from tlslens.pki.findings import ChainReport, Finding, sort_findings
 from tlslens.pki.names import ServerName, parse_server_name, subject_alt_names
-from tlslens.pki.paths import PathResult, build_path, is_self_signed
+from tlslens.pki.paths import PathResult, build_path
+from tlslens.pki.served import choose_leaf, end_findings, presentation_findings
 from tlslens.pki.trust import TrustStore, system_trust_store
 
 __all__ = ["verify_chain", "verify_client_chain", "verify_server_chain"]
@@ -140,177 +139,6 @@ def _clean_reason(text: str) -> str:
 # --- the diagnosis ---------------------------------------------------------------------------------
 
 
-def _is_ca(cert: x509.Certificate) -> bool:
-    try:
-        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
-    except x509.ExtensionNotFound:
-        return False
-
-
-def _choose_leaf(chain: tuple[x509.Certificate, ...]) -> tuple[x509.Certificate, bool]:
-    """The leaf, and whether it was not the first certificate (a CA came first)."""
-    if _is_ca(chain[0]):
-        others = [c for c in dict.fromkeys(chain) if not _is_ca(c)]
-        if len(others) == 1:
-            return others[0], True
-    return chain[0], False
-
-
-def _aia_ca_issuers(cert: x509.Certificate) -> list[str]:
-    try:
-        aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
-    except x509.ExtensionNotFound:
-        return []
-    return [
-        str(d.access_location.value)
-        for d in aia
-        if d.access_method == AuthorityInformationAccessOID.CA_ISSUERS
-        and isinstance(d.access_location, x509.UniformResourceIdentifier)
-    ]
-
-
-def _end_findings(result: PathResult) -> list[Finding]:
-    """How the path ends (missing issuer, untrusted root, self-signed leaf) and broken signatures."""
-    path, out = result.path, []
-    last = path[-1]
-    if result.end == "missing-issuer":
-        issuer = describe_name(last.issuer)
-        urls = _aia_ca_issuers(last)
-        where = f"; its certificate is published at {urls[0]}" if urls else ""
-        fetch = f" (download it from {urls[0]})" if urls else ""
-        if any(c.subject == last.issuer for c in path[:-1]):
-            loop = "appears only earlier in this path (the certificates loop)"
-            what = f"{loop} and never reaches the trust store{where}"
-        else:
-            what = f"was neither presented nor found in the trust store{where}"
-        out.append(
-            Finding(
-                F.MISSING_INTERMEDIATE,
-                "error",
-                last,
-                f"The issuer of {describe(last)}, {issuer}, {what}.",
-                f"Serve the leaf followed by its intermediates in order, including {issuer}{fetch}; if "
-                "that is a private root you trust, add it to the trust store instead.",
-            )
-        )
-    elif result.end == "self-signed" and len(path) == 1:
-        out.append(
-            Finding(
-                F.SELF_SIGNED,
-                "error",
-                last,
-                f"The leaf {describe(last)} is self-signed and is not in the trust store.",
-                "Use a certificate issued by a trusted CA, or add this one to the trust store (--cafile) "
-                "if you trust it.",
-            )
-        )
-    elif result.end == "self-signed":
-        out.append(
-            Finding(
-                F.UNTRUSTED_ROOT,
-                "error",
-                last,
-                f"The chain ends at the root {describe(last)}, which is not in the trust store.",
-                "Add this root to the trust store (--cafile) if you trust it, or use a certificate from a "
-                "CA that is trusted.",
-            )
-        )
-    for i in result.bad_links:
-        cert = path[i]
-        if i + 1 < len(path):
-            message = (
-                f"The signature on {describe(cert)} does not verify with the key of {describe(path[i + 1])}, "
-                "the certificate named as its issuer."
-            )
-        else:
-            message = f"The self-signature of {describe(cert)} does not verify; the certificate is corrupted."
-        out.append(
-            Finding(
-                F.INVALID_SIGNATURE,
-                "error",
-                cert,
-                message,
-                "Serve the certificate that really issued it (same name and key), or reissue the "
-                "certificate if it was corrupted.",
-            )
-        )
-    return out
-
-
-def _presentation_findings(
-    chain: tuple[x509.Certificate, ...],
-    leaf: x509.Certificate,
-    leaf_moved: bool,
-    path: tuple[x509.Certificate, ...],
-    trusted: bool,
-) -> list[Finding]:
-    """How the chain was served: order, duplicates, an unneeded root, certificates off the path."""
-    out: list[Finding] = []
-    counts = Counter(chain)
-    for cert, n in counts.items():
-        if n > 1:
-            out.append(
-                Finding(
-                    F.DUPLICATE_CERTIFICATE,
-                    "warning",
-                    cert,
-                    f"{describe(cert)} is presented {n} times.",
-                    "Serve each certificate once: the leaf, then its intermediates.",
-                )
-            )
-    unique = list(counts)
-    in_path = set(path)
-    if leaf_moved:
-        out.append(
-            Finding(
-                F.WRONG_ORDER,
-                "error",
-                chain[0],
-                f"The first certificate presented, {describe(chain[0])}, is a CA certificate; the leaf "
-                f"{describe(leaf)} must come first.",
-                "Serve the leaf first, then each intermediate in order toward the root.",
-            )
-        )
-    else:
-        served = [c for c in unique if c in in_path]
-        expected = [c for c in path if c in counts]
-        if served != expected:
-            misplaced = next(s for s, e in zip(served, expected, strict=True) if s != e)
-            out.append(
-                Finding(
-                    F.WRONG_ORDER,
-                    "warning",
-                    misplaced,
-                    f"The certificates are presented out of order: {describe(misplaced)} comes before a "
-                    "certificate it did not issue.",
-                    "Serve the leaf first, then each intermediate in order toward the root.",
-                )
-            )
-    root = path[-1]
-    if trusted and len(path) > 1 and root in counts and is_self_signed(root):
-        out.append(
-            Finding(
-                F.UNNECESSARY_ROOT,
-                "warning",
-                root,
-                f"The chain includes the trusted root {describe(root)}, which clients already have.",
-                "Stop serving the root certificate; serve the leaf and its intermediates only.",
-            )
-        )
-    for cert in unique:
-        if cert not in in_path:
-            out.append(
-                Finding(
-                    F.UNUSED_CERTIFICATE,
-                    "warning",
-                    cert,
-                    f"{describe(cert)} was presented but is not part of the path from the leaf to its root.",
-                    "Remove it from the served chain; it may belong to another or an older chain.",
-                )
-            )
-    return out
-
-
 def _diagnose(
     chain: tuple[x509.Certificate, ...],
     store: TrustStore,
@@ -322,7 +150,7 @@ def _diagnose(
     reason: str | None,
     expiring_soon: dt.timedelta,
 ) -> ChainReport:
-    leaf, leaf_moved = _choose_leaf(chain)
+    leaf, leaf_moved = choose_leaf(chain)
     if verified is not None and not leaf_moved:
         result = PathResult(verified, "trusted")
     else:
@@ -338,9 +166,7 @@ def _diagnose(
         expiring_soon=expiring_soon,
     )
     found = (
-        _end_findings(result)
-        + check_path(ctx)
-        + _presentation_findings(chain, leaf, leaf_moved, path, trusted)
+        end_findings(result) + check_path(ctx) + presentation_findings(chain, leaf, leaf_moved, path, trusted)
     )
     has_error = any(f.severity == "error" for f in found)
     if reason is not None and not has_error:
