@@ -33,7 +33,7 @@ def generate_key(key_type: str = "ecdsa-p256") -> CertificateIssuerPrivateKeyTyp
     raise ValueError(f"unknown key type {key_type!r}; choose one of {', '.join(KEY_TYPES)}")
 
 
-def _hash_for(key: CertificateIssuerPrivateKeyTypes) -> hashes.HashAlgorithm | None:
+def _hash_for(key: CertificateIssuerPrivateKeyTypes) -> hashes.SHA256 | hashes.SHA384 | None:
     if isinstance(key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
         return None
     if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size > 256:
@@ -43,7 +43,10 @@ def _hash_for(key: CertificateIssuerPrivateKeyTypes) -> hashes.HashAlgorithm | N
 
 def _name(common_name: str) -> x509.Name:
     return x509.Name(
-        [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "tlslens throwaway"), x509.NameAttribute(NameOID.COMMON_NAME, common_name)]
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "tlslens throwaway"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
     )
 
 
@@ -60,7 +63,7 @@ def _builder(
         x509.CertificateBuilder()
         .subject_name(subject)
         .issuer_name(issuer)
-        .public_key(public_key)  # type: ignore[arg-type]
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=days))
@@ -82,14 +85,17 @@ def make_ca(
     signer = issuer.private_key if issuer else key
     issuer_name = issuer.certificate.subject if issuer else subject
     b = _builder(subject, issuer_name, key.public_key(), now, days)
-    b = b.add_extension(x509.BasicConstraints(ca=True, path_length=None if issuer is None else 0), critical=True)
+    b = b.add_extension(
+        x509.BasicConstraints(ca=True, path_length=None if issuer is None else 0), critical=True
+    )
     b = b.add_extension(
         x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
     )
-    b = b.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)  # type: ignore[arg-type]
+    b = b.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     issuer_public = (issuer.private_key if issuer else key).public_key()
     b = b.add_extension(
-        x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_public), critical=False  # type: ignore[arg-type]
+        x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_public),
+        critical=False,
     )
     return Issued(b.sign(signer, _hash_for(signer)), key)
 
@@ -112,9 +118,13 @@ def make_leaf(
             sans.append(x509.IPAddress(ipaddress.ip_address(n)))
         except ValueError:
             sans.append(x509.DNSName(n))
-    b = _builder(_name(names[0] if names else "client"), issuer.certificate.subject, key.public_key(), now, days)
+    b = _builder(
+        _name(names[0] if names else "client"), issuer.certificate.subject, key.public_key(), now, days
+    )
     b = b.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-    signing_only = isinstance(key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey)
+    signing_only = isinstance(
+        key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
+    )
     b = b.add_extension(
         x509.KeyUsage(True, False, not signing_only, False, False, False, False, False, False), critical=True
     )
@@ -122,9 +132,9 @@ def make_leaf(
     b = b.add_extension(x509.ExtendedKeyUsage([eku]), critical=False)
     if sans:
         b = b.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    b = b.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)  # type: ignore[arg-type]
+    b = b.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     b = b.add_extension(
-        x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.private_key.public_key()),  # type: ignore[arg-type]
+        x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.private_key.public_key()),
         critical=False,
     )
     return Issued(b.sign(issuer.private_key, _hash_for(issuer.private_key)), key)
@@ -142,7 +152,9 @@ class ThrowawayPki:
         return [self.leaf.certificate, self.intermediate.certificate]
 
 
-def make_pki(names: list[str] | tuple[str, ...] = ("localhost", "127.0.0.1"), *, key_type: str = "ecdsa-p256") -> ThrowawayPki:
+def make_pki(
+    names: list[str] | tuple[str, ...] = ("localhost", "127.0.0.1"), *, key_type: str = "ecdsa-p256"
+) -> ThrowawayPki:
     """Root → intermediate → leaf for ``names``."""
     root = make_ca()
     intermediate = make_ca("tlslens throwaway intermediate", issuer=root)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -44,12 +44,14 @@ def _group_by_name(name: str) -> NamedGroup:
     raise KeyError(name)
 
 
-def _normalise(what: str, enum: type[E], values: Sequence[E | str | int], supported: Sequence[E]) -> tuple[E, ...]:
+def _normalise(
+    what: str, enum: type[E], values: Sequence[E | str | int], supported: Sequence[E]
+) -> tuple[E, ...]:
     out: list[E] = []
     for v in values:
         try:
             if isinstance(v, str):
-                member = _group_by_name(v) if enum is NamedGroup else enum[v.upper()]
+                member = _group_by_name(v) if enum is NamedGroup else enum[v.upper()]  # type: ignore[assignment]
             else:
                 member = enum(v)
         except (KeyError, ValueError):
@@ -60,7 +62,7 @@ def _normalise(what: str, enum: type[E], values: Sequence[E | str | int], suppor
             raise ConfigurationError(f"{what} {_display(member)} is not supported; valid names: {valid}")
         if member in out:
             raise ConfigurationError(f"{what} {_display(member)} is listed twice")
-        out.append(member)  # type: ignore[arg-type]
+        out.append(member)
     if not out:
         raise ConfigurationError(f"at least one {what} is needed")
     return tuple(out)
@@ -128,23 +130,35 @@ def _dns_names(cert: x509.Certificate) -> tuple[str, ...]:
 
 @dataclass(frozen=True, kw_only=True)
 class _CommonConfig:
-    cipher_suites: Sequence[CipherSuite | str] = DEFAULT_CIPHER_SUITES
-    groups: Sequence[NamedGroup | str] = SUPPORTED_GROUPS
-    signature_schemes: Sequence[SignatureScheme | str] = TLS13_CERTIFICATE_VERIFY_SCHEMES
+    # Typed as enums; IANA name strings are accepted too and normalised to enum members (a tuple).
+    cipher_suites: Sequence[CipherSuite] = DEFAULT_CIPHER_SUITES
+    groups: Sequence[NamedGroup] = SUPPORTED_GROUPS
+    signature_schemes: Sequence[SignatureScheme] = TLS13_CERTIFICATE_VERIFY_SCHEMES
     alpn_protocols: Sequence[str | bytes] = ()
     provider: CryptoProvider = field(default_factory=DefaultProvider)
     record_size_limit: int | None = None
     """RFC 8449: the largest record plaintext we accept (64..16385); None = do not send the extension."""
     keylog: KeyLogCallback | None = field(default=None, repr=False)
 
+    @property
+    def alpn_ids(self) -> tuple[bytes, ...]:
+        """The ALPN protocol IDs as sent on the wire."""
+        return _alpn(self.alpn_protocols)
+
     def _normalise_common(self) -> None:
         set_ = object.__setattr__
-        set_(self, "cipher_suites", _normalise("cipher suite", CipherSuite, self.cipher_suites, tuple(TLS13_SUITES)))
+        set_(
+            self,
+            "cipher_suites",
+            _normalise("cipher suite", CipherSuite, self.cipher_suites, tuple(TLS13_SUITES)),
+        )
         set_(self, "groups", _normalise("group", NamedGroup, self.groups, SUPPORTED_GROUPS))
         set_(
             self,
             "signature_schemes",
-            _normalise("signature scheme", SignatureScheme, self.signature_schemes, TLS13_CERTIFICATE_VERIFY_SCHEMES),
+            _normalise(
+                "signature scheme", SignatureScheme, self.signature_schemes, TLS13_CERTIFICATE_VERIFY_SCHEMES
+            ),
         )
         set_(self, "alpn_protocols", _alpn(self.alpn_protocols))
         if self.record_size_limit is not None and not 64 <= self.record_size_limit <= 16385:
@@ -157,7 +171,7 @@ class ClientConfig(_CommonConfig):
     """None = the system trust store."""
     verifier: CertificateVerifier | None = None
     """None = a WebPkiVerifier over ``trust_anchors``; ``tlslens.dangerous.NoVerification()`` to turn off."""
-    key_share_groups: Sequence[NamedGroup | str] | None = None
+    key_share_groups: Sequence[NamedGroup] | None = None
     """Groups to send key shares for. None: the first group, plus the next classical group when the
     first is a post-quantum hybrid (so a server without ML-KEM needs no HelloRetryRequest)."""
     certificate_chain: Sequence[x509.Certificate] | None = None
@@ -166,12 +180,13 @@ class ClientConfig(_CommonConfig):
     middlebox_compatibility: bool = True
     """RFC 8446 §D.4: a fake session id and a change_cipher_spec record, so middleboxes let TLS 1.3 pass."""
     client_hello_hook: Callable[[ClientHello], ClientHello] | None = field(default=None, repr=False)
-    """Rewrites the ClientHello before it is sent (fingerprint shaping, scanners, trace replays). The
-    handshake then checks the server's answers against the hello as sent."""
+    """Rewrites each ClientHello (the first, and the second after a HelloRetryRequest) before it is sent:
+    fingerprint shaping, scanners, trace replays. The handshake checks the server's answers against the
+    hello as sent."""
 
     def __post_init__(self) -> None:
         self._normalise_common()
-        groups: tuple[NamedGroup, ...] = self.groups  # type: ignore[assignment]
+        groups = tuple(self.groups)
         if self.key_share_groups is None:
             shares = [groups[0]]
             if groups[0] in _HYBRIDS:

@@ -13,6 +13,8 @@ acts on it only through the ``Output`` methods below. ``receive_data`` raises on
 
 from __future__ import annotations
 
+import contextlib
+
 from tlslens.config import ClientConfig, ServerConfig
 from tlslens.crypto.key_schedule import next_traffic_secret, traffic_key_iv
 from tlslens.crypto.suites import Tls13Suite
@@ -148,7 +150,9 @@ class _Connection:
         else:
             sealer.seal_into(self._out, _APPLICATION_DATA, data, max_fragment=limit)
         if self._tracing:
-            self._events.append(RecordSent(ContentType.APPLICATION_DATA, len(data), True, ContentType.APPLICATION_DATA))
+            self._events.append(
+                RecordSent(ContentType.APPLICATION_DATA, len(data), True, ContentType.APPLICATION_DATA)
+            )
 
     def update_keys(self, request_peer: bool = False) -> None:
         """Send KeyUpdate and switch to the next write key (RFC 8446 §4.6.3); with ``request_peer`` the
@@ -228,7 +232,9 @@ class _Connection:
 
     def update_write_key(self) -> None:
         assert self._write_suite is not None
-        self.set_write_key(self._write_suite, next_traffic_secret(self._write_suite, self._write_secret), None)
+        self.set_write_key(
+            self._write_suite, next_traffic_secret(self._write_suite, self._write_secret), None
+        )
 
     def set_peer_record_size_limit(self, limit: int) -> None:
         self._peer_record_limit = min(limit, 2**14 + 1)
@@ -276,7 +282,9 @@ class _Connection:
             inner_type, content = opener.open(record)
             if self._tracing:
                 self._events.append(
-                    RecordReceived(ContentType.APPLICATION_DATA, len(record.fragment), True, ContentType(inner_type))
+                    RecordReceived(
+                        ContentType.APPLICATION_DATA, len(record.fragment), True, ContentType(inner_type)
+                    )
                 )
             if opener.consecutive_empty > MAX_CONSECUTIVE_EMPTY_RECORDS:
                 raise UnexpectedMessage(f"more than {MAX_CONSECUTIVE_EMPTY_RECORDS} empty records in a row")
@@ -336,7 +344,9 @@ class _Connection:
             if isinstance(message, KeyUpdate):
                 self._key_updates += 1
                 if self._key_updates > MAX_KEY_UPDATES_WITHOUT_DATA:
-                    raise UnexpectedMessage(f"more than {MAX_KEY_UPDATES_WITHOUT_DATA} KeyUpdates without data")
+                    raise UnexpectedMessage(
+                        f"more than {MAX_KEY_UPDATES_WITHOUT_DATA} KeyUpdates without data"
+                    )
             self._state = self._state.handle(message, raw, self)
 
     def _alert(self, data: bytes) -> None:
@@ -370,7 +380,9 @@ class _Connection:
         self._flush_pending()
         self.update_write_key()
         if self._tracing:
-            self.decide("key_update", "sent KeyUpdate" + (" and asked the peer to update too" if request_peer else ""))
+            self.decide(
+                "key_update", "sent KeyUpdate" + (" and asked the peer to update too" if request_peer else "")
+            )
 
     def _send_alert(self, level: AlertLevel, description: AlertDescription) -> None:
         self._flush_pending()
@@ -409,10 +421,8 @@ class _Connection:
         self._failed = exc
         if send_alert and isinstance(exc, RemoteProtocolError) and not self._local_closed:
             self._pending.clear()
-            try:
+            with contextlib.suppress(LocalProtocolError):  # an exhausted write key can send nothing more
                 self._send_alert(AlertLevel.FATAL, exc.alert)
-            except LocalProtocolError:  # the write key is exhausted: nothing more can be sent
-                pass
         self._local_closed = True
 
 

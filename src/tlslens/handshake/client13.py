@@ -34,6 +34,7 @@ from tlslens.errors import (
     ProtocolVersionMismatch,
     UnexpectedMessage,
 )
+from tlslens.events import HandshakeCompleted
 from tlslens.handshake import client_auth
 from tlslens.handshake.common import (
     DOWNGRADE_TLS11,
@@ -52,7 +53,6 @@ from tlslens.handshake.verify import (
     verify_finished,
     verify_server_certificates,
 )
-from tlslens.events import HandshakeCompleted
 from tlslens.wire.enums import (
     CompressionMethod,
     ExtensionType,
@@ -64,6 +64,7 @@ from tlslens.wire.enums import (
 from tlslens.wire.extensions import (
     ALPN,
     Cookie,
+    Extension,
     KeyShareClientHello,
     KeyShareEntry,
     KeyShareHelloRetryRequest,
@@ -160,29 +161,29 @@ def start_client(config: ClientConfig, server_name: str | None, out: Output) -> 
     provider = config.provider
     client_random = provider.random(32)
     session_id = provider.random(32) if config.middlebox_compatibility else b""
-    groups: tuple[NamedGroup, ...] = config.groups  # type: ignore[assignment]
+    groups = tuple(config.groups)
     shares = {g: provider.generate_key_share(g) for g in config.key_share_groups or ()}
-    extensions: list[object] = []
+    extensions: list[Extension] = []
     if sni is not None:
         extensions.append(ServerName((sni,)))
     extensions += [
         SupportedGroups(groups),
-        SignatureAlgorithms(config.signature_schemes),  # type: ignore[arg-type]
+        SignatureAlgorithms(tuple(config.signature_schemes)),
         KeyShareClientHello(tuple(KeyShareEntry(g, s.public_bytes) for g, s in shares.items())),
         SupportedVersionsClientHello((ProtocolVersion.TLS1_3,)),
         PskKeyExchangeModes((PskKeyExchangeMode.PSK_DHE_KE,)),
     ]
     if config.alpn_protocols:
-        extensions.append(ALPN(config.alpn_protocols))  # type: ignore[arg-type]
+        extensions.append(ALPN(config.alpn_ids))
     if config.record_size_limit is not None:
         extensions.append(RecordSizeLimit(config.record_size_limit))
     hello = ClientHello(
         legacy_version=ProtocolVersion.TLS1_2,
         random=client_random,
         legacy_session_id=session_id,
-        cipher_suites=config.cipher_suites,  # type: ignore[arg-type]
+        cipher_suites=tuple(config.cipher_suites),
         legacy_compression_methods=(CompressionMethod.NULL,),
-        extensions=tuple(extensions),  # type: ignore[arg-type]
+        extensions=tuple(extensions),
     )
     if config.client_hello_hook is not None:
         hello = config.client_hello_hook(hello)
@@ -214,7 +215,9 @@ class ExpectServerHello:
             label = ProtocolVersion(sh.legacy_version).label
             raise ProtocolVersionMismatch(f"server chose {label}; tlslens speaks TLS 1.3 only")
         if sv.selected_version != ProtocolVersion.TLS1_3:
-            raise IllegalParameter(f"server selected version {sv.selected_version.name}, which was not offered")
+            raise IllegalParameter(
+                f"server selected version {sv.selected_version.name}, which was not offered"
+            )
         if sh.legacy_version != ProtocolVersion.TLS1_2:
             raise IllegalParameter("ServerHello.legacy_version is not 0x0303")
         # 2. Echoes of what we sent.
@@ -230,14 +233,18 @@ class ExpectServerHello:
         present = [e.ext_type for e in sh.extensions or ()]
         if sh.is_hello_retry_request:
             return self._hello_retry(sh, raw, suite, present, out)
-        check_allowed_extensions(present, _SERVER_HELLO_EXTENSIONS, "ServerHello", offered=hs.offered_extensions)
+        check_allowed_extensions(
+            present, _SERVER_HELLO_EXTENSIONS, "ServerHello", offered=hs.offered_extensions
+        )
         # 3. Key exchange with the share we sent for the server's group.
         ks = sh.extension(KeyShareServerHello)
         if ks is None:
             raise MissingExtension("ServerHello has no key_share")
         share = hs.shares.get(ks.server_share.group)
         if share is None:
-            raise IllegalParameter(f"server answered a {ks.server_share.group.iana_name} share we did not send")
+            raise IllegalParameter(
+                f"server answered a {ks.server_share.group.iana_name} share we did not send"
+            )
         shared_secret = share.exchange(ks.server_share.key_exchange)
         # 4. Handshake keys.
         hs.suite, hs.group = suite, ks.server_share.group
@@ -262,7 +269,9 @@ class ExpectServerHello:
         hs = self.hs
         if hs.hello_retry:
             raise UnexpectedMessage("a second HelloRetryRequest")
-        check_allowed_extensions(present, _HRR_EXTENSIONS, "HelloRetryRequest", offered=hs.offered_extensions | {_T.COOKIE})
+        check_allowed_extensions(
+            present, _HRR_EXTENSIONS, "HelloRetryRequest", offered=hs.offered_extensions | {_T.COOKIE}
+        )
         ks = hrr.extension(KeyShareHelloRetryRequest)
         cookie = hrr.extension(Cookie)
         shares = hs.shares
@@ -294,6 +303,8 @@ class ExpectServerHello:
             if isinstance(ext, KeyShareClientHello) and cookie is not None:
                 extensions.append(cookie)
         hs.hello = replace(hs.hello, extensions=tuple(extensions))
+        if hs.config.client_hello_hook is not None:
+            hs.hello = hs.config.client_hello_hook(hs.hello)
         if hs.session_id and not hs.ccs_sent:
             out.send_change_cipher_spec()
             hs.ccs_sent = True
@@ -314,7 +325,7 @@ class ExpectEncryptedExtensions:
         )
         alpn = ee.extension(ALPN)
         if alpn is not None:
-            if len(alpn.protocol_name_list) != 1 or alpn.protocol_name_list[0] not in hs.config.alpn_protocols:
+            if len(alpn.protocol_name_list) != 1 or alpn.protocol_name_list[0] not in hs.config.alpn_ids:
                 raise IllegalParameter("server selected an ALPN protocol that was not offered")
             hs.alpn_protocol = alpn.protocol_name_list[0]
         rsl = ee.extension(RecordSizeLimit)
@@ -369,7 +380,12 @@ class ExpectCertificateVerify:
         schemes = offered.supported_signature_algorithms if offered else ()
         # 2. The signature over the transcript through Certificate (DecryptError if it does not verify).
         sig_ok = verify_certificate_verify(
-            hs.peer_chain[0], cv.algorithm, cv.signature, schemes, server=True, transcript_hash=hs.transcript.digest()
+            hs.peer_chain[0],
+            cv.algorithm,
+            cv.signature,
+            schemes,
+            server=True,
+            transcript_hash=hs.transcript.digest(),
         )
         hs.transcript.update(raw)
         hs.signature_scheme = cv.algorithm
@@ -428,5 +444,3 @@ class ExpectFinished:
             sig_ok=self.sig_ok,
             fin_ok=fin_ok,
         )
-
-

@@ -5,10 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol, TypeVar
 
-from tlslens.crypto.suites import Tls13Suite
 from cryptography import x509
 
-from tlslens.errors import BadCertificate, DecodeError, IllegalParameter, UnexpectedMessage, UnsupportedExtension
+from tlslens.crypto.suites import Tls13Suite
+from tlslens.errors import (
+    BadCertificate,
+    DecodeError,
+    IllegalParameter,
+    UnexpectedMessage,
+    UnsupportedExtension,
+)
 from tlslens.events import Event
 from tlslens.wire.enums import ExtensionType, HandshakeType
 from tlslens.wire.messages import Certificate, HandshakeMessage
@@ -87,7 +93,9 @@ def unexpected(message: HandshakeMessage, state: str) -> UnexpectedMessage:
 
 
 def _name(t: HandshakeType) -> str:
-    return "".join(p.capitalize() for p in t.name.split("_")).replace("Certificaterequest", "CertificateRequest")
+    return "".join(p.capitalize() for p in t.name.split("_")).replace(
+        "Certificaterequest", "CertificateRequest"
+    )
 
 
 def parse_certificate_chain(message: Certificate, who: str) -> tuple[x509.Certificate, ...]:
@@ -111,7 +119,9 @@ def parse_certificate_chain(message: Certificate, who: str) -> tuple[x509.Certif
     return tuple(chain)
 
 
-_CERTIFICATE_ENTRY_EXTENSIONS = frozenset({ExtensionType.STATUS_REQUEST, ExtensionType.SIGNED_CERTIFICATE_TIMESTAMP})
+_CERTIFICATE_ENTRY_EXTENSIONS = frozenset(
+    {ExtensionType.STATUS_REQUEST, ExtensionType.SIGNED_CERTIFICATE_TIMESTAMP}
+)
 
 
 def check_allowed_extensions(

@@ -39,6 +39,7 @@ from tlslens.wire.enums import ProtocolVersion
 from tlslens.wire.extensions import (
     ALPN,
     Cookie,
+    Extension,
     KeyShareEntry,
     KeyShareServerHello,
     RecordSizeLimit,
@@ -87,7 +88,9 @@ class ExpectClientHello:
     after_retry: bool = False
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
-        ch = expect(message, ClientHello, "from the client" if not self.after_retry else "after HelloRetryRequest")
+        ch = expect(
+            message, ClientHello, "from the client" if not self.after_retry else "after HelloRetryRequest"
+        )
         config = self.config
         out.set_client_random(ch.random)
         cookie_ext = ch.extension(Cookie)
@@ -100,10 +103,11 @@ class ExpectClientHello:
         elif self.after_retry:
             raise IllegalParameter("second ClientHello without the cookie we sent")
         chosen = negotiate(config, ch, out)
-        if retry is not None:
-            # RFC 8446 §4.1.2: the second ClientHello must now carry a share for the group we named.
-            if chosen.suite.code != retry.suite or chosen.group != retry.group or chosen.client_share is None:
-                raise IllegalParameter("second ClientHello does not answer our HelloRetryRequest")
+        # RFC 8446 §4.1.2: a second ClientHello must now carry a share for the group we named.
+        if retry is not None and (
+            chosen.suite.code != retry.suite or chosen.group != retry.group or chosen.client_share is None
+        ):
+            raise IllegalParameter("second ClientHello does not answer our HelloRetryRequest")
         if chosen.client_share is None:
             return self._hello_retry(ch, raw, chosen, out)
         if transcript is None:
@@ -140,7 +144,13 @@ class ExpectClientHello:
 
 
 def _send_server_flight(
-    config: ServerConfig, ch: ClientHello, chosen: Negotiated, transcript: Transcript, out: Output, *, ccs_sent: bool
+    config: ServerConfig,
+    ch: ClientHello,
+    chosen: Negotiated,
+    transcript: Transcript,
+    out: Output,
+    *,
+    ccs_sent: bool,
 ) -> State:
     suite = chosen.suite
     provider = config.provider
@@ -164,25 +174,27 @@ def _send_server_flight(
     if chosen.peer_record_size_limit is not None:
         out.set_peer_record_size_limit(chosen.peer_record_size_limit)
     # {EncryptedExtensions}
-    extensions: list[object] = []
+    extensions: list[Extension] = []
     if chosen.sni_used:
         extensions.append(ServerNameEmpty())
     if chosen.alpn_protocol is not None:
         extensions.append(ALPN((chosen.alpn_protocol,)))
     if chosen.peer_record_size_limit is not None and config.record_size_limit is not None:
         extensions.append(RecordSizeLimit(config.record_size_limit))
-    ee = EncryptedExtensions(tuple(extensions))  # type: ignore[arg-type]
+    ee = EncryptedExtensions(tuple(extensions))
     if config.encrypted_extensions_hook is not None:
         ee = config.encrypted_extensions_hook(ee)
     transcript.update(out.send(ee))
     # [{CertificateRequest}]
     if config.client_verifier is not None:
-        request = CertificateRequest(b"", (SignatureAlgorithms(config.signature_schemes),))  # type: ignore[arg-type]
+        request = CertificateRequest(b"", (SignatureAlgorithms(tuple(config.signature_schemes)),))
         transcript.update(out.send(request))
     # {Certificate}, {CertificateVerify}
     entries = tuple(CertificateEntry(c.public_bytes(Encoding.DER)) for c in chosen.certificate.chain)
     transcript.update(out.send(Certificate(b"", entries)))
-    signature = chosen.certificate.signer.sign(chosen.scheme, certificate_verify_input(True, transcript.digest()))
+    signature = chosen.certificate.signer.sign(
+        chosen.scheme, certificate_verify_input(True, transcript.digest())
+    )
     transcript.update(out.send(CertificateVerify(chosen.scheme, signature)))
     # {Finished}
     transcript.update(out.send(Finished(finished_verify_data(suite, server_hs, transcript.digest()))))
@@ -241,7 +253,7 @@ class ExpectClientCertificateVerify:
             hs.client_chain[0],
             cv.algorithm,
             cv.signature,
-            hs.config.signature_schemes,  # type: ignore[arg-type]
+            tuple(hs.config.signature_schemes),
             server=False,
             transcript_hash=hs.transcript.digest(),
         )
@@ -272,7 +284,9 @@ class ExpectClientFinished:
                 cipher_suite=suite.code,
                 group=chosen.group,
                 signature_scheme=chosen.scheme,
-                alpn_protocol=chosen.alpn_protocol.decode("ascii", "replace") if chosen.alpn_protocol else None,
+                alpn_protocol=chosen.alpn_protocol.decode("ascii", "replace")
+                if chosen.alpn_protocol
+                else None,
                 server_name=chosen.server_name,
                 peer_certificates=hs.client_chain,
             )

@@ -7,6 +7,7 @@ breaks the rules gets the alert the RFC names; one that shares nothing with us g
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tlslens.config import CertifiedKey, ServerConfig
@@ -47,8 +48,8 @@ class Negotiated:
     peer_record_size_limit: int | None
 
 
-def _names(items: object) -> str:
-    return ", ".join(getattr(i, "iana_name", getattr(i, "name", str(i))) for i in items) or "nothing"  # type: ignore[attr-defined]
+def _names(items: Iterable[object]) -> str:
+    return ", ".join(getattr(i, "iana_name", getattr(i, "name", str(i))) for i in items) or "nothing"
 
 
 def negotiate(config: ServerConfig, ch: ClientHello, out: Output) -> Negotiated:
@@ -64,7 +65,7 @@ def negotiate(config: ServerConfig, ch: ClientHello, out: Output) -> Negotiated:
     if psk is not None and extensions[-1] is not psk:
         raise IllegalParameter("pre_shared_key is not the last extension of the ClientHello")
     # 2. Cipher suite.
-    suites: tuple = config.cipher_suites  # type: ignore[type-arg]
+    suites = tuple(config.cipher_suites)
     suite_code = next((s for s in suites if s in ch.cipher_suites), None)
     if suite_code is None:
         raise HandshakeFailure(
@@ -87,7 +88,7 @@ def negotiate(config: ServerConfig, ch: ClientHello, out: Output) -> Negotiated:
         raise IllegalParameter("two key shares for the same group")
     if any(g not in client_groups for g in share_groups):
         raise IllegalParameter("a key share for a group missing from supported_groups")
-    groups: tuple[NamedGroup, ...] = config.groups  # type: ignore[assignment]
+    groups = tuple(config.groups)
     group = next((g for g in groups if g in client_groups), None)
     if group is None:
         raise HandshakeFailure(
@@ -95,14 +96,18 @@ def negotiate(config: ServerConfig, ch: ClientHello, out: Output) -> Negotiated:
         )
     client_share = next((e.key_exchange for e in ks.client_shares if e.group == group), None)
     if out.tracing and client_share is not None:
-        out.decide("group", f"chose {group.iana_name}: first in server preference; the client sent its key share")
+        out.decide(
+            "group", f"chose {group.iana_name}: first in server preference; the client sent its key share"
+        )
     # 4. Certificate and signature scheme.
     sa = ch.extension(SignatureAlgorithms)
     if sa is None:
         raise MissingExtension("ClientHello has no signature_algorithms")
     sni = ch.extension(ServerName)
     server_name = sni.host_names[0].lower() if sni is not None and sni.host_names else None
-    certificate, scheme, sni_used = _choose_certificate(config, server_name, sa.supported_signature_algorithms)
+    certificate, scheme, sni_used = _choose_certificate(
+        config, server_name, sa.supported_signature_algorithms
+    )
     if out.tracing:
         subject = certificate.chain[0].subject.rfc4514_string()
         why = f"its names match {server_name}" if sni_used else "the default certificate"
@@ -111,7 +116,7 @@ def negotiate(config: ServerConfig, ch: ClientHello, out: Output) -> Negotiated:
     alpn_protocol = None
     alpn = ch.extension(ALPN)
     if alpn is not None and config.alpn_protocols:
-        ours: tuple[bytes, ...] = config.alpn_protocols  # type: ignore[assignment]
+        ours = config.alpn_ids
         alpn_protocol = next((p for p in ours if p in alpn.protocol_name_list), None)
         if alpn_protocol is None:
             raise NoApplicationProtocol(
@@ -119,7 +124,9 @@ def negotiate(config: ServerConfig, ch: ClientHello, out: Output) -> Negotiated:
                 f" server accepts {_alpn(ours)}"
             )
         if out.tracing:
-            out.decide("alpn", f"chose ALPN {alpn_protocol.decode('ascii', 'replace')}: first in server preference")
+            out.decide(
+                "alpn", f"chose ALPN {alpn_protocol.decode('ascii', 'replace')}: first in server preference"
+            )
     # 6. record_size_limit (RFC 8449).
     rsl = ch.extension(RecordSizeLimit)
     if rsl is not None and rsl.record_size_limit < 64:
@@ -146,7 +153,7 @@ def _choose_certificate(
     config: ServerConfig, server_name: str | None, client_schemes: tuple[SignatureScheme, ...]
 ) -> tuple[CertifiedKey, SignatureScheme, bool]:
     """A certificate whose names match the SNI (else the default), with a scheme the client accepts."""
-    allowed: tuple[SignatureScheme, ...] = config.signature_schemes  # type: ignore[assignment]
+    allowed = tuple(config.signature_schemes)
     candidates = list(config.certified_keys)
     if server_name is not None:
         matching = [c for c in candidates if c.matches_name(server_name)]
@@ -159,4 +166,3 @@ def _choose_certificate(
         f"no signature scheme in common: client accepts {_names(client_schemes)};"
         f" our certificates sign with {_names({s for c in config.certified_keys for s in c.schemes})}"
     )
-

@@ -12,13 +12,21 @@ from tlslens.crypto.suites import Tls13Suite
 from tlslens.errors import IllegalParameter
 from tlslens.events import KeyUpdated, SessionTicketReceived
 from tlslens.handshake.common import Output, State, unexpected
-from tlslens.handshake.verify import CertificateVerified, FinishedVerified, PskAuthenticated, SignatureVerified
+from tlslens.handshake.verify import (
+    CertificateVerified,
+    FinishedVerified,
+    PskAuthenticated,
+    SignatureVerified,
+)
 from tlslens.wire.enums import KeyUpdateRequest
 from tlslens.wire.messages import HandshakeMessage, KeyUpdate, NewSessionTicket
 
 
 def handle_key_update(message: KeyUpdate, out: Output) -> None:
-    if message.request_update not in (KeyUpdateRequest.UPDATE_NOT_REQUESTED, KeyUpdateRequest.UPDATE_REQUESTED):
+    if message.request_update not in (
+        KeyUpdateRequest.UPDATE_NOT_REQUESTED,
+        KeyUpdateRequest.UPDATE_REQUESTED,
+    ):
         raise IllegalParameter(f"KeyUpdate with request_update {int(message.request_update)}")
     out.update_read_key()
     requested = message.request_update == KeyUpdateRequest.UPDATE_REQUESTED

@@ -90,9 +90,9 @@ def verify_certificate_verify(
     return SignatureVerified(_MINT)
 
 
-def verify_finished(suite: Tls13Suite, base_secret: bytes, transcript_hash: bytes, verify_data: bytes) -> (
-    FinishedVerified
-):
+def verify_finished(
+    suite: Tls13Suite, base_secret: bytes, transcript_hash: bytes, verify_data: bytes
+) -> FinishedVerified:
     """RFC 8446 §4.4.4, compared in constant time."""
     expected = finished_verify_data(suite, base_secret, transcript_hash)
     if not hmac.compare_digest(expected, verify_data):
