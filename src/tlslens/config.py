@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -44,14 +44,21 @@ def _group_by_name(name: str) -> NamedGroup:
     raise KeyError(name)
 
 
+def _by_name(enum: type[E], name: str) -> E:
+    if enum is NamedGroup:
+        return _group_by_name(name)  # type: ignore[return-value]
+    return enum[name.upper()]
+
+
 def _normalise(
     what: str, enum: type[E], values: Sequence[E | str | int], supported: Sequence[E]
 ) -> tuple[E, ...]:
     out: list[E] = []
     for v in values:
         try:
+            member: E
             if isinstance(v, str):
-                member = _group_by_name(v) if enum is NamedGroup else enum[v.upper()]  # type: ignore[assignment]
+                member = _by_name(enum, v)
             else:
                 member = enum(v)
         except (KeyError, ValueError):
