@@ -144,6 +144,7 @@ def make_cert(
     serial: int | None = None,
     key_slot: str | None = None,
     ski_value: bytes | None = None,
+    pss: bool = False,
 ) -> Issued:
     """One certificate. ``issuer=None`` makes it self-signed. Defaults follow the Web PKI profile:
 
@@ -214,7 +215,11 @@ def make_cert(
     if legacy:
         hash_alg = hashes.SHA256()
     assert hash_alg is None or isinstance(hash_alg, hashes.HashAlgorithm)
-    cert = b.sign(signer_key, hash_alg)  # type: ignore[arg-type]
+    if pss:
+        pad = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=padding.PSS.DIGEST_LENGTH)
+        cert = b.sign(signer_key, hash_alg, rsa_padding=pad)  # type: ignore[arg-type]
+    else:
+        cert = b.sign(signer_key, hash_alg)  # type: ignore[arg-type]
     if legacy:
         cert = resign(cert, signer_key, legacy)
     return Issued(cert, key)
