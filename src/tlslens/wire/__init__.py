@@ -1,5 +1,12 @@
-"""The public TLS codec: enums, bounded reader/writer, handshake messages and extensions.
+"""The public TLS codec: enums, bounded reader/writer, handshake messages, extensions and alerts.
 
-Pure: no crypto and no state. Import the pieces from their modules (``tlslens.wire.enums``,
-``tlslens.wire.reader``, ``tlslens.wire.messages``, ``tlslens.wire.extensions``).
+Pure: no crypto and no state. Import the pieces from their modules:
+
+- ``tlslens.wire.enums``: open IANA registries (unknown values and GREASE survive).
+- ``tlslens.wire.reader``: ``Reader`` (bounded, every failure is ``DecodeError``) and ``Writer``.
+- ``tlslens.wire.extensions``: every extension class (defined in ``ext_core`` / ``ext_addons``),
+  ``EXTENSION_FORMS``, ``decode_extensions``, ``encode_extensions``.
+- ``tlslens.wire.messages``: every handshake message (ClientHello/ServerHello from ``hello``),
+  ``decode_handshake``, ``encode_handshake``.
+- ``tlslens.wire.alert``: ``Alert``.
 """
