@@ -1,0 +1,172 @@
+"""One object per test that starts OpenSSL processes and tlslens endpoints and tears all of them down.
+
+Every process is killed and every socket closed in ``Harness.close()`` (called by the ``harness``
+fixture), whatever the test did, so a failing case cannot leave a child or a port behind.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tlslens import ClientConfig, ClientConnection, ServerConfig, ServerConnection
+from tlslens.certgen import make_pki
+
+from .ossl import OpenSSLProcess, PkiFiles
+from .pump import Pump
+
+TIMEOUT = 5.0
+"""Every wait (socket, process output, process exit) gives up after this many seconds."""
+
+NAMES = ("localhost", "127.0.0.1")
+
+KEYLOG_LABELS = frozenset(
+    {
+        "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+        "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+        "CLIENT_TRAFFIC_SECRET_0",
+        "SERVER_TRAFFIC_SECRET_0",
+        "EXPORTER_SECRET",
+    }
+)
+"""What OpenSSL 3.0 writes for one TLS 1.3 connection without early data. (It also writes
+``*_TRAFFIC_SECRET_N`` after each KeyUpdate; tlslens does not log those.)"""
+
+KeyLogEntry = tuple[str, str, str]
+
+
+def keylog_entries(lines: Iterable[str]) -> set[KeyLogEntry]:
+    """(label, client_random, secret) for every handshake/traffic/exporter line, in lowercase hex."""
+    out: set[KeyLogEntry] = set()
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 3 and parts[0] in KEYLOG_LABELS:
+            out.add((parts[0], parts[1].lower(), parts[2].lower()))
+    return out
+
+
+def read_keylog_file(path: Path) -> set[KeyLogEntry]:
+    return keylog_entries(path.read_text().splitlines()) if path.exists() else set()
+
+
+@dataclass
+class SServer:
+    proc: OpenSSLProcess
+    port: int
+    keylog: Path
+
+
+@dataclass
+class SClient:
+    proc: OpenSSLProcess
+    keylog: Path
+
+
+class Harness:
+    def __init__(self, tmp_path: Path, pki_factory: Callable[[str], PkiFiles]) -> None:
+        self.tmp_path = tmp_path
+        self._pki_factory = pki_factory
+        self._procs: list[OpenSSLProcess] = []
+        self._socks: list[socket.socket] = []
+        self.keylog_lines: list[str] = []
+        """Lines the tlslens side wrote through its keylog callback (see ``keylog``)."""
+
+    def keylog(self, line: str) -> None:
+        self.keylog_lines.append(line)
+
+    @property
+    def tlslens_keylog(self) -> set[KeyLogEntry]:
+        return keylog_entries(self.keylog_lines)
+
+    def pki(self, key_type: str = "ecdsa-p256") -> PkiFiles:
+        return self._pki_factory(key_type)
+
+    def close(self) -> None:
+        for s in self._socks:
+            s.close()
+        for p in self._procs:
+            p.kill()
+
+    # --- openssl --------------------------------------------------------------------------------
+
+    def openssl(self, *args: str) -> OpenSSLProcess:
+        proc = OpenSSLProcess(list(args))
+        self._procs.append(proc)
+        return proc
+
+    def s_server(self, *args: str, pki: PkiFiles | None = None, version: str = "-tls1_3") -> SServer:
+        """``openssl s_server`` for one connection on an ephemeral port (read back from its ACCEPT line:
+        OpenSSL binds port 0 itself, so there is no window in which another process can take it)."""
+        pki = pki or self.pki()
+        keylog = self.tmp_path / "s_server.keylog"
+        proc = self.openssl(
+            "s_server", version, "-accept", "127.0.0.1:0", "-naccept", "1",
+            *pki.server_args, "-keylogfile", str(keylog), *args,
+        )  # fmt: skip
+        m = proc.wait_for(r"^ACCEPT \S+:(\d+)\s*$", TIMEOUT)
+        return SServer(proc, int(m.group(1)), keylog)
+
+    def s_client(self, port: int, *args: str, pki: PkiFiles | None = None, version: str = "-tls1_3") -> SClient:
+        """``openssl s_client`` verifying our certificate against the throwaway root and "localhost".
+        No ``-ign_eof``: stdin stays an open pipe, and s_client reads its k/K/Q commands from it."""
+        pki = pki or self.pki()
+        keylog = self.tmp_path / "s_client.keylog"
+        proc = self.openssl(
+            "s_client", version, "-connect", f"127.0.0.1:{port}", "-servername", "localhost",
+            "-CAfile", str(pki.root), "-verify_hostname", "localhost", "-verify_return_error",
+            "-keylogfile", str(keylog), *args,
+        )  # fmt: skip
+        return SClient(proc, keylog)
+
+    # --- tlslens over a plain socket ----------------------------------------------------------------
+
+    def _track(self, sock: socket.socket) -> socket.socket:
+        self._socks.append(sock)
+        sock.settimeout(TIMEOUT)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+
+    def tlslens_client(self, port: int, config: ClientConfig, server_name: str | None = "localhost") -> Pump:
+        sock = self._track(socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT))
+        return Pump(sock, ClientConnection(config, server_name, trace=True), timeout=TIMEOUT)
+
+    def listen(self) -> tuple[socket.socket, int]:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socks.append(listener)
+        listener.settimeout(TIMEOUT)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        return listener, listener.getsockname()[1]
+
+    def accept(self, listener: socket.socket, config: ServerConfig) -> Pump:
+        sock, _ = listener.accept()
+        self._track(sock)
+        return Pump(sock, ServerConnection(config, trace=True), timeout=TIMEOUT)
+
+    # --- configs ----------------------------------------------------------------------------------------
+
+    def client_config(self, pki: PkiFiles | None = None, **kwargs: object) -> ClientConfig:
+        pki = pki or self.pki()
+        kwargs.setdefault("keylog", self.keylog)
+        return ClientConfig(trust_anchors=[pki.pki.root.certificate], **kwargs)  # type: ignore[arg-type]
+
+    def server_config(self, pki: PkiFiles | None = None, **kwargs: object) -> ServerConfig:
+        pki = pki or self.pki()
+        kwargs.setdefault("keylog", self.keylog)
+        return ServerConfig(
+            certificate_chain=pki.pki.chain, private_key=pki.pki.leaf.private_key, **kwargs  # type: ignore[arg-type]
+        )
+
+
+def make_pki_files(key_type: str, directory: Path, names: tuple[str, ...] = NAMES) -> PkiFiles:
+    return PkiFiles(make_pki(names, key_type=key_type), directory)
+
+
+def openssl_error_alert(output: str) -> str | None:
+    """The alert OpenSSL reports having received, e.g. "protocol version" from
+    "...:tlsv1 alert protocol version:...", or None."""
+    m = re.search(r"(?:tlsv1|sslv3|tlsv13) alert ([a-z ]+?):", output)
+    return m.group(1) if m else None

@@ -1,0 +1,126 @@
+"""Run `openssl s_server` / `openssl s_client` as child processes and watch what they print.
+
+stdout and stderr are merged and read by a thread, so ``wait_for`` can block on a pattern with a
+deadline. The child runs under ``stdbuf -oL`` (when available) because OpenSSL prints parts of its
+report through stdio, which a pipe would otherwise buffer until exit. stdin stays an open pipe: both
+tools treat EOF on stdin as "quit", and read their one-letter commands (``k``, ``K``, ``Q``) from it.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import IO
+
+from cryptography.hazmat.primitives import serialization
+
+from tlslens.certgen import ThrowawayPki
+
+OPENSSL = shutil.which("openssl")
+STDBUF = shutil.which("stdbuf")
+
+
+class OpenSSLProcess:
+    def __init__(self, args: list[str]) -> None:
+        assert OPENSSL is not None
+        prefix = [STDBUF, "-oL", "-eL"] if STDBUF else []
+        self.args = args
+        self.proc = subprocess.Popen(
+            [*prefix, OPENSSL, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        self._buf = bytearray()
+        self._cond = threading.Condition()
+        self._done = False
+        assert self.proc.stdout is not None
+        self._reader = threading.Thread(target=self._read, args=(self.proc.stdout,), daemon=True)
+        self._reader.start()
+
+    def _read(self, stream: IO[bytes]) -> None:
+        while True:
+            chunk = stream.read1(65536)  # type: ignore[attr-defined]
+            with self._cond:
+                if not chunk:
+                    self._done = True
+                    self._cond.notify_all()
+                    return
+                self._buf += chunk
+                self._cond.notify_all()
+
+    @property
+    def output(self) -> str:
+        with self._cond:
+            return self._buf.decode("latin-1")
+
+    def wait_for(self, pattern: str, timeout: float = 5.0, *, start: int = 0) -> re.Match[str]:
+        """Wait until the output (from character ``start``) matches the regex ``pattern``."""
+        regex = re.compile(pattern, re.MULTILINE)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                m = regex.search(self._buf.decode("latin-1"), start)
+                if m:
+                    return m
+                remaining = deadline - time.monotonic()
+                if self._done or remaining <= 0:
+                    why = "exited" if self._done else "timed out"
+                    raise AssertionError(
+                        f"openssl {why} before printing {pattern!r}\n--- {' '.join(self.args)}\n{self.output}"
+                    )
+                self._cond.wait(remaining)
+
+    def write(self, text: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+
+    def wait_exit(self, timeout: float = 5.0) -> int:
+        rc = self.proc.wait(timeout=timeout)
+        self._reader.join(timeout)
+        return rc
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a SIGKILLed child always goes
+            pass
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
+        self._reader.join(1)
+
+
+class PkiFiles:
+    """A throwaway PKI written out as PEM files for the openssl command line."""
+
+    def __init__(self, pki: ThrowawayPki, directory: Path) -> None:
+        self.pki = pki
+        directory.mkdir(parents=True, exist_ok=True)
+        pem = serialization.Encoding.PEM
+        self.root = directory / "root.pem"
+        self.root.write_bytes(pki.root.certificate.public_bytes(pem))
+        self.leaf = directory / "leaf.pem"
+        self.leaf.write_bytes(pki.leaf.certificate.public_bytes(pem))
+        self.chain = directory / "chain.pem"  # the intermediate, for -cert_chain
+        self.chain.write_bytes(pki.intermediate.certificate.public_bytes(pem))
+        self.key = directory / "key.pem"
+        self.key.write_bytes(
+            pki.leaf.private_key.private_bytes(
+                pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+
+    @property
+    def server_args(self) -> list[str]:
+        return ["-cert", str(self.leaf), "-key", str(self.key), "-cert_chain", str(self.chain)]
