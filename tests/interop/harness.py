@@ -109,7 +109,9 @@ class Harness:
         m = proc.wait_for(r"^ACCEPT \S+:(\d+)\s*$", TIMEOUT)
         return SServer(proc, int(m.group(1)), keylog)
 
-    def s_client(self, port: int, *args: str, pki: PkiFiles | None = None, version: str = "-tls1_3") -> SClient:
+    def s_client(
+        self, port: int, *args: str, pki: PkiFiles | None = None, version: str = "-tls1_3"
+    ) -> SClient:
         """``openssl s_client`` verifying our certificate against the throwaway root and "localhost".
         No ``-ign_eof``: stdin stays an open pipe, and s_client reads its k/K/Q commands from it."""
         pki = pki or self.pki()

@@ -8,6 +8,7 @@ tools treat EOF on stdin as "quit", and read their one-letter commands (``k``, `
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import subprocess
@@ -88,10 +89,8 @@ class OpenSSLProcess:
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):  # a SIGKILLed child always goes
             self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:  # pragma: no cover - a SIGKILLed child always goes
-            pass
         for stream in (self.proc.stdin, self.proc.stdout):
             try:
                 if stream is not None:

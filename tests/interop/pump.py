@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from tlslens import (
     ClientConnection,
@@ -22,6 +23,9 @@ from tlslens import (
     ServerConnection,
     TLSError,
 )
+from tlslens.events import MessageReceived, MessageSent
+
+M = TypeVar("M")
 
 Connection = ClientConnection | ServerConnection
 
@@ -89,7 +93,9 @@ class Pump:
                 self.received += e.data
         return events
 
-    def until(self, done: Callable[[], bool], *, timeout: float | None = None, what: str = "condition") -> None:
+    def until(
+        self, done: Callable[[], bool], *, timeout: float | None = None, what: str = "condition"
+    ) -> None:
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         while not done():
             try:
@@ -116,6 +122,10 @@ class Pump:
     def wait_key_updates(self, n: int, *, timeout: float | None = None) -> list[KeyUpdated]:
         self.until(lambda: len(self.key_updates) >= n, timeout=timeout, what=f"{n} KeyUpdated")
         return self.key_updates
+
+    def messages(self, direction: type[MessageReceived | MessageSent], cls: type[M]) -> list[M]:
+        """Handshake messages of type ``cls`` received or sent (the connection was made with trace=True)."""
+        return [e.message for e in self.events if isinstance(e, direction) and isinstance(e.message, cls)]
 
     @property
     def completed(self) -> HandshakeCompleted | None:

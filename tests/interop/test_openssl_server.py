@@ -70,11 +70,7 @@ def assert_keylog_matches(harness: Harness, server: SServer) -> None:
 
 
 def hello_retry_requests(pump: Pump) -> list[ServerHello]:
-    return [
-        e.message
-        for e in pump.events
-        if isinstance(e, MessageReceived) and isinstance(e.message, ServerHello) and e.message.is_hello_retry_request
-    ]
+    return [m for m in pump.messages(MessageReceived, ServerHello) if m.is_hello_retry_request]
 
 
 @pytest.mark.parametrize("suite", SUITES)
@@ -124,7 +120,9 @@ def test_client_alpn_takes_the_protocol_s_server_selects(harness: Harness) -> No
 
 
 @pytest.mark.parametrize(("key_type", "scheme"), CERTIFICATES, ids=[c[0] for c in CERTIFICATES])
-def test_client_verifies_each_certificate_type(harness: Harness, key_type: str, scheme: SignatureScheme) -> None:
+def test_client_verifies_each_certificate_type(
+    harness: Harness, key_type: str, scheme: SignatureScheme
+) -> None:
     pki = harness.pki(key_type)
     server = harness.s_server(pki=pki)
     pump = harness.tlslens_client(server.port, harness.client_config(pki))
@@ -241,8 +239,8 @@ def test_client_sends_protocol_version_to_tls12_server_hello(harness: Harness) -
     assert openssl_error_alert(server.proc.output) == "protocol version"
 
 
-def test_client_rejects_certificate_for_another_name(harness: Harness, tmp_path_factory: pytest.TempPathFactory) -> None:
-    pki = make_pki_files("ecdsa-p256", tmp_path_factory.mktemp("other-name"), names=("other.example",))
+def test_client_rejects_certificate_for_another_name(harness: Harness) -> None:
+    pki = make_pki_files("ecdsa-p256", harness.tmp_path / "other-name", names=("other.example",))
     server = harness.s_server(pki=pki)
     pump = harness.tlslens_client(server.port, harness.client_config(pki))
     with pytest.raises(CertificateError) as exc_info:
