@@ -83,10 +83,12 @@ def verify_certificate_verify(
     if scheme not in offered:
         raise IllegalParameter(f"CertificateVerify uses {scheme.name}, which was not offered")
     public_key = leaf.public_key()
-    if not signatures.scheme_fits_public_key(scheme, public_key):
+    # rsa_pss_pss_* only for RSASSA-PSS keys, rsa_pss_rsae_* only for rsaEncryption keys (RFC 8446 §4.2.3).
+    pss_key = signatures.is_rsa_pss_certificate(leaf)
+    if not signatures.scheme_fits_public_key(scheme, public_key, rsa_pss_key=pss_key):
         raise IllegalParameter(f"CertificateVerify scheme {scheme.name} does not fit the certificate's key")
     content = signatures.certificate_verify_input(server, transcript_hash)
-    signatures.verify(public_key, scheme, content, signature)  # DecryptError on a bad signature
+    signatures.verify(public_key, scheme, content, signature, rsa_pss_key=pss_key)  # DecryptError if bad
     return SignatureVerified(_MINT)
 
 
