@@ -1,0 +1,28 @@
+"""tlslens.aio: TLS for asyncio streams, on the tlslens engine.
+
+    reader, writer = await tlslens.aio.open_connection(host, port, config=tlslens.ClientConfig())
+    server = await tlslens.aio.start_server(handle, host, port, config=server_config)
+
+Both give real ``asyncio.StreamReader`` / ``StreamWriter`` pairs; ``writer.get_extra_info("tlslens")``
+is the ``HandshakeCompleted`` event. The implementation lives in ``tlslens.adapters.aio``.
+"""
+
+from __future__ import annotations
+
+from tlslens.adapters.aio import (
+    TLSProtocol,
+    TLSTransport,
+    UnexpectedEOF,
+    open_connection,
+    start_server,
+    update_keys,
+)
+
+__all__ = [
+    "TLSProtocol",
+    "TLSTransport",
+    "UnexpectedEOF",
+    "open_connection",
+    "start_server",
+    "update_keys",
+]
