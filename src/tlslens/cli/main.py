@@ -5,6 +5,9 @@ from __future__ import annotations
 import click
 
 from tlslens import __version__
+from tlslens.cli.client import client
+from tlslens.cli.demo import demo
+from tlslens.cli.server import server
 from tlslens.cli.verify import verify
 from tlslens.crypto.suites import TLS13_SUITES
 from tlslens.wire.enums import NamedGroup
@@ -39,6 +42,9 @@ def cli() -> None:
 
 
 cli.add_command(verify)
+cli.add_command(client)
+cli.add_command(server)
+cli.add_command(demo)
 
 
 def main() -> None:

@@ -1,0 +1,148 @@
+"""What ``tlslens client``, ``server`` and ``demo`` share: option parsing that fails as usage errors
+(exit 2) saying what is valid, PEM loading, key logging, trace options."""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from cryptography import x509
+
+from tlslens.errors import ConfigurationError
+from tlslens.keylog import KeyLogFile, from_environment
+from tlslens.pki.trust import (
+    CertificateFileError,
+    PrivateKey,
+    load_ca_locations,
+    load_pem_certificates,
+    load_pem_private_key,
+)
+from tlslens.trace import FORMATS, Role, Sink, TextOut, Tracer, make_sink
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def parse_host_port(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` or ``[v6 address]:PORT`` (port 1 to 65535); a usage error saying what is valid."""
+    text = text.strip()
+    host, sep, port_text = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise click.BadParameter(f"{text!r}: write an IPv6 address in brackets, e.g. [::1]:4433")
+    if not sep or not host or not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise click.BadParameter(
+            f"{text!r} is not HOST:PORT with a port from 1 to 65535 (e.g. example.com:443, 127.0.0.1:4433,"
+            " [::1]:4433)"
+        )
+    return host, int(port_text)
+
+
+def host_port_callback(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, int]:
+    return parse_host_port(value)
+
+
+def format_address(host: str, port: int) -> str:
+    try:
+        if ipaddress.ip_address(host).version == 6:
+            return f"[{host}]:{port}"
+    except ValueError:
+        pass
+    return f"{host}:{port}"
+
+
+def name_list(value: str | None) -> list[str] | None:
+    """A comma-separated option value as a list (None when the option was not given)."""
+    if value is None:
+        return None
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    if not names:
+        raise click.BadParameter("an empty list; give comma-separated names")
+    return names
+
+
+_CONFIG_HINTS = (
+    ("cipher suite", "--ciphers"),
+    ("group", "--groups"),
+    ("ALPN", "--alpn"),
+    ("private key", "--key"),
+    ("certificate", "--cert"),
+)
+
+
+def config_error(exc: ConfigurationError) -> click.BadParameter:
+    """A ConfigurationError (which already lists the valid names) as a usage error on its option."""
+    text = str(exc).removeprefix("tls: ")
+    hint = next((h for needle, h in _CONFIG_HINTS if needle in text), None)
+    return click.BadParameter(text, param_hint=hint)
+
+
+def load_certificates(path: str, hint: str) -> list[x509.Certificate]:
+    try:
+        return load_pem_certificates(path)
+    except CertificateFileError as exc:
+        raise click.BadParameter(f"{path}: {exc.reason}", param_hint=hint) from None
+
+
+def load_trust_anchors(path: str, hint: str) -> list[x509.Certificate]:
+    """A ``--cafile`` style location: a PEM file of CA certificates, or a folder of them."""
+    try:
+        return load_ca_locations([path])
+    except CertificateFileError as exc:
+        raise click.BadParameter(f"{exc.path}: {exc.reason}", param_hint=hint) from None
+
+
+def load_key(path: str, hint: str) -> PrivateKey:
+    try:
+        return load_pem_private_key(path)
+    except CertificateFileError as exc:
+        raise click.BadParameter(f"{path}: {exc.reason}", param_hint=hint) from None
+
+
+def keylog_for(path: str | None) -> Callable[[str], None] | None:
+    """``--keylog FILE`` wins; otherwise ``$SSLKEYLOGFILE`` when set; otherwise no key log."""
+    if path is None:
+        return from_environment()
+    target = Path(path)
+    if target.is_dir() or not target.parent.is_dir():
+        raise click.BadParameter(f"{path}: not a file in an existing folder", param_hint="--keylog")
+    return KeyLogFile(target)
+
+
+def trace_options(f: F) -> F:
+    f = click.option(
+        "--trace-format",
+        type=click.Choice(FORMATS),
+        default="text",
+        show_default=True,
+        help="text (colour on a terminal only) or json (one object a line).",
+    )(f)
+    f = click.option(
+        "--trace",
+        is_flag=True,
+        help="Show every record and handshake message decoded, each decision and why, and the round trip.",
+    )(f)
+    return f
+
+
+def tracer_factory(
+    trace: bool, trace_format: str, stream: TextOut, role: Role
+) -> Callable[[str], Tracer | None]:
+    """A function making one Tracer per connection (label tells them apart), or None without --trace."""
+    if not trace:
+        return lambda label: None
+    sink: Sink = make_sink(trace_format, stream)
+
+    def make(label: str) -> Tracer:
+        return Tracer(sink, role, label=label)
+
+    return make
+
+
+def echo_err(text: str) -> None:
+    click.echo(text, err=True)
+    sys.stderr.flush()

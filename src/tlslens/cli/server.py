@@ -1,0 +1,337 @@
+"""``tlslens server``: a TLS 1.3 echo server (or, with ``--www``, an HTTP/1.1 page server) on asyncio.
+
+Each connection runs as its own task, so many clients are served at once. Without ``--www`` the server
+echoes application data until the client's close_notify, then sends close_notify and closes. With
+``--www`` it answers one HTTP GET with the negotiated parameters (``cli/www.py``), then closes.
+One log line per connection goes to stderr (peer, outcome, handshake time). Ctrl-C and SIGTERM stop
+it cleanly (exit 0). ``listening on HOST:PORT`` is printed once the socket listens (``--port 0``
+picks a free port, and that line names it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import itertools
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from tlslens.cli.common import (
+    config_error,
+    echo_err,
+    format_address,
+    keylog_for,
+    load_certificates,
+    load_key,
+    load_trust_anchors,
+    name_list,
+    trace_options,
+    tracer_factory,
+)
+from tlslens.cli.link import Link, SessionFailed
+from tlslens.cli.www import WwwResponder
+from tlslens.config import ServerConfig
+from tlslens.connection import ServerConnection
+from tlslens.errors import ConfigurationError
+from tlslens.events import ConnectionClosed, DataReceived, HandshakeCompleted
+from tlslens.trace import Tracer
+from tlslens.verifier import WebPkiVerifier
+
+HANDSHAKE_TIMEOUT = 30.0
+"""A client that has not finished its handshake by then is dropped."""
+
+
+@dataclass
+class ServerSettings:
+    config: ServerConfig
+    www: bool = False
+    make_tracer: Callable[[str], Tracer | None] = lambda label: None
+    log: Callable[[str], None] = echo_err
+    handshake_timeout: float = HANDSHAKE_TIMEOUT
+
+
+@dataclass
+class _Outcome:
+    completed: HandshakeCompleted | None = None
+    handshake_ms: float | None = None
+    failure: str | None = None
+    status: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _peer_name(writer: asyncio.StreamWriter) -> str:
+    peer = writer.get_extra_info("peername")
+    return format_address(peer[0], peer[1]) if isinstance(peer, tuple) else str(peer)
+
+
+async def _serve_connection(link: Link, settings: ServerSettings, outcome: _Outcome, started: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.handshake_timeout
+    www: WwwResponder | None = None
+    while True:
+        if outcome.completed is None:
+            try:
+                events = await asyncio.wait_for(link.read(), max(deadline - loop.time(), 0.001))
+            except TimeoutError:
+                raise SessionFailed(
+                    f"timeout: no complete handshake within {settings.handshake_timeout:g} s"
+                ) from None
+        else:
+            events = await link.read()
+        peer_closed = False
+        for event in events:
+            if isinstance(event, HandshakeCompleted):
+                outcome.completed = event
+                outcome.handshake_ms = (time.perf_counter() - started) * 1000
+                if settings.www:
+                    www = WwwResponder(event)
+            elif isinstance(event, DataReceived) and not link.local_closed:
+                if www is None:
+                    link.conn.send_data(event.data)  # echo
+                else:
+                    link.conn.send_data(www.feed(event.data))
+                    if www.done:
+                        outcome.status = www.status
+                        link.close_notify()
+            elif isinstance(event, ConnectionClosed):
+                peer_closed = True
+                if not event.clean:
+                    outcome.notes.append("client closed TCP without close_notify")
+        if peer_closed:
+            link.close_notify()
+            await link.send_pending()
+            if outcome.completed is None:
+                raise SessionFailed("the client closed the connection during the handshake, without an alert")
+            return
+        await link.send_pending()
+        if link.local_closed:  # --www answered: close_notify is out, nothing more to do
+            return
+
+
+def _log_line(peer: str, outcome: _Outcome, elapsed_ms: float, link: Link) -> str:
+    c = outcome.completed
+    if outcome.failure is not None:
+        when = (
+            f"handshake {outcome.handshake_ms:.1f} ms" if outcome.handshake_ms is not None else "no handshake"
+        )
+        return f"{peer} failed: {outcome.failure} ({when}; after {elapsed_ms:.1f} ms)"
+    assert c is not None and outcome.handshake_ms is not None
+    group = c.group.iana_name if c.group is not None else "psk"
+    parts = [f"{peer} ok {c.version.label} {c.cipher_suite.name} {group}"]
+    if c.alpn_protocol:
+        parts.append(f"alpn={c.alpn_protocol}")
+    if c.server_name:
+        parts.append(f"sni={c.server_name}")
+    if c.peer_certificates:
+        parts.append(f"client_cert={c.peer_certificates[0].subject.rfc4514_string()}")
+    if outcome.status:
+        parts.append(f"http={outcome.status}")
+    text = (
+        " ".join(parts)
+        + f"; handshake {outcome.handshake_ms:.1f} ms; {link.bytes_in} bytes in, {link.bytes_out} out"
+    )
+    return text + "".join(f"; {n}" for n in outcome.notes)
+
+
+_counter = itertools.count(1)
+
+
+async def handle_client(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, settings: ServerSettings
+) -> None:
+    """Serve one TCP connection to the end; never raises (except cancellation at shutdown)."""
+    peer = _peer_name(writer)
+    number = next(_counter)
+    tracer = settings.make_tracer(f"#{number} {peer}")
+    started = time.perf_counter()
+    if tracer is not None:
+        tracer.note("TCP accepted", f"from {peer}")
+    link = Link(ServerConnection(settings.config, trace=tracer is not None), reader, writer, tracer, "client")
+    outcome = _Outcome()
+    try:
+        await _serve_connection(link, settings, outcome, started)
+    except SessionFailed as exc:
+        outcome.failure = exc.reason + "".join(f"; {d.strip()}" for d in exc.details)
+    except OSError as exc:
+        outcome.failure = f"connection lost: {exc.strerror or exc}"
+    except asyncio.CancelledError:
+        outcome.failure = "server shutting down"
+        raise
+    finally:
+        with contextlib.suppress(asyncio.CancelledError):
+            await link.shutdown()
+        if tracer is not None:
+            tracer.finish()
+        settings.log(_log_line(peer, outcome, (time.perf_counter() - started) * 1000, link))
+
+
+class Listener:
+    """The listening socket and the tasks of the connections it accepted."""
+
+    def __init__(self, settings: ServerSettings) -> None:
+        self.settings = settings
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.server: asyncio.base_events.Server | None = None
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.tasks.add(task)
+        try:
+            await handle_client(reader, writer, self.settings)
+        finally:
+            self.tasks.discard(task)
+
+    async def start(self, host: str, port: int) -> tuple[str, int]:
+        """Listen; returns the address really bound (port 0 picks a free one). Usage errors for a port in
+        use or a host that is not local."""
+        try:
+            self.server = await asyncio.start_server(self._accept, host, port)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise click.BadParameter(
+                    f"port {port} on {host} is in use; choose another", param_hint="--port"
+                ) from None
+            if isinstance(exc, socket.gaierror) or exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
+                raise click.BadParameter(
+                    f"cannot listen on {host}: {exc.strerror or exc}", param_hint="--host"
+                ) from None
+            if exc.errno == errno.EACCES:
+                raise click.BadParameter(
+                    f"not allowed to listen on port {port}", param_hint="--port"
+                ) from None
+            raise click.UsageError(
+                f"cannot listen on {format_address(host, port)}: {exc.strerror or exc}"
+            ) from None
+        sockname = self.server.sockets[0].getsockname()
+        return host, int(sockname[1])
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.server is not None:
+            await self.server.wait_closed()
+
+
+async def serve(settings: ServerSettings, host: str, port: int) -> None:
+    """Run until SIGINT or SIGTERM."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    listener = Listener(settings)
+    bound_host, bound_port = await listener.start(host, port)
+    settings.log(f"listening on {format_address(bound_host, bound_port)}")
+    try:
+        await stop.wait()
+    finally:
+        await listener.stop()
+        settings.log("stopped")
+
+
+def build_server_config(
+    *,
+    cert: str,
+    key: str,
+    ciphers: str | None,
+    groups: str | None,
+    alpn: str | None,
+    verify_client: str | None,
+    keylog: str | None,
+) -> ServerConfig:
+    kwargs: dict[str, Any] = {
+        "certificate_chain": load_certificates(cert, "--cert"),
+        "private_key": load_key(key, "--key"),
+        "keylog": keylog_for(keylog),
+    }
+    if ciphers is not None:
+        kwargs["cipher_suites"] = name_list(ciphers)
+    if groups is not None:
+        kwargs["groups"] = name_list(groups)
+    if alpn is not None:
+        kwargs["alpn_protocols"] = name_list(alpn)
+    if verify_client is not None:
+        kwargs["client_verifier"] = WebPkiVerifier(load_trust_anchors(verify_client, "--verify-client"))
+    try:
+        return ServerConfig(**kwargs)
+    except ConfigurationError as exc:
+        raise config_error(exc) from None
+
+
+@click.command("server")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=4433,
+    show_default=True,
+    help="Port to listen on (0: any free port; the 'listening on' line names it).",
+)
+@click.option("--cert", metavar="CHAIN.pem", required=True, help="Certificate chain, leaf first (PEM).")
+@click.option("--key", metavar="KEY.pem", required=True, help="Private key of the leaf (PEM).")
+@click.option("--ciphers", metavar="LIST", help="Cipher suites in server preference order.")
+@click.option(
+    "--groups", metavar="LIST", help="Groups in server preference order (may force a HelloRetryRequest)."
+)
+@click.option("--alpn", metavar="LIST", help="ALPN protocols the server accepts, in preference order.")
+@click.option(
+    "--verify-client", metavar="CA.pem", help="Require a client certificate issued under these CAs."
+)
+@click.option("--early-data", is_flag=True, help="Accept 0-RTT data (not available yet).")
+@click.option("--tickets", type=int, metavar="N", help="Session tickets per connection (not available yet).")
+@click.option(
+    "--www", is_flag=True, help="Answer HTTP GET with a page naming version, cipher, group, ALPN, SNI."
+)
+@click.option(
+    "--keylog", metavar="F", help="Append NSS key log lines to F (default: $SSLKEYLOGFILE when set)."
+)
+@trace_options
+def server(
+    host: str,
+    port: int,
+    cert: str,
+    key: str,
+    ciphers: str | None,
+    groups: str | None,
+    alpn: str | None,
+    verify_client: str | None,
+    early_data: bool,
+    tickets: int | None,
+    www: bool,
+    keylog: str | None,
+    trace: bool,
+    trace_format: str,
+) -> None:
+    """Serve TLS 1.3 on HOST:PORT: echo application data, or with --www answer HTTP GET."""
+    if early_data or tickets is not None:
+        option = "--early-data" if early_data else "--tickets"
+        raise click.UsageError(
+            f"{option}: session tickets and 0-RTT are not available yet in tlslens (they come with "
+            "resumption); run without it"
+        )
+    config = build_server_config(
+        cert=cert,
+        key=key,
+        ciphers=ciphers,
+        groups=groups,
+        alpn=alpn,
+        verify_client=verify_client,
+        keylog=keylog,
+    )
+    settings = ServerSettings(
+        config, www=www, make_tracer=tracer_factory(trace, trace_format, sys.stderr, "server")
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(settings, host, port))

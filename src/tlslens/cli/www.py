@@ -1,0 +1,99 @@
+"""``tlslens server --www``: answer an HTTP/1.1 GET (parsed with h11) with a page naming what was
+negotiated, as ``key: value`` lines, then ``Connection: close``.
+
+    protocol: TLSv1.3
+    cipher: TLS_AES_128_GCM_SHA256
+    group: x25519
+    alpn: none
+    sni: localhost
+    resumed: false
+    early_data: false
+    client_cert: none
+"""
+
+from __future__ import annotations
+
+import h11
+
+from tlslens.events import HandshakeCompleted
+
+SERVER_HEADER = b"tlslens"
+_REASONS = {
+    200: b"OK",
+    400: b"Bad Request",
+    405: b"Method Not Allowed",
+    431: b"Request Header Fields Too Large",
+}
+
+
+def page(completed: HandshakeCompleted, *, early_data: bool = False) -> str:
+    """The page body for one connection."""
+    client_cert = (
+        completed.peer_certificates[0].subject.rfc4514_string() if completed.peer_certificates else "none"
+    )
+    lines = [
+        f"protocol: {completed.version.label}",
+        f"cipher: {completed.cipher_suite.name}",
+        f"group: {completed.group.iana_name if completed.group is not None else 'none'}",
+        f"alpn: {completed.alpn_protocol or 'none'}",
+        f"sni: {completed.server_name or 'none'}",
+        f"resumed: {'true' if completed.resumed else 'false'}",
+        f"early_data: {'true' if early_data or completed.early_data_accepted else 'false'}",
+        f"client_cert: {client_cert}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+class WwwResponder:
+    """Feeds decrypted bytes to h11; once a whole request is in, ``feed`` returns the response bytes.
+    After that (``done``) the server sends close_notify and closes."""
+
+    def __init__(self, completed: HandshakeCompleted) -> None:
+        self.completed = completed
+        self.http = h11.Connection(h11.SERVER)
+        self.request: h11.Request | None = None
+        self.done = False
+        self.status = 0
+        self.target = ""
+
+    def _respond(self, status: int, body: str, extra: list[tuple[bytes, bytes]] | None = None) -> bytes:
+        data = body.encode("utf-8")
+        headers = [
+            (b"Content-Type", b"text/plain; charset=utf-8"),
+            (b"Content-Length", str(len(data)).encode()),
+            (b"Connection", b"close"),
+            (b"Server", SERVER_HEADER),
+            *(extra or []),
+        ]
+        self.done = True
+        self.status = status
+        head_only = self.request is not None and self.request.method == b"HEAD"
+        reason = _REASONS.get(status, b"")
+        out = self.http.send(h11.Response(status_code=status, headers=headers, reason=reason)) or b""
+        if not head_only:
+            out += self.http.send(h11.Data(data=data)) or b""
+        return out + (self.http.send(h11.EndOfMessage()) or b"")
+
+    def feed(self, data: bytes) -> bytes:
+        """Bytes to send back (empty while the request is incomplete)."""
+        if self.done:
+            return b""
+        self.http.receive_data(data)
+        try:
+            while True:
+                event = self.http.next_event()
+                if event is h11.NEED_DATA or isinstance(event, h11.ConnectionClosed):
+                    return b""
+                if isinstance(event, h11.Request):
+                    self.request = event
+                    self.target = event.target.decode("ascii", "replace")
+                elif isinstance(event, h11.EndOfMessage):
+                    assert self.request is not None
+                    if self.request.method not in (b"GET", b"HEAD"):
+                        return self._respond(405, "only GET is answered here\n", [(b"Allow", b"GET, HEAD")])
+                    return self._respond(200, page(self.completed))
+        except h11.RemoteProtocolError as exc:
+            if self.http.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+                return self._respond(exc.error_status_hint, f"bad request: {exc}\n")
+            self.done = True
+            return b""

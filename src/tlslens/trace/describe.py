@@ -1,0 +1,239 @@
+"""Handshake messages and extensions, decoded field by field into plain JSON-able values.
+
+``describe_message(msg)`` returns an ordered ``dict`` (str keys; values are str, int, bool, None, lists
+and dicts of those). The text renderer and the JSON-lines renderer both print this one structure, so
+``--trace-format json`` carries exactly what the text trace shows.
+
+Enums print by name (groups and signature schemes by their IANA spelling, versions as ``TLSv1.3``),
+GREASE values as ``GREASE (0x0a0a)``, long byte strings as their length and first bytes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from typing import Any
+
+from tlslens.trace.certs import describe_certificate
+from tlslens.wire.enums import ExtensionType, NamedGroup, ProtocolVersion, SignatureScheme, is_grease
+from tlslens.wire.extensions import (
+    ALPN,
+    Cookie,
+    EarlyData,
+    Extension,
+    KeyShareClientHello,
+    KeyShareEntry,
+    KeyShareHelloRetryRequest,
+    KeyShareServerHello,
+    Padding,
+    PreSharedKeyClientHello,
+    ServerName,
+    ServerNameEmpty,
+    UnknownExtension,
+)
+from tlslens.wire.messages import (
+    Certificate,
+    CertificateVerify,
+    ClientHello,
+    Finished,
+    HandshakeMessage,
+    NewSessionTicket,
+    ServerHello,
+)
+
+Value = Any
+"""A JSON-able value: str, int, bool, None, list[Value] or dict[str, Value]."""
+
+PREVIEW_BYTES = 8
+"""How many leading bytes of a long opaque value the trace shows."""
+
+
+def message_title(msg: HandshakeMessage) -> str:
+    """``ClientHello``, ``HelloRetryRequest`` (a ServerHello with the special random), ``Finished``..."""
+    if isinstance(msg, ServerHello) and msg.is_hello_retry_request:
+        return "HelloRetryRequest"
+    return type(msg).__name__
+
+
+def opaque(data: bytes, *, full: int = 32) -> str:
+    """Short values in full hex; longer ones as ``N bytes: <first bytes>…``."""
+    if not data:
+        return "(empty)"
+    if len(data) <= full:
+        return data.hex()
+    return f"{len(data)} bytes: {data[:PREVIEW_BYTES].hex()}…"
+
+
+def enum_name(member: enum.Enum) -> str:
+    value = member.value
+    if isinstance(value, int) and value > 0xFF and is_grease(value):
+        return f"GREASE (0x{value:04x})"
+    if isinstance(member, ProtocolVersion):
+        return member.label if member.known else f"0x{value:04x}"
+    if isinstance(member, NamedGroup | SignatureScheme):
+        return member.iana_name if member.known else f"unknown (0x{value:04x})"
+    if member.name.startswith("UNKNOWN_"):
+        return f"unknown ({member.name[8:]})"
+    return member.name if member.name.startswith("TLS_") else member.name.lower()
+
+
+def value(v: object) -> Value:
+    """Any wire value as a JSON-able value (the generic fallback for fields without a special form)."""
+    if isinstance(v, enum.Enum):
+        return enum_name(v)
+    if isinstance(v, bytes | bytearray | memoryview):
+        return opaque(bytes(v))
+    if isinstance(v, bool | int | str) or v is None:
+        return v
+    if isinstance(v, tuple | list):
+        return [value(x) for x in v]
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        return {f.name: value(getattr(v, f.name)) for f in dataclasses.fields(v) if f.repr}
+    return repr(v)
+
+
+# --- extensions --------------------------------------------------------------------------------------
+
+
+def _key_share(entry: KeyShareEntry) -> Value:
+    return {
+        "group": enum_name(entry.group),
+        "length": len(entry.key_exchange),
+        "first_bytes": entry.key_exchange[:PREVIEW_BYTES].hex(),
+    }
+
+
+def extension_name(ext: Extension) -> str:
+    ext_type = ext.ext_type
+    if is_grease(int(ext_type)):
+        return f"GREASE (0x{int(ext_type):04x})"
+    if ext_type == ExtensionType.APPLICATION_LAYER_PROTOCOL_NEGOTIATION:
+        return "alpn"
+    if not ext_type.known:
+        return f"unknown (0x{int(ext_type):04x})"
+    return ext_type.name.lower()
+
+
+def extension_value(ext: Extension) -> Value:
+    """What an extension says, in the shortest form that loses nothing a person needs."""
+    match ext:
+        case ServerName():
+            names = [n if isinstance(n, str) else value(n) for n in ext.server_name_list]
+            return names[0] if len(names) == 1 else names
+        case KeyShareClientHello():
+            return [_key_share(e) for e in ext.client_shares]
+        case KeyShareServerHello():
+            return _key_share(ext.server_share)
+        case KeyShareHelloRetryRequest():
+            return {"selected_group": enum_name(ext.selected_group)}
+        case ALPN():
+            return [p.decode("ascii", "backslashreplace") for p in ext.protocol_name_list]
+        case Cookie():
+            return opaque(ext.cookie, full=0)
+        case Padding():
+            return f"{ext.length} zero bytes"
+        case ServerNameEmpty():
+            return "(empty: the server used the name)"
+        case EarlyData():
+            return "(empty: early data offered/accepted)"
+        case PreSharedKeyClientHello():
+            return {
+                "identities": [
+                    {"identity": opaque(i.identity, full=0), "obfuscated_ticket_age": i.obfuscated_ticket_age}
+                    for i in ext.identities
+                ],
+                "binders": [opaque(b, full=0) for b in ext.binders],
+            }
+        case UnknownExtension():
+            return opaque(ext.data, full=0)
+    fields = [f for f in dataclasses.fields(ext) if f.repr]
+    if not fields:
+        return "(empty)"
+    if len(fields) == 1:
+        return value(getattr(ext, fields[0].name))
+    return value(ext)
+
+
+def describe_extensions(exts: tuple[Extension, ...] | None) -> Value:
+    if exts is None:
+        return None
+    return [{"name": extension_name(e), "value": extension_value(e)} for e in exts]
+
+
+# --- messages ----------------------------------------------------------------------------------------
+
+
+def _hello_common(version: ProtocolVersion, random: bytes, session_id: bytes) -> dict[str, Value]:
+    return {
+        "legacy_version": f"{enum_name(version)} (0x{int(version):04x})",
+        "random": random.hex(),
+        "legacy_session_id": f"{len(session_id)} bytes: {session_id.hex()}" if session_id else "(empty)",
+    }
+
+
+def describe_message(msg: HandshakeMessage) -> dict[str, Value]:
+    """Every field of a handshake message, in wire order."""
+    match msg:
+        case ClientHello():
+            out = _hello_common(msg.legacy_version, msg.random, msg.legacy_session_id)
+            out["cipher_suites"] = [enum_name(s) for s in msg.cipher_suites]
+            out["compression_methods"] = [enum_name(m) for m in msg.legacy_compression_methods]
+            out["extensions"] = describe_extensions(msg.extensions)
+            return out
+        case ServerHello():
+            out = _hello_common(msg.legacy_version, msg.random, msg.legacy_session_id_echo)
+            if msg.is_hello_retry_request:
+                out["random"] += " (HelloRetryRequest marker)"
+            out["cipher_suite"] = enum_name(msg.cipher_suite)
+            out["compression_method"] = enum_name(msg.legacy_compression_method)
+            out["extensions"] = describe_extensions(msg.extensions)
+            return out
+        case Certificate():
+            return {
+                "certificate_request_context": opaque(msg.certificate_request_context),
+                "certificates": [
+                    {**describe_certificate(e.cert_data), "extensions": describe_extensions(e.extensions)}
+                    if e.extensions
+                    else describe_certificate(e.cert_data)
+                    for e in msg.certificate_list
+                ],
+            }
+        case CertificateVerify():
+            return {"algorithm": enum_name(msg.algorithm), "signature": opaque(msg.signature, full=0)}
+        case Finished():
+            return {"verify_data": msg.verify_data.hex()}
+        case NewSessionTicket():
+            return {
+                "ticket_lifetime": f"{msg.ticket_lifetime} s",
+                "ticket_age_add": msg.ticket_age_add,
+                "ticket_nonce": opaque(msg.ticket_nonce),
+                "ticket": opaque(msg.ticket, full=0),
+                "extensions": describe_extensions(msg.extensions),
+            }
+    out = {}
+    for f in dataclasses.fields(msg):
+        v = getattr(msg, f.name)
+        out[f.name] = describe_extensions(v) if f.name == "extensions" else value(v)
+    return out
+
+
+def message_summary(msg: HandshakeMessage) -> str:
+    """A few words for the round-trip diagram: ``x25519 share``, ``wants secp384r1``, the suite."""
+    match msg:
+        case ClientHello():
+            ks = msg.extension(KeyShareClientHello)
+            groups = ", ".join(enum_name(e.group) for e in ks.client_shares) if ks else ""
+            return f"shares {groups}" if groups else "no key share"
+        case ServerHello() if msg.is_hello_retry_request:
+            hrr = msg.extension(KeyShareHelloRetryRequest)
+            return f"wants {enum_name(hrr.selected_group)}" if hrr else "retry"
+        case ServerHello():
+            sh = msg.extension(KeyShareServerHello)
+            group = f", {enum_name(sh.server_share.group)}" if sh else ""
+            return f"{enum_name(msg.cipher_suite)}{group}"
+        case Certificate():
+            n = len(msg.certificate_list)
+            return f"{n} certificate{'s' if n != 1 else ''}"
+        case CertificateVerify():
+            return enum_name(msg.algorithm)
+    return ""
