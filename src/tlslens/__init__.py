@@ -28,7 +28,9 @@ from tlslens.events import (
     KeyUpdated,
     SessionTicketReceived,
 )
-from tlslens.pki.trust import load_pem_certificates, load_pem_private_key
+from tlslens.pki.diagnosis import verify_chain
+from tlslens.pki.findings import ChainReport, Finding
+from tlslens.pki.trust import TrustStore, load_pem_certificates, load_pem_private_key
 
 __version__ = "0.1.0"
 
@@ -50,6 +52,7 @@ __all__ = [
     "AlertReceived",
     "CertificateError",
     "CertifiedKey",
+    "ChainReport",
     "ClientConfig",
     "ClientConnection",
     "ConfigurationError",
@@ -58,6 +61,7 @@ __all__ = [
     "EarlyDataReceived",
     "Event",
     "FatalAlert",
+    "Finding",
     "HandshakeCompleted",
     "KeyUpdated",
     "LocalProtocolError",
@@ -66,7 +70,9 @@ __all__ = [
     "ServerConnection",
     "SessionTicketReceived",
     "TLSError",
+    "TrustStore",
     "connect",
     "load_pem_certificates",
     "load_pem_private_key",
+    "verify_chain",
 ]

@@ -11,6 +11,10 @@ from collections.abc import Sequence
 
 from cryptography import x509
 
+from tlslens.pki.recording import RecordingVerifier
+
+__all__ = ["NoVerification", "RecordingVerifier"]
+
 
 class NoVerification:
     """A verifier that accepts every chain (the CertificateVerify signature is still checked)."""

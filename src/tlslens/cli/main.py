@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from tlslens import __version__
+from tlslens.cli.certs import certs
 from tlslens.cli.client import client
 from tlslens.cli.demo import demo
 from tlslens.cli.server import server
@@ -42,6 +43,7 @@ def cli() -> None:
 
 
 cli.add_command(verify)
+cli.add_command(certs)
 cli.add_command(client)
 cli.add_command(server)
 cli.add_command(demo)

@@ -1,0 +1,418 @@
+"""``tlslens certs HOST:PORT``: the chain a server presents, each certificate in detail, and its diagnosis.
+
+What ``openssl s_client -showcerts`` plus ``openssl x509 -dates`` plus ``openssl verify`` give, in one
+view. The connection uses a :class:`~tlslens.pki.recording.RecordingVerifier`, so the handshake goes on
+even when the chain is bad and the presented chain is always there to show (the server's
+CertificateVerify signature is still checked).
+
+Exit status: 0 when the chain is valid (warnings are still printed), 1 when it has errors or the
+connection fails (one line on stderr says why), 2 on usage errors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import ipaddress
+import json
+import socket
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+from rich.console import Console
+from rich.text import Text
+
+from tlslens.cli.verify import parse_time, render
+from tlslens.config import ClientConfig
+from tlslens.connection import ClientConnection
+from tlslens.errors import LocalProtocolError, TLSError
+from tlslens.events import ConnectionClosed, HandshakeCompleted
+from tlslens.pki import CertificateFileError, ChainReport, TrustStore, system_trust_store
+from tlslens.pki.findings import format_date, format_duration
+from tlslens.pki.names import parse_server_name, san_names
+from tlslens.pki.recording import Recording, RecordingVerifier
+
+DEFAULT_PORT = 443
+DEFAULT_TIMEOUT = 10.0
+
+
+# --- arguments -------------------------------------------------------------------------------------
+
+
+def parse_target(value: str) -> tuple[str, int]:
+    """``host:port``, ``[v6addr]:port``, or a bare host (port 443)."""
+    text = value.strip()
+    host, port_text = text, ""
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise click.BadParameter(f"{value!r}: missing ']' after the IPv6 address", param_hint="HOST:PORT")
+        host, rest = text[1:end], text[end + 1 :]
+        if rest:
+            if not rest.startswith(":"):
+                raise click.BadParameter(f"{value!r} is not HOST:PORT", param_hint="HOST:PORT")
+            port_text = rest[1:]
+    elif text.count(":") == 1:
+        host, port_text = text.split(":")
+    elif text.count(":") > 1:  # a bare IPv6 address
+        try:
+            ipaddress.IPv6Address(text)
+        except ValueError:
+            raise click.BadParameter(
+                f"{value!r} is not HOST:PORT (write IPv6 addresses as [addr]:port)", param_hint="HOST:PORT"
+            ) from None
+    if not host:
+        raise click.BadParameter(f"{value!r} has no host", param_hint="HOST:PORT")
+    if not port_text:
+        return host, DEFAULT_PORT
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise click.BadParameter(f"{port_text!r} is not a port number (1-65535)", param_hint="HOST:PORT")
+    return host, int(port_text)
+
+
+def _server_name(host: str, servername: str | None) -> str:
+    name = servername if servername is not None else host
+    try:
+        parse_server_name(name)
+    except ValueError as exc:
+        hint = "--servername" if servername is not None else "HOST:PORT"
+        raise click.BadParameter(str(exc), param_hint=hint) from None
+    return name
+
+
+def _load_store(cafiles: tuple[Path, ...]) -> TrustStore:
+    if not cafiles:
+        return system_trust_store()
+    try:
+        return TrustStore.from_locations(cafiles)
+    except CertificateFileError as exc:
+        raise click.BadParameter(str(exc).removeprefix("tls: "), param_hint="--cafile") from None
+
+
+# --- the connection --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """What one connection gave: the handshake (when it completed) or why it failed."""
+
+    handshake: HandshakeCompleted | None
+    error: str | None
+    connected: bool
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TLSError):
+        return str(exc).removeprefix("tls: ")
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror[:1].lower() + exc.strerror[1:]
+    return str(exc) or type(exc).__name__
+
+
+class _Closed(Exception):
+    pass
+
+
+def _pump(sock: socket.socket, conn: ClientConnection, deadline: float) -> HandshakeCompleted:
+    """sendall(data_to_send()) / recv → receive_data until the handshake completes; raises otherwise."""
+    sock.sendall(conn.data_to_send())
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        sock.settimeout(remaining)
+        data = sock.recv(65536)
+        try:
+            events = conn.receive_data(data)
+        finally:
+            out = conn.data_to_send()  # our alert, when receive_data raised
+            if out:
+                with contextlib.suppress(OSError):
+                    sock.sendall(out)
+        for event in events:
+            if isinstance(event, HandshakeCompleted):
+                return event
+            if isinstance(event, ConnectionClosed):
+                raise _Closed
+        if not data:
+            raise _Closed
+
+
+def _goodbye(sock: socket.socket, conn: ClientConnection, deadline: float) -> None:
+    """Send close_notify and give the server a moment to close too (no error matters any more)."""
+    with contextlib.suppress(OSError, TLSError):
+        conn.close()
+        sock.sendall(conn.data_to_send())
+        sock.shutdown(socket.SHUT_WR)
+        end = min(deadline, time.monotonic() + 1.0)
+        while (remaining := end - time.monotonic()) > 0:
+            sock.settimeout(remaining)
+            data = sock.recv(65536)
+            events = conn.receive_data(data)
+            if not data or any(isinstance(e, ConnectionClosed) for e in events):
+                return
+
+
+def fetch(
+    host: str, port: int, server_name: str, verifier: RecordingVerifier, timeout: float = DEFAULT_TIMEOUT
+) -> Fetched:
+    """One TLS 1.3 handshake with ``verifier`` over a blocking socket; never raises for network or TLS."""
+    deadline = time.monotonic() + timeout
+    where = f"{host}:{port}"
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except socket.gaierror as exc:
+        return Fetched(None, f"cannot resolve {host}: {_reason(exc)}", False)
+    except TimeoutError:
+        return Fetched(None, f"cannot connect to {where}: timed out after {timeout:g}s", False)
+    except OSError as exc:
+        return Fetched(None, f"cannot connect to {where}: {_reason(exc)}", False)
+    with sock:
+        conn = ClientConnection(ClientConfig(verifier=verifier), server_name)
+        try:
+            completed = _pump(sock, conn, deadline)
+        except TLSError as exc:
+            return Fetched(None, f"handshake with {where} failed: {_reason(exc)}", True)
+        except _Closed:
+            return Fetched(None, f"{where} closed the connection during the handshake", True)
+        except TimeoutError:
+            return Fetched(None, f"{where} did not complete the handshake within {timeout:g}s", True)
+        except OSError as exc:
+            return Fetched(None, f"connection to {where} failed during the handshake: {_reason(exc)}", True)
+        _goodbye(sock, conn, deadline)
+    return Fetched(completed, None, True)
+
+
+# --- what a certificate looks like ----------------------------------------------------------------
+
+
+def key_text(cert: x509.Certificate) -> str:
+    """Key type and size: ``"EC secp256r1 (256 bits)"``, ``"RSA 2048 bits"``, ``"Ed25519"``."""
+    try:
+        key = cert.public_key()
+    except (UnsupportedAlgorithm, ValueError):
+        return f"unsupported ({cert.public_key_algorithm_oid.dotted_string})"
+    if isinstance(key, rsa.RSAPublicKey):
+        return f"RSA {key.key_size} bits"
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return f"EC {key.curve.name} ({key.curve.key_size} bits)"
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return "Ed25519 (256 bits)"
+    if isinstance(key, ed448.Ed448PublicKey):
+        return "Ed448 (456 bits)"
+    if isinstance(key, dsa.DSAPublicKey):
+        return f"DSA {key.key_size} bits"
+    return type(key).__name__
+
+
+def signature_text(cert: x509.Certificate) -> str:
+    oid = cert.signature_algorithm_oid
+    name = oid._name
+    return name if name and name != "Unknown OID" else oid.dotted_string
+
+
+def fingerprint(cert: x509.Certificate) -> str:
+    return cert.fingerprint(hashes.SHA256()).hex(":").upper()
+
+
+def _names(cert: x509.Certificate) -> list[str]:
+    try:
+        return san_names(cert)
+    except ValueError:  # a malformed extension
+        return []
+
+
+def validity_text(cert: x509.Certificate, at: dt.datetime) -> str:
+    start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
+    if at > end:
+        state = f"EXPIRED {_days(at - end)} ago"
+    elif at < start:
+        state = f"NOT YET VALID, starts in {_days(start - at)}"
+    else:
+        state = f"{_days(end - at)} left"
+    return f"{format_date(start)} to {format_date(end)} ({state})"
+
+
+def _days(delta: dt.timedelta) -> str:
+    if delta >= dt.timedelta(days=1):
+        n = delta.days
+        return f"{n} day{'s' if n != 1 else ''}"
+    return format_duration(delta)
+
+
+def certificate_dict(cert: x509.Certificate, at: dt.datetime) -> dict[str, Any]:
+    return {
+        "subject": cert.subject.rfc4514_string(),
+        "issuer": cert.issuer.rfc4514_string(),
+        "names": _names(cert),
+        "not_before": cert.not_valid_before_utc.isoformat(),
+        "not_after": cert.not_valid_after_utc.isoformat(),
+        "days_left": (cert.not_valid_after_utc - at).total_seconds() // 86400,
+        "key": key_text(cert),
+        "signature_algorithm": signature_text(cert),
+        "serial": f"{cert.serial_number:x}",
+        "sha256": fingerprint(cert),
+    }
+
+
+def _role(i: int, cert: x509.Certificate) -> str:
+    if i == 0:
+        return "leaf"
+    return "root" if cert.subject == cert.issuer else "intermediate"
+
+
+def _certificate_lines(i: int, cert: x509.Certificate, at: dt.datetime) -> list[Text]:
+    head = Text(f"  #{i} ")
+    head.append(f"[{_role(i, cert)}] ", style="cyan")
+    head.append(cert.subject.rfc4514_string() or "(empty subject)", style="bold")
+    lines = [head]
+    expired = not cert.not_valid_before_utc <= at <= cert.not_valid_after_utc
+    fields: list[tuple[str, str, str | None]] = [
+        ("issuer", cert.issuer.rfc4514_string() or "(empty)", None),
+        ("names", ", ".join(_names(cert)) or "(no subjectAltName)", None),
+        ("valid", validity_text(cert, at), "red" if expired else None),
+        ("key", key_text(cert), None),
+        ("signature", signature_text(cert), None),
+        ("serial", f"{cert.serial_number:x}", None),
+        ("SHA-256", fingerprint(cert), None),
+    ]
+    for label, value, style in fields:
+        line = Text(f"      {label:<10} ", style="dim")
+        line.append(value, style=style or "")
+        lines.append(line)
+    return lines
+
+
+def _connection_line(target: str, server_name: str, fetched: Fetched) -> Text:
+    line = Text(f"{target}", style="bold")
+    line.append(f" (server name {server_name})")
+    hs = fetched.handshake
+    if hs is not None:
+        parts = [hs.version.name.replace("TLS1_", "TLSv1."), hs.cipher_suite.name]
+        if hs.group is not None:
+            parts.append(hs.group.iana_name)
+        if hs.signature_scheme is not None:
+            parts.append(f"signed with {hs.signature_scheme.iana_name}")
+        line.append(": " + ", ".join(parts), style="dim")
+    elif fetched.error:
+        line.append(f": {fetched.error}", style="red")
+    return line
+
+
+def render_certs(
+    console: Console,
+    target: str,
+    server_name: str,
+    fetched: Fetched,
+    recording: Recording | None,
+    store: TrustStore,
+) -> None:
+    console.print(_connection_line(target, server_name, fetched))
+    if recording is None:
+        return
+    at = recording.at
+    n = len(recording.chain)
+    console.print()
+    console.print(Text(f"Presented chain ({n} certificate{'s' if n != 1 else ''}):", style="bold"))
+    for i, cert in enumerate(recording.chain):
+        for line in _certificate_lines(i, cert, at):
+            console.print(line)
+    console.print()
+    if recording.report is not None:
+        render(recording.report, console, store)
+    else:
+        console.print(Text(f"The chain could not be diagnosed: {recording.error}", style="red"))
+
+
+def _json(target: str, server_name: str, fetched: Fetched, recording: Recording | None) -> dict[str, Any]:
+    hs = fetched.handshake
+    report: ChainReport | None = recording.report if recording else None
+    return {
+        "target": target,
+        "server_name": server_name,
+        "connected": fetched.connected,
+        "handshake_completed": hs is not None,
+        "error": fetched.error,
+        "handshake": None
+        if hs is None
+        else {
+            "version": hs.version.name.replace("TLS1_", "TLSv1."),
+            "cipher": hs.cipher_suite.name,
+            "group": hs.group.iana_name if hs.group is not None else None,
+            "signature_scheme": hs.signature_scheme.iana_name if hs.signature_scheme is not None else None,
+        },
+        "certificates": []
+        if recording is None
+        else [certificate_dict(c, recording.at) for c in recording.chain],
+        "report": report.to_dict() if report is not None else None,
+    }
+
+
+# --- the command -----------------------------------------------------------------------------------
+
+
+@click.command("certs")
+@click.argument("target", metavar="HOST:PORT")
+@click.option("--servername", metavar="N", help="Send this SNI name and check the certificate for it.")
+@click.option(
+    "--cafile",
+    "cafiles",
+    multiple=True,
+    metavar="F",
+    type=click.Path(path_type=Path),
+    help="Trust these CA certificates (PEM file or folder; repeatable) instead of the system store.",
+)
+@click.option("--at", "at", metavar="TIME", help="Judge the chain at this ISO 8601 time instead of now.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Seconds allowed for connecting and the handshake.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print everything as one JSON object.")
+def certs(
+    target: str,
+    servername: str | None,
+    cafiles: tuple[Path, ...],
+    at: str | None,
+    timeout: float,
+    as_json: bool,
+) -> None:
+    """Show the certificate chain a server presents, and what is wrong with it, with the fix."""
+    host, port = parse_target(target)
+    when = parse_time(at) if at is not None else None
+    name = _server_name(host, servername)
+    store = _load_store(cafiles)
+    verifier = RecordingVerifier(store, at=when)
+    shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        fetched = fetch(host, port, name, verifier, timeout)
+    except LocalProtocolError as exc:  # a name the engine will not send
+        raise click.BadParameter(str(exc).removeprefix("tls: "), param_hint="--servername") from None
+    recording = verifier.last
+    if as_json:
+        click.echo(json.dumps(_json(shown, name, fetched, recording), indent=2))
+    else:
+        render_certs(Console(highlight=False, soft_wrap=True), shown, name, fetched, recording, store)
+    report = recording.report if recording is not None else None
+    if report is not None and not report.valid:
+        first = report.errors[0] if report.errors else None
+        summary = f"{first.code}: {first.message}" if first else "chain refused"
+        also = f" (and {fetched.error})" if fetched.error is not None else ""
+        click.echo(f"tlslens certs: invalid chain: {summary}{also}", err=True)
+        raise SystemExit(1)
+    if fetched.error is not None:
+        click.echo(f"tlslens certs: {fetched.error}", err=True)
+        raise SystemExit(1)
+    if recording is None or report is None:
+        why = recording.error if recording is not None else "the server presented no certificate"
+        click.echo(f"tlslens certs: {why}", err=True)
+        raise SystemExit(1)
