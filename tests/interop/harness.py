@@ -110,15 +110,22 @@ class Harness:
         return SServer(proc, int(m.group(1)), keylog)
 
     def s_client(
-        self, port: int, *args: str, pki: PkiFiles | None = None, version: str = "-tls1_3"
+        self,
+        port: int,
+        *args: str,
+        pki: PkiFiles | None = None,
+        cafile: Path | None = None,
+        version: str = "-tls1_3",
+        servername: str | None = "localhost",
     ) -> SClient:
         """``openssl s_client`` verifying our certificate against the throwaway root and "localhost".
         No ``-ign_eof``: stdin stays an open pipe, and s_client reads its k/K/Q commands from it."""
-        pki = pki or self.pki()
+        cafile = cafile or (pki or self.pki()).root
         keylog = self.tmp_path / "s_client.keylog"
         proc = self.openssl(
-            "s_client", version, "-connect", f"127.0.0.1:{port}", "-servername", "localhost",
-            "-CAfile", str(pki.root), "-verify_hostname", "localhost", "-verify_return_error",
+            "s_client", version, "-connect", f"127.0.0.1:{port}",
+            *(["-servername", servername] if servername else ["-noservername"]),
+            "-CAfile", str(cafile), "-verify_hostname", "localhost", "-verify_return_error",
             "-keylogfile", str(keylog), *args,
         )  # fmt: skip
         return SClient(proc, keylog)
@@ -144,7 +151,11 @@ class Harness:
         return listener, listener.getsockname()[1]
 
     def accept(self, listener: socket.socket, config: ServerConfig) -> Pump:
-        sock, _ = listener.accept()
+        try:
+            sock, _ = listener.accept()
+        except TimeoutError:
+            outputs = "\n".join(f"--- {' '.join(p.args)}\n{p.output}" for p in self._procs)
+            raise AssertionError(f"no connection within {TIMEOUT}s\n{outputs}") from None
         self._track(sock)
         return Pump(sock, ServerConnection(config, trace=True), timeout=TIMEOUT)
 

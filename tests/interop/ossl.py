@@ -14,12 +14,15 @@ import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 
-from tlslens.certgen import ThrowawayPki
+from tlslens.certgen import ThrowawayPki, make_leaf
 
 OPENSSL = shutil.which("openssl")
 STDBUF = shutil.which("stdbuf")
@@ -59,21 +62,36 @@ class OpenSSLProcess:
         with self._cond:
             return self._buf.decode("latin-1")
 
-    def wait_for(self, pattern: str, timeout: float = 5.0, *, start: int = 0) -> re.Match[str]:
-        """Wait until the output (from character ``start``) matches the regex ``pattern``."""
+    def wait_for(self, pattern: str, timeout: float = 5.0) -> re.Match[str]:
+        """Wait until the output matches the regex ``pattern`` (multiline: ^ and $ match at lines)."""
         regex = re.compile(pattern, re.MULTILINE)
+        found: list[re.Match[str]] = []
+
+        def match(buf: bytearray) -> bool:
+            m = regex.search(buf.decode("latin-1"))
+            if m:
+                found.append(m)
+            return m is not None
+
+        self._wait(match, timeout, repr(pattern))
+        return found[0]
+
+    def wait_for_bytes(self, data: bytes, timeout: float = 5.0) -> None:
+        """Wait until ``data`` appears verbatim in the output."""
+        self._wait(lambda buf: data in buf, timeout, f"{len(data)} bytes starting {data[:20]!r}")
+
+    def _wait(self, done: Callable[[bytearray], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         with self._cond:
-            while True:
-                m = regex.search(self._buf.decode("latin-1"), start)
-                if m:
-                    return m
+            while not done(self._buf):
                 remaining = deadline - time.monotonic()
                 if self._done or remaining <= 0:
                     why = "exited" if self._done else "timed out"
-                    raise AssertionError(
-                        f"openssl {why} before printing {pattern!r}\n--- {' '.join(self.args)}\n{self.output}"
-                    )
+                    output = self._buf.decode("latin-1")
+                    if len(output) > 20000:
+                        output = output[:10000] + "\n[...]\n" + output[-10000:]
+                    command = " ".join(self.args)
+                    raise AssertionError(f"openssl {why} before printing {what}\n--- {command}\n{output}")
                 self._cond.wait(remaining)
 
     def write(self, text: str) -> None:
@@ -101,7 +119,8 @@ class OpenSSLProcess:
 
 
 class PkiFiles:
-    """A throwaway PKI written out as PEM files for the openssl command line."""
+    """A throwaway PKI written out as PEM files for the openssl command line, plus a client
+    certificate (ECDSA P-256, clientAuth) issued by the same intermediate."""
 
     def __init__(self, pki: ThrowawayPki, directory: Path) -> None:
         self.pki = pki
@@ -114,12 +133,28 @@ class PkiFiles:
         self.chain = directory / "chain.pem"  # the intermediate, for -cert_chain
         self.chain.write_bytes(pki.intermediate.certificate.public_bytes(pem))
         self.key = directory / "key.pem"
-        self.key.write_bytes(
-            pki.leaf.private_key.private_bytes(
-                pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
+        self.key.write_bytes(_private_pem(pki.leaf.private_key))
+        self.client = make_leaf(pki.intermediate, ("tlslens client",), client=True)
+        self.client_cert = directory / "client.pem"
+        self.client_cert.write_bytes(self.client.certificate.public_bytes(pem))
+        self.client_key = directory / "client-key.pem"
+        self.client_key.write_bytes(_private_pem(self.client.private_key))
+
+    @property
+    def client_chain(self) -> list[x509.Certificate]:
+        return [self.client.certificate, self.pki.intermediate.certificate]
 
     @property
     def server_args(self) -> list[str]:
         return ["-cert", str(self.leaf), "-key", str(self.key), "-cert_chain", str(self.chain)]
+
+    @property
+    def client_args(self) -> list[str]:
+        """s_client options presenting the client certificate (with the intermediate)."""
+        return ["-cert", str(self.client_cert), "-key", str(self.client_key), "-cert_chain", str(self.chain)]
+
+
+def _private_pem(key: CertificateIssuerPrivateKeyTypes) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )

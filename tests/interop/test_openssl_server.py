@@ -253,6 +253,8 @@ def test_client_rejects_certificate_for_another_name(harness: Harness) -> None:
 def test_client_rejects_certificate_from_an_unknown_root(harness: Harness) -> None:
     server = harness.s_server(pki=harness.pki("ecdsa-p384"))
     pump = harness.tlslens_client(server.port, harness.client_config(harness.pki("ecdsa-p256")))
-    with pytest.raises(CertificateError):
+    with pytest.raises(CertificateError) as exc_info:
         pump.handshake()
-    server.proc.wait_for(r"SSL alert number \d+", TIMEOUT)
+    assert exc_info.value.alert == AlertDescription.UNKNOWN_CA
+    server.proc.wait_for(r"SSL alert number 48", TIMEOUT)
+    assert openssl_error_alert(server.proc.output) == "unknown ca"
