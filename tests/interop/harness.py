@@ -58,11 +58,20 @@ class SServer:
     port: int
     keylog: Path
 
+    def key_update(self, *, request_peer: bool) -> None:
+        """s_server's stdin command: ``k`` sends KeyUpdate, ``K`` one with update_requested."""
+        self.proc.command("K" if request_peer else "k", r"^SSL_do_handshake -> 1$", TIMEOUT)
+
 
 @dataclass
 class SClient:
     proc: OpenSSLProcess
     keylog: Path
+
+    def key_update(self, *, request_peer: bool) -> None:
+        """s_client's stdin command: ``k`` sends KeyUpdate, ``K`` one with update_requested (it prints
+        KEYUPDATE, and the message goes out before anything written after)."""
+        self.proc.command("K" if request_peer else "k", r"^KEYUPDATE$", TIMEOUT)
 
 
 class Harness:

@@ -80,6 +80,15 @@ class OpenSSLProcess:
         """Wait until ``data`` appears verbatim in the output."""
         self._wait(lambda buf: data in buf, timeout, f"{len(data)} bytes starting {data[:20]!r}")
 
+    def command(self, line: str, confirmation: str, timeout: float = 5.0) -> None:
+        """Send a one-letter command on a line of its own and wait until the regex ``confirmation``
+        matches once more than before (so the next stdin line is not read together with it)."""
+        regex = re.compile(confirmation, re.MULTILINE)
+        before = len(regex.findall(self.output))
+        self.write(line + "\n")
+        seen = lambda buf: len(regex.findall(buf.decode("latin-1"))) > before  # noqa: E731
+        self._wait(seen, timeout, repr(confirmation))
+
     def _wait(self, done: Callable[[bytearray], bool], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         with self._cond:

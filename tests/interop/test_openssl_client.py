@@ -168,10 +168,10 @@ def test_server_follows_s_client_key_update(harness: Harness, command: str) -> N
     client, pump = connect(harness, harness.server_config())
     handshake(client, pump)
     exchange(pump, client, "1")
-    client.proc.write(f"{command}\n")  # s_client: k = KeyUpdate, K = KeyUpdate with update_requested
+    client.key_update(request_peer=command == "K")
     assert pump.wait_key_updates(1) == [KeyUpdated("receive", update_requested=command == "K")]
     exchange(pump, client, "2")  # after K, s_client reads our data under our new key
-    client.proc.write(f"{command}\n")
+    client.key_update(request_peer=command == "K")
     pump.wait_key_updates(2)
     exchange(pump, client, "3")
     assert client.proc.output.count("KEYUPDATE") == 2

@@ -161,10 +161,10 @@ def test_client_follows_s_server_key_update(harness: Harness, command: str) -> N
     pump = harness.tlslens_client(server.port, harness.client_config())
     pump.handshake()
     exchange(pump, server, "1")
-    server.proc.write(f"{command}\n")  # s_server: k = KeyUpdate, K = KeyUpdate with update_requested
+    server.key_update(request_peer=command == "K")
     assert pump.wait_key_updates(1) == [KeyUpdated("receive", update_requested=command == "K")]
     exchange(pump, server, "2")  # both directions still work (after K, with our new key too)
-    server.proc.write(f"{command}\n")
+    server.key_update(request_peer=command == "K")
     pump.wait_key_updates(2)
     exchange(pump, server, "3")
     close_both(pump, server)
