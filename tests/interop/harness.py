@@ -11,9 +11,11 @@ import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tlslens import ClientConfig, ClientConnection, ServerConfig, ServerConnection
 from tlslens.certgen import make_pki
+from tlslens.events import RecordReceived
 
 from .ossl import OpenSSLProcess, PkiFiles
 from .pump import Pump
@@ -192,3 +194,34 @@ def openssl_error_alert(output: str) -> str | None:
     "...:tlsv1 alert protocol version:...", or None."""
     m = re.search(r"(?:tlsv1|sslv3|tlsv13) alert ([a-z ]+?):", output)
     return m.group(1) if m else None
+
+
+def s_server_exchange(pump: Pump, server: SServer, tag: str = "") -> None:
+    """Application data both ways: s_server prints what it reads and sends what it reads on stdin."""
+    pump.send(f"ping{tag} from tlslens\n".encode())
+    server.proc.wait_for(rf"^ping{tag} from tlslens$", TIMEOUT)
+    server.proc.write(f"pong{tag} from openssl\n")
+    pump.read_until(f"pong{tag} from openssl\n".encode())
+
+
+def s_client_exchange(pump: Pump, client: SClient, tag: str = "") -> None:
+    """Application data both ways: s_client prints what it reads and sends what it reads on stdin."""
+    pump.send(f"ping{tag} from tlslens\n".encode())
+    client.proc.wait_for(rf"^ping{tag} from tlslens$", TIMEOUT)
+    client.proc.write(f"pong{tag} from openssl\n")
+    pump.read_until(f"pong{tag} from openssl\n".encode())
+
+
+def s_client_session(
+    harness: Harness, config: ServerConfig, *args: str, **kwargs: Any
+) -> tuple[SClient, Pump]:
+    """s_client (with ``args`` and Harness.s_client's keywords) against a tlslens server pump."""
+    listener, port = harness.listen()
+    client = harness.s_client(port, *args, **kwargs)
+    return client, harness.accept(listener, config)
+
+
+def protected_records(pump: Pump) -> list[RecordReceived]:
+    records = [e for e in pump.events if isinstance(e, RecordReceived) and e.protected]
+    assert records
+    return records

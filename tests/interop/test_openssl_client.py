@@ -19,6 +19,7 @@ from tlslens.wire.enums import CipherSuite, NamedGroup, ProtocolVersion, Signatu
 from tlslens.wire.hello import ClientHello, ServerHello
 
 from .harness import TIMEOUT, Harness, SClient, openssl_error_alert, read_keylog_file
+from .harness import s_client_exchange as exchange
 from .ossl import PkiFiles
 from .pump import Pump
 
@@ -67,14 +68,6 @@ def connect(
 def handshake(client: SClient, pump: Pump) -> None:
     pump.handshake()
     client.proc.wait_for(r"^Verify return code: 0 \(ok\)$", TIMEOUT)
-
-
-def exchange(pump: Pump, client: SClient, tag: str = "") -> None:
-    """Application data both ways: s_client prints what it reads and sends what it reads on stdin."""
-    pump.send(f"ping{tag} from tlslens\n".encode())
-    client.proc.wait_for(rf"^ping{tag} from tlslens$", TIMEOUT)
-    client.proc.write(f"pong{tag} from openssl\n")
-    pump.read_until(f"pong{tag} from openssl\n".encode())
 
 
 def close_both(pump: Pump, client: SClient) -> None:

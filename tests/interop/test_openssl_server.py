@@ -20,6 +20,7 @@ from tlslens.wire.extensions import SupportedVersionsClientHello
 from tlslens.wire.hello import ClientHello, ServerHello
 
 from .harness import TIMEOUT, Harness, SServer, make_pki_files, openssl_error_alert, read_keylog_file
+from .harness import s_server_exchange as exchange
 from .pump import Pump
 
 pytestmark = [
@@ -44,14 +45,6 @@ CERTIFICATES = [
     ("ed448", SignatureScheme.ED448),
     ("rsa2048", SignatureScheme.RSA_PSS_RSAE_SHA256),
 ]
-
-
-def exchange(pump: Pump, server: SServer, tag: str = "") -> None:
-    """Application data both ways: s_server prints what it reads and sends what it reads on stdin."""
-    pump.send(f"ping{tag} from tlslens\n".encode())
-    server.proc.wait_for(rf"^ping{tag} from tlslens$", TIMEOUT)
-    server.proc.write(f"pong{tag} from openssl\n")
-    pump.read_until(f"pong{tag} from openssl\n".encode())
 
 
 def close_both(pump: Pump, server: SServer) -> None:
