@@ -421,7 +421,7 @@ class TLSProtocol(asyncio.Protocol):
             if isinstance(self._conn, ServerConnection):
                 peer = self._raw.get_extra_info("peername") if self._raw is not None else None
                 level = logging.INFO if isinstance(exc, UnexpectedEOF) else logging.WARNING
-                logger.log(level, "TLS handshake with %s failed: %s", peer, exc)
+                logger.log(level, "TLS handshake with %s failed: %s: %s", peer, type(exc).__name__, exc)
         self._shutdown_and_drain()
 
     def _handshake_timed_out(self) -> None:
@@ -563,4 +563,3 @@ def update_keys(writer: asyncio.StreamWriter, request_peer: bool = False) -> Non
     if not isinstance(transport, TLSTransport):
         raise TypeError("not a tlslens stream")
     transport.update_keys(request_peer)
-

@@ -124,17 +124,23 @@ class TLSSocket:
         """Run the handshake to completion. Raises the engine's exception (after writing its alert),
         ``UnexpectedEOF`` if the peer closes first, or ``TimeoutError``."""
         self._check_usable()
-        self._queue_output()
-        self._flush(wait=True)
-        while not self._conn.handshake_complete:
-            data = self._sock.recv(RECEIVE_SIZE)
-            self._feed(data)
-            if self._peer_closed is not None and not self._conn.handshake_complete:
-                error = handshake_eof(self._peer_closed.clean)
-                self._failed = error
-                self._close_socket(send_close_notify=False)
-                raise error
-        self._flush(wait=True)
+        try:
+            self._queue_output()
+            self._flush(wait=True)
+            while not self._conn.handshake_complete:
+                data = self._sock.recv(RECEIVE_SIZE)
+                self._feed(data)
+                if self._peer_closed is not None and not self._conn.handshake_complete:
+                    raise handshake_eof(self._peer_closed.clean)
+            self._flush(wait=True)
+        except BrokenPipeError as exc:  # the peer closed before it even read our flight
+            self._failed = handshake_eof(clean=False)
+            self._close_socket(send_close_notify=False, drain=False)
+            raise self._failed from exc
+        except UnexpectedEOF as exc:
+            self._failed = exc
+            self._close_socket(send_close_notify=False)
+            raise
 
     @property
     def handshake(self) -> HandshakeCompleted | None:
