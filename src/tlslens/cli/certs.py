@@ -163,7 +163,11 @@ def _goodbye(sock: socket.socket, conn: ClientConnection, deadline: float) -> No
 def fetch(
     host: str, port: int, server_name: str, verifier: RecordingVerifier, timeout: float = DEFAULT_TIMEOUT
 ) -> Fetched:
-    """One TLS 1.3 handshake with ``verifier`` over a blocking socket; never raises for network or TLS."""
+    """One TLS 1.3 handshake with ``verifier`` over a blocking socket.
+
+    Network and TLS failures come back as ``Fetched.error``; only a server name the engine will not
+    send raises (``LocalProtocolError``, a caller error).
+    """
     deadline = time.monotonic() + timeout
     where = f"{host}:{port}"
     try:
