@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,11 +163,19 @@ class Harness:
         return listener, listener.getsockname()[1]
 
     def accept(self, listener: socket.socket, config: ServerConfig) -> Pump:
-        try:
-            sock, _ = listener.accept()
-        except TimeoutError:
-            outputs = "\n".join(f"--- {' '.join(p.args)}\n{p.output}" for p in self._procs)
-            raise AssertionError(f"no connection within {TIMEOUT}s\n{outputs}") from None
+        # Poll, so that an openssl that exited at once (bad option, refused) fails the test at once.
+        deadline = time.monotonic() + TIMEOUT
+        listener.settimeout(0.05)
+        while True:
+            try:
+                sock, _ = listener.accept()
+                break
+            except TimeoutError:
+                exited = [p for p in self._procs if p.proc.poll() is not None]
+                if exited or time.monotonic() > deadline:
+                    outputs = "\n".join(f"--- {' '.join(p.args)}\n{p.output}" for p in self._procs)
+                    why = "openssl exited" if exited else f"no connection within {TIMEOUT}s"
+                    raise AssertionError(f"{why}\n{outputs}") from None
         self._track(sock)
         return Pump(sock, ServerConnection(config, trace=True), timeout=TIMEOUT)
 

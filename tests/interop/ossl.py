@@ -18,7 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 
@@ -127,12 +126,28 @@ class OpenSSLProcess:
         self._reader.join(1)
 
 
+class ClientFiles:
+    """A client certificate (clientAuth) from a PkiFiles' intermediate, as PEM files too."""
+
+    def __init__(self, pki: ThrowawayPki, directory: Path, key_type: str, chain_path: Path) -> None:
+        self.issued = make_leaf(pki.intermediate, ("tlslens client",), key_type=key_type, client=True)
+        self.chain = [self.issued.certificate, pki.intermediate.certificate]
+        self.cert = directory / f"client-{key_type}.pem"
+        self.cert.write_bytes(self.issued.certificate.public_bytes(serialization.Encoding.PEM))
+        self.key = directory / f"client-{key_type}-key.pem"
+        self.key.write_bytes(_private_pem(self.issued.private_key))
+        self.args = ["-cert", str(self.cert), "-key", str(self.key), "-cert_chain", str(chain_path)]
+        """Options for s_client (or s_server) presenting this certificate with the intermediate."""
+
+
 class PkiFiles:
-    """A throwaway PKI written out as PEM files for the openssl command line, plus a client
-    certificate (ECDSA P-256, clientAuth) issued by the same intermediate."""
+    """A throwaway PKI written out as PEM files for the openssl command line; ``client(key_type)``
+    issues client certificates from the same intermediate."""
 
     def __init__(self, pki: ThrowawayPki, directory: Path) -> None:
         self.pki = pki
+        self.directory = directory
+        self._clients: dict[str, ClientFiles] = {}
         directory.mkdir(parents=True, exist_ok=True)
         pem = serialization.Encoding.PEM
         self.root = directory / "root.pem"
@@ -143,24 +158,15 @@ class PkiFiles:
         self.chain.write_bytes(pki.intermediate.certificate.public_bytes(pem))
         self.key = directory / "key.pem"
         self.key.write_bytes(_private_pem(pki.leaf.private_key))
-        self.client = make_leaf(pki.intermediate, ("tlslens client",), client=True)
-        self.client_cert = directory / "client.pem"
-        self.client_cert.write_bytes(self.client.certificate.public_bytes(pem))
-        self.client_key = directory / "client-key.pem"
-        self.client_key.write_bytes(_private_pem(self.client.private_key))
 
-    @property
-    def client_chain(self) -> list[x509.Certificate]:
-        return [self.client.certificate, self.pki.intermediate.certificate]
+    def client(self, key_type: str = "ecdsa-p256") -> ClientFiles:
+        if key_type not in self._clients:
+            self._clients[key_type] = ClientFiles(self.pki, self.directory, key_type, self.chain)
+        return self._clients[key_type]
 
     @property
     def server_args(self) -> list[str]:
         return ["-cert", str(self.leaf), "-key", str(self.key), "-cert_chain", str(self.chain)]
-
-    @property
-    def client_args(self) -> list[str]:
-        """s_client options presenting the client certificate (with the intermediate)."""
-        return ["-cert", str(self.client_cert), "-key", str(self.client_key), "-cert_chain", str(self.chain)]
 
 
 def _private_pem(key: CertificateIssuerPrivateKeyTypes) -> bytes:

@@ -9,14 +9,21 @@ import shutil
 
 import pytest
 
-from tlslens import CertifiedKey, ConnectionClosed, FatalAlert
-from tlslens.errors import CertificateRequired
-from tlslens.events import MessageReceived, MessageSent
+from tlslens import (
+    CertifiedKey,
+    ConnectionClosed,
+    FatalAlert,
+    KeyUpdated,
+    RemoteProtocolError,
+    SessionTicketReceived,
+)
+from tlslens.errors import CertificateError, CertificateRequired, HandshakeFailure
+from tlslens.events import MessageReceived, MessageSent, RecordReceived
 from tlslens.verifier import WebPkiVerifier
-from tlslens.wire.enums import AlertDescription, CipherSuite, NamedGroup, SignatureScheme
+from tlslens.wire.enums import AlertDescription, CipherSuite, ContentType, NamedGroup, SignatureScheme
 from tlslens.wire.extensions import ServerName
 from tlslens.wire.hello import ClientHello, ServerHello
-from tlslens.wire.messages import CertificateRequest
+from tlslens.wire.messages import Certificate, CertificateRequest, CertificateVerify
 
 from .harness import (
     TIMEOUT,
@@ -42,6 +49,15 @@ def test_client_without_middlebox_compatibility(harness: Harness) -> None:
     pump.handshake()
     (hello,) = pump.messages(MessageSent, ClientHello)
     assert hello.legacy_session_id == b""
+    s_server_exchange(pump, server)
+
+
+def test_client_with_middlebox_compatibility_against_s_server_without(harness: Harness) -> None:
+    server = harness.s_server("-no_middlebox")  # echoes our session id, but sends no change_cipher_spec
+    pump = harness.tlslens_client(server.port, harness.client_config())
+    pump.handshake()
+    received = [e.content_type for e in pump.events if isinstance(e, RecordReceived)]
+    assert ContentType.CHANGE_CIPHER_SPEC not in received
     s_server_exchange(pump, server)
 
 
@@ -113,16 +129,38 @@ def test_server_picks_the_certificate_s_client_can_verify(
 
 # --- client certificates ------------------------------------------------------------------------------
 
+CLIENT_CERTIFICATES = [
+    ("ecdsa-p256", SignatureScheme.ECDSA_SECP256R1_SHA256),
+    ("rsa2048", SignatureScheme.RSA_PSS_RSAE_SHA256),
+    ("ed25519", SignatureScheme.ED25519),
+]
 
-def test_client_presents_its_certificate_to_s_server(harness: Harness) -> None:
+
+@pytest.mark.parametrize(("key_type", "scheme"), CLIENT_CERTIFICATES, ids=[c[0] for c in CLIENT_CERTIFICATES])
+def test_client_presents_its_certificate_to_s_server(
+    harness: Harness, key_type: str, scheme: SignatureScheme
+) -> None:
     pki = harness.pki()
+    mine = pki.client(key_type)
     server = harness.s_server("-Verify", "2", "-CAfile", str(pki.root), "-verify_return_error")
-    config = harness.client_config(certificate_chain=pki.client_chain, private_key=pki.client.private_key)
+    config = harness.client_config(certificate_chain=mine.chain, private_key=mine.issued.private_key)
     pump = harness.tlslens_client(server.port, config)
     pump.handshake()
     assert pump.messages(MessageReceived, CertificateRequest)
+    (verify,) = pump.messages(MessageSent, CertificateVerify)
+    assert verify.algorithm == scheme
     s_server_exchange(pump, server)
     server.proc.wait_for(r"^subject=.*CN = tlslens client$", TIMEOUT)
+
+
+def test_client_without_certificate_answers_an_optional_request_from_s_server(harness: Harness) -> None:
+    pki = harness.pki()
+    server = harness.s_server("-verify", "2", "-CAfile", str(pki.root))
+    pump = harness.tlslens_client(server.port, harness.client_config())
+    pump.handshake()
+    (certificate,) = pump.messages(MessageSent, Certificate)
+    assert certificate.certificate_list == ()
+    s_server_exchange(pump, server)
 
 
 def test_client_without_certificate_gets_certificate_required_from_s_server(harness: Harness) -> None:
@@ -135,12 +173,18 @@ def test_client_without_certificate_gets_certificate_required_from_s_server(harn
     assert exc_info.value.description == AlertDescription.CERTIFICATE_REQUIRED
 
 
-def test_server_verifies_s_client_certificate(harness: Harness) -> None:
+@pytest.mark.parametrize(("key_type", "scheme"), CLIENT_CERTIFICATES, ids=[c[0] for c in CLIENT_CERTIFICATES])
+def test_server_verifies_s_client_certificate(
+    harness: Harness, key_type: str, scheme: SignatureScheme
+) -> None:
     pki = harness.pki()
+    theirs = pki.client(key_type)
     config = harness.server_config(client_verifier=WebPkiVerifier([pki.pki.root.certificate]))
-    client, pump = s_client_session(harness, config, *pki.client_args)
+    client, pump = s_client_session(harness, config, *theirs.args)
     done = pump.handshake()
-    assert done.peer_certificates[0] == pki.client.certificate
+    assert done.peer_certificates == tuple(theirs.chain)
+    (verify,) = pump.messages(MessageReceived, CertificateVerify)
+    assert verify.algorithm == scheme
     s_client_exchange(pump, client)
 
 
@@ -154,9 +198,85 @@ def test_server_requires_a_certificate_from_s_client(harness: Harness) -> None:
     assert openssl_error_alert(client.proc.output) == "certificate required"
 
 
+def test_server_refuses_a_client_certificate_from_another_ca(harness: Harness) -> None:
+    other = harness.pki("ecdsa-p384")  # its own root
+    config = harness.server_config(client_verifier=WebPkiVerifier([harness.pki().pki.root.certificate]))
+    client, pump = s_client_session(harness, config, *other.client().args)
+    with pytest.raises(CertificateError) as exc_info:
+        pump.handshake()
+    assert exc_info.value.alert == AlertDescription.UNKNOWN_CA
+    client.proc.wait_for(r"SSL alert number 48", TIMEOUT)
+
+
 def test_server_sees_eof_when_s_client_is_killed(harness: Harness) -> None:
     client, pump = s_client_session(harness, harness.server_config())
     pump.handshake()
     s_client_exchange(pump, client)
     client.proc.kill()
     assert pump.wait_closed() == ConnectionClosed(clean=False)
+
+
+# --- what tlslens does not implement, and what it cannot agree on -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["-status"], ["-enable_pha"], ["-serverinfo", "1000,2000"]],
+    ids=["status_request", "post_handshake_auth", "unknown_extensions"],
+)
+def test_server_ignores_extensions_it_does_not_implement(harness: Harness, args: list[str]) -> None:
+    client, pump = s_client_session(harness, harness.server_config(), *args)
+    pump.handshake()
+    s_client_exchange(pump, client)
+
+
+def test_server_sends_handshake_failure_when_no_scheme_fits_its_certificate(harness: Harness) -> None:
+    client, pump = s_client_session(harness, harness.server_config(), "-sigalgs", "ed448")  # we have ECDSA
+    with pytest.raises(HandshakeFailure):
+        pump.handshake()
+    client.proc.wait_for(r"SSL alert number 40", TIMEOUT)
+
+
+def test_server_refuses_when_no_group_is_shared(harness: Harness) -> None:
+    config = harness.server_config(groups=["x448"])
+    client, pump = s_client_session(harness, config, "-groups", "x25519:secp256r1")
+    with pytest.raises(RemoteProtocolError) as exc_info:
+        pump.handshake()
+    # RFC 8446 §4.1.1: handshake_failure or insufficient_security
+    refusals = (AlertDescription.HANDSHAKE_FAILURE, AlertDescription.INSUFFICIENT_SECURITY)
+    assert exc_info.value.alert in refusals
+    client.proc.wait_for(rf"SSL alert number {int(exc_info.value.alert)}", TIMEOUT)
+
+
+# --- post-handshake ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tickets", [0, 1, 4])
+def test_client_takes_session_tickets_from_s_server(harness: Harness, tickets: int) -> None:
+    server = harness.s_server("-num_tickets", str(tickets))
+    pump = harness.tlslens_client(server.port, harness.client_config())
+    pump.handshake()
+    s_server_exchange(pump, server)  # the tickets come before s_server's first data
+    assert len([e for e in pump.events if isinstance(e, SessionTicketReceived)]) == tickets
+
+
+def test_key_updates_requested_by_both_sides_at_once(harness: Harness) -> None:
+    server = harness.s_server()
+    pump = harness.tlslens_client(server.port, harness.client_config())
+    pump.handshake()
+    s_server_exchange(pump, server, "1")
+    pump.update_keys(request_peer=True)
+    server.key_update(request_peer=True)  # crosses ours on the wire
+    s_server_exchange(pump, server, "2")
+    s_server_exchange(pump, server, "3")
+    assert KeyUpdated("receive", update_requested=True) in pump.key_updates
+
+
+def test_many_key_updates_with_s_client(harness: Harness) -> None:
+    client, pump = s_client_session(harness, harness.server_config())
+    pump.handshake()
+    for i in range(10):
+        client.key_update(request_peer=i % 2 == 0)
+        pump.update_keys(request_peer=i % 3 == 0)
+        s_client_exchange(pump, client, str(i))
+    assert len([k for k in pump.key_updates if k.update_requested]) == 5
