@@ -150,9 +150,16 @@ class Harness:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return sock
 
-    def tlslens_client(self, port: int, config: ClientConfig, server_name: str | None = "localhost") -> Pump:
+    def tlslens_client(
+        self,
+        port: int,
+        config: ClientConfig,
+        server_name: str | None = "localhost",
+        feed_size: int | None = None,
+    ) -> Pump:
         sock = self._track(socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT))
-        return Pump(sock, ClientConnection(config, server_name, trace=True), timeout=TIMEOUT)
+        conn = ClientConnection(config, server_name, trace=True)
+        return Pump(sock, conn, timeout=TIMEOUT, feed_size=feed_size)
 
     def listen(self) -> tuple[socket.socket, int]:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -162,7 +169,7 @@ class Harness:
         listener.listen(1)
         return listener, listener.getsockname()[1]
 
-    def accept(self, listener: socket.socket, config: ServerConfig) -> Pump:
+    def accept(self, listener: socket.socket, config: ServerConfig, feed_size: int | None = None) -> Pump:
         # Poll, so that an openssl that exited at once (bad option, refused) fails the test at once.
         deadline = time.monotonic() + TIMEOUT
         listener.settimeout(0.05)
@@ -177,7 +184,7 @@ class Harness:
                     why = "openssl exited" if exited else f"no connection within {TIMEOUT}s"
                     raise AssertionError(f"{why}\n{outputs}") from None
         self._track(sock)
-        return Pump(sock, ServerConnection(config, trace=True), timeout=TIMEOUT)
+        return Pump(sock, ServerConnection(config, trace=True), timeout=TIMEOUT, feed_size=feed_size)
 
     # --- configs ----------------------------------------------------------------------------------------
 
@@ -222,12 +229,12 @@ def s_client_exchange(pump: Pump, client: SClient, tag: str = "") -> None:
 
 
 def s_client_session(
-    harness: Harness, config: ServerConfig, *args: str, **kwargs: Any
+    harness: Harness, config: ServerConfig, *args: str, feed_size: int | None = None, **kwargs: Any
 ) -> tuple[SClient, Pump]:
     """s_client (with ``args`` and Harness.s_client's keywords) against a tlslens server pump."""
     listener, port = harness.listen()
     client = harness.s_client(port, *args, **kwargs)
-    return client, harness.accept(listener, config)
+    return client, harness.accept(listener, config, feed_size=feed_size)
 
 
 def protected_records(pump: Pump) -> list[RecordReceived]:

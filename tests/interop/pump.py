@@ -35,10 +35,14 @@ class PumpTimeout(AssertionError):
 
 
 class Pump:
-    def __init__(self, sock: socket.socket, conn: Connection, *, timeout: float = 5.0) -> None:
+    def __init__(
+        self, sock: socket.socket, conn: Connection, *, timeout: float = 5.0, feed_size: int | None = None
+    ) -> None:
         self.sock = sock
         self.conn = conn
         self.timeout = timeout
+        self.feed_size = feed_size
+        """Feed what arrives to the engine in pieces of this size (1 = byte by byte); None = as read."""
         self.events: list[Event] = []
         self.received = bytearray()
         self.eof = False
@@ -81,8 +85,13 @@ class Pump:
             if self.eof:
                 raise PumpTimeout("EOF already seen; nothing more will arrive")
             self.eof = True
+        pieces = [chunk]
+        if chunk and self.feed_size is not None:
+            pieces = [chunk[i : i + self.feed_size] for i in range(0, len(chunk), self.feed_size)]
+        events: list[Event] = []
         try:
-            events = self.conn.receive_data(chunk)
+            for piece in pieces:
+                events += self.conn.receive_data(piece)
         except TLSError:
             self._flush_alert_and_shut()
             raise

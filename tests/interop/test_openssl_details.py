@@ -280,3 +280,41 @@ def test_many_key_updates_with_s_client(harness: Harness) -> None:
         pump.update_keys(request_peer=i % 3 == 0)
         s_client_exchange(pump, client, str(i))
     assert len([k for k in pump.key_updates if k.update_requested]) == 5
+
+
+# --- OpenSSL refusing us: its alerts arrive encrypted ---------------------------------------------------
+
+
+def test_server_raises_the_alert_s_client_sends_for_an_untrusted_chain(harness: Harness) -> None:
+    # under the client handshake traffic key: s_client already has it when it checks our chain
+    other_root = harness.pki("ecdsa-p384").root
+    client, pump = s_client_session(harness, harness.server_config(), cafile=other_root)
+    with pytest.raises(FatalAlert) as exc_info:
+        pump.handshake()
+    assert exc_info.value.description == AlertDescription.UNKNOWN_CA
+    client.proc.wait_for(r"Verify return code: 20 ", TIMEOUT)
+
+
+def test_server_raises_the_alert_s_client_sends_for_another_hostname(harness: Harness) -> None:
+    listener, port = harness.listen()
+    proc = harness.openssl(
+        "s_client", "-tls1_3", "-connect", f"127.0.0.1:{port}", "-CAfile", str(harness.pki().root),
+        "-verify_hostname", "other.example", "-verify_return_error",
+    )  # fmt: skip
+    pump = harness.accept(listener, harness.server_config())
+    with pytest.raises(FatalAlert) as exc_info:
+        pump.handshake()
+    assert exc_info.value.description == AlertDescription.BAD_CERTIFICATE
+    proc.wait_for(r"Verify return code: 62 \(hostname mismatch\)", TIMEOUT)
+
+
+def test_client_raises_the_alert_s_server_sends_for_an_untrusted_certificate(harness: Harness) -> None:
+    # under the server application traffic key: s_server has sent its Finished by then
+    other = harness.pki("ecdsa-p384").client()
+    server = harness.s_server("-Verify", "2", "-CAfile", str(harness.pki().root), "-verify_return_error")
+    config = harness.client_config(certificate_chain=other.chain, private_key=other.issued.private_key)
+    pump = harness.tlslens_client(server.port, config)
+    with pytest.raises(FatalAlert) as exc_info:
+        pump.handshake()
+        pump.until(lambda: False, timeout=TIMEOUT, what="the alert")
+    assert exc_info.value.description == AlertDescription.UNKNOWN_CA

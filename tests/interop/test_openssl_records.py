@@ -12,7 +12,14 @@ import pytest
 from tlslens.events import RecordReceived
 from tlslens.wire.enums import ContentType
 
-from .harness import Harness, protected_records, s_client_exchange, s_client_session, s_server_exchange
+from .harness import (
+    Harness,
+    protected_records,
+    read_keylog_file,
+    s_client_exchange,
+    s_client_session,
+    s_server_exchange,
+)
 
 pytestmark = [
     pytest.mark.interop,
@@ -112,3 +119,24 @@ def test_server_record_size_limit_is_void_when_s_client_does_not_offer_it(harnes
     pump.handshake()
     client.proc.write(BULK.decode())
     pump.read_until(BULK)
+
+
+# --- chunking -----------------------------------------------------------------------------------------
+
+
+def test_client_fed_byte_by_byte(harness: Harness) -> None:
+    server = harness.s_server("-record_padding", "64")
+    pump = harness.tlslens_client(server.port, harness.client_config(), feed_size=1)
+    pump.handshake()
+    server.key_update(request_peer=True)
+    s_server_exchange(pump, server)
+    assert harness.tlslens_keylog == read_keylog_file(server.keylog)
+
+
+def test_server_fed_byte_by_byte(harness: Harness) -> None:
+    config = harness.server_config(groups=["secp256r1", "x25519"])  # with an HRR
+    client, pump = s_client_session(harness, config, "-groups", "x25519:secp256r1", feed_size=1)
+    pump.handshake()
+    client.key_update(request_peer=True)
+    s_client_exchange(pump, client)
+    assert harness.tlslens_keylog == read_keylog_file(client.keylog)
