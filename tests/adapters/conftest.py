@@ -33,6 +33,12 @@ def pems(pki: ThrowawayPki, tmp_path: Path) -> PemFiles:
 
 
 @pytest.fixture
+def other_pems(other_pki: ThrowawayPki, tmp_path: Path) -> PemFiles:
+    (tmp_path / "other").mkdir()
+    return write_pems(other_pki, tmp_path / "other")
+
+
+@pytest.fixture
 def server_config(pki: ThrowawayPki) -> tlslens.ServerConfig:
     return tlslens.ServerConfig(
         certificate_chain=pki.chain, private_key=pki.leaf.private_key, alpn_protocols=ALPN

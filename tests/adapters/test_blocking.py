@@ -160,9 +160,9 @@ def test_eof_without_close_notify_reads_as_end_but_not_clean(
     server_config: tlslens.ServerConfig,
 ) -> None:
     client, server = handshake_pair(socketpair, client_config, server_config)
-    with server:
+    with client, server:
         client.sendall(b"cut")
-        client.socket.close()  # truncation: the TCP connection ends without close_notify
+        client.socket.shutdown(socket.SHUT_WR)  # truncation: the stream ends without close_notify
         assert recv_all(server.recv) == b"cut"
         assert server.closed_cleanly is False
 
