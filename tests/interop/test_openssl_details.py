@@ -275,11 +275,16 @@ def test_key_updates_requested_by_both_sides_at_once(harness: Harness) -> None:
 def test_many_key_updates_with_s_client(harness: Harness) -> None:
     client, pump = s_client_session(harness, harness.server_config())
     pump.handshake()
+    expected: list[KeyUpdated] = []
     for i in range(10):
         client.key_update(request_peer=i % 2 == 0)
+        expected.append(KeyUpdated("receive", update_requested=i % 2 == 0))
+        assert pump.wait_key_updates(len(expected)) == expected  # before ours, which OpenSSL would merge
         pump.update_keys(request_peer=i % 3 == 0)
-        s_client_exchange(pump, client, str(i))
-    assert len([k for k in pump.key_updates if k.update_requested]) == 5
+        s_client_exchange(pump, client, str(i))  # OpenSSL answers a request before this data
+        if i % 3 == 0:
+            expected.append(KeyUpdated("receive", update_requested=False))
+        assert pump.key_updates == expected
 
 
 # --- OpenSSL refusing us: its alerts arrive encrypted ---------------------------------------------------
