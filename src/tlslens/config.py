@@ -26,6 +26,9 @@ from tlslens.crypto.signatures import (
 )
 from tlslens.crypto.suites import DEFAULT_CIPHER_SUITES, TLS13_SUITES
 from tlslens.errors import ConfigurationError
+from tlslens.session.cache import SessionCache
+from tlslens.session.replay import MemoryReplayStore, ReplayStore
+from tlslens.session.tickets import TicketKeyRing
 from tlslens.verifier import CertificateVerifier, WebPkiVerifier
 from tlslens.wire.enums import CipherSuite, NamedGroup, SignatureScheme
 from tlslens.wire.hello import ClientHello
@@ -56,11 +59,7 @@ def _normalise(
     out: list[E] = []
     for v in values:
         try:
-            member: E
-            if isinstance(v, str):
-                member = _by_name(enum, v)
-            else:
-                member = enum(v)
+            member = _by_name(enum, v) if isinstance(v, str) else enum(v)
         except (KeyError, ValueError):
             valid = ", ".join(_display(s) for s in supported)
             raise ConfigurationError(f"unknown {what} {v!r}; valid names: {valid}") from None
@@ -184,6 +183,8 @@ class ClientConfig(_CommonConfig):
     certificate_chain: Sequence[x509.Certificate] | None = None
     private_key: CertificateIssuerPrivateKeyTypes | None = field(default=None, repr=False)
     """Client certificate and key, sent when a server asks for one."""
+    session_cache: SessionCache | None = None
+    """Tickets from servers are kept here and offered on the next connection to the same name."""
     middlebox_compatibility: bool = True
     """RFC 8446 §D.4: a fake session id and a change_cipher_spec record, so middleboxes let TLS 1.3 pass."""
     client_hello_hook: Callable[[ClientHello], ClientHello] | None = field(default=None, repr=False)
@@ -238,6 +239,21 @@ class ServerConfig(_CommonConfig):
         default=None, repr=False
     )
     """Rewrites EncryptedExtensions before it is sent (for trace replays and interop experiments)."""
+    tickets: int = 2
+    """NewSessionTickets sent after each full handshake (0: none)."""
+    ticket_lifetime: int = 7200
+    """Seconds a ticket may be used (at most 7 days; also bounded by the ticket key rotation)."""
+    ticket_keys: TicketKeyRing | None = None
+    """Keys that seal tickets; share one ring (``TicketKeyRing.from_file``) across a fleet. None: a
+    ring of this config's own (tickets then resume on this config only)."""
+    max_early_data_size: int = 0
+    """0-RTT: accept up to this many bytes of early data on resumption (0: refuse 0-RTT). Early data
+    can be replayed by anyone who captured it: enable it only for idempotent requests."""
+    replay_store: ReplayStore | None = None
+    """Where 0-RTT ClientHellos are remembered so each is accepted at most once. None: in memory (one
+    process); ``SqliteReplayStore`` for processes on one host, ``RedisReplayStore`` for a fleet."""
+    allow_psk_ke: bool = False
+    """Resume without a fresh key exchange when the client asks (psk_ke: no forward secrecy)."""
     cookie_secret: bytes = field(default_factory=lambda: os.urandom(32), repr=False)
     """Key for HelloRetryRequest cookies (so the server can stay stateless across an HRR)."""
 
@@ -253,8 +269,25 @@ class ServerConfig(_CommonConfig):
         object.__setattr__(self, "_certified_keys", tuple(certs))
         if len(self.cookie_secret) < 16:
             raise ConfigurationError("cookie_secret must be at least 16 bytes")
+        if not 0 <= self.tickets <= 16:
+            raise ConfigurationError("tickets must be between 0 and 16")
+        if not 0 < self.ticket_lifetime <= 604800:
+            raise ConfigurationError("ticket_lifetime must be 1 to 604800 seconds (7 days)")
+        if not 0 <= self.max_early_data_size <= 0xFFFFFFFF:
+            raise ConfigurationError("max_early_data_size must fit in 32 bits")
+        ring = self.ticket_keys or TicketKeyRing(provider=self.provider)
+        object.__setattr__(self, "_ticket_keys", ring)
+        object.__setattr__(self, "_replay_store", self.replay_store or MemoryReplayStore())
 
     @property
     def certified_keys(self) -> tuple[CertifiedKey, ...]:
         """Every certificate the server can present, the default first."""
         return self._certified_keys  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def effective_ticket_keys(self) -> TicketKeyRing:
+        return self._ticket_keys  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def effective_replay_store(self) -> ReplayStore:
+        return self._replay_store  # type: ignore[attr-defined, no-any-return]

@@ -19,6 +19,7 @@ from tlslens.config import ClientConfig, ServerConfig
 from tlslens.crypto.key_schedule import next_traffic_secret, traffic_key_iv
 from tlslens.crypto.suites import Tls13Suite
 from tlslens.errors import (
+    BadRecordMac,
     DecodeError,
     FatalAlert,
     LocalProtocolError,
@@ -31,6 +32,7 @@ from tlslens.events import (
     ConnectionClosed,
     DataReceived,
     DecisionMade,
+    EarlyDataReceived,
     Event,
     MessageReceived,
     MessageSent,
@@ -43,6 +45,7 @@ from tlslens.keylog import format_line
 from tlslens.record.deframer import Deframer, Record, encode_plaintext
 from tlslens.record.protection import RecordOpener, RecordSealer
 from tlslens.record.reassembly import HandshakeReassembler
+from tlslens.session.cache import Session
 from tlslens.wire.enums import AlertDescription, AlertLevel, ContentType, KeyUpdateRequest
 from tlslens.wire.messages import HandshakeMessage, KeyUpdate, decode_handshake, encode_handshake
 
@@ -86,6 +89,8 @@ class _Connection:
         self._peer_finished = False  # change_cipher_spec is tolerated until the peer's Finished
         self._ccs_count = 0
         self._hello_seen = False  # change_cipher_spec is tolerated only after the first ClientHello
+        self._early_budget = 0  # server: 0-RTT bytes we still accept
+        self._skip_budget = 0  # server: bytes of refused 0-RTT records we may still skip
         self._key_updates = 0
         self.client_random = b""  # set by the handshake; keys the key log lines
 
@@ -259,6 +264,23 @@ class _Connection:
         self.client_random = client_random
         self._hello_seen = True
 
+    def send_early_data(self, data: bytes) -> None:
+        assert self._sealer is not None
+        self._sealer.seal_into(self._out, _APPLICATION_DATA, data)
+        if self._tracing:
+            self._events.append(
+                RecordSent(ContentType.APPLICATION_DATA, len(data), True, ContentType.APPLICATION_DATA)
+            )
+
+    def accept_early_data(self, limit: int) -> None:
+        self._early_budget = limit
+
+    def end_early_data(self) -> None:
+        self._early_budget = 0
+
+    def skip_early_data(self, limit: int) -> None:
+        self._skip_budget = limit
+
     def answer_key_update(self) -> None:
         if self._local_closed:
             return
@@ -279,7 +301,15 @@ class _Connection:
         ctype = record.content_type
         opener = self._opener
         if ctype == _APPLICATION_DATA and opener is not None:
-            inner_type, content = opener.open(record)
+            if self._skip_budget:
+                try:
+                    inner_type, content = opener.open(record)
+                except BadRecordMac:
+                    self._skip_refused_early_data(record)
+                    return
+                self._skip_budget = 0  # the first record that opens ends the 0-RTT stream
+            else:
+                inner_type, content = opener.open(record)
             if self._tracing:
                 self._events.append(
                     RecordReceived(
@@ -313,7 +343,18 @@ class _Connection:
         raise UnexpectedMessage(f"unprotected {ContentType(ctype).name.lower()} record after keys were set")
 
     def _unprotected_application_data(self, record: Record) -> None:
+        if self._skip_budget:  # 0-RTT records sent before our HelloRetryRequest reached the client
+            self._skip_refused_early_data(record)
+            return
         raise UnexpectedMessage("application data before the handshake keys")
+
+    def _skip_refused_early_data(self, record: Record) -> None:
+        """RFC 8446 §4.2.10: a server that refused 0-RTT skips those records, up to a limit."""
+        self._skip_budget -= len(record.fragment)
+        if self._skip_budget < 0:
+            raise UnexpectedMessage("more refused early data than the server allows")
+        if self._tracing:
+            self._events.append(RecordReceived(ContentType.APPLICATION_DATA, len(record.fragment), True))
 
     def _content(self, inner_type: int, content: bytes) -> None:
         if inner_type == _APPLICATION_DATA:
@@ -334,7 +375,13 @@ class _Connection:
         self._alert(content)
 
     def _early_application_data(self, content: bytes) -> None:
-        raise UnexpectedMessage("application data before the handshake completed")
+        if not self._early_budget:
+            raise UnexpectedMessage("application data before the handshake completed")
+        self._early_budget -= len(content)
+        if self._early_budget < 0:
+            raise UnexpectedMessage("more early data than max_early_data_size")
+        if content:
+            self._events.append(EarlyDataReceived(content))
 
     def _handshake_data(self, fragment: bytes) -> None:
         for raw in self._reassembler.feed(fragment):
@@ -429,14 +476,25 @@ class _Connection:
 class ClientConnection(_Connection):
     """The client side of one TLS connection. The ClientHello is queued at once."""
 
-    def __init__(self, config: ClientConfig, server_name: str | None = None, *, trace: bool = False) -> None:
+    def __init__(
+        self,
+        config: ClientConfig,
+        server_name: str | None = None,
+        *,
+        session: Session | None = None,
+        early_data: bytes | None = None,
+        trace: bool = False,
+    ) -> None:
+        """``session`` resumes an earlier connection (else one from ``config.session_cache`` is used);
+        ``early_data`` is sent as 0-RTT with the ClientHello (it needs a session that allows it, and
+        ``HandshakeCompleted.early_data_accepted`` says whether the server took it)."""
         from tlslens.handshake.client13 import start_client
 
         super().__init__(config, trace=trace)
         self.config = config
         self.server_name = server_name
         self._first_flight = True
-        self._state = start_client(config, server_name, self)
+        self._state = start_client(config, server_name, self, session=session, early_data=early_data)
         self._flush()
 
     def _plaintext_version(self) -> int:

@@ -20,6 +20,7 @@ import ipaddress
 from dataclasses import dataclass, field, replace
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from tlslens import keylog
 from tlslens.config import ClientConfig
@@ -35,7 +36,7 @@ from tlslens.errors import (
     UnexpectedMessage,
 )
 from tlslens.events import HandshakeCompleted
-from tlslens.handshake import client_auth
+from tlslens.handshake import client_auth, client_psk
 from tlslens.handshake.common import (
     DOWNGRADE_TLS11,
     DOWNGRADE_TLS12,
@@ -49,10 +50,12 @@ from tlslens.handshake.traffic import ClientTraffic
 from tlslens.handshake.verify import (
     CertificateVerified,
     SignatureVerified,
+    psk_authenticated,
     verify_certificate_verify,
     verify_finished,
     verify_server_certificates,
 )
+from tlslens.session.cache import Session
 from tlslens.wire.enums import (
     CompressionMethod,
     ExtensionType,
@@ -64,11 +67,13 @@ from tlslens.wire.enums import (
 from tlslens.wire.extensions import (
     ALPN,
     Cookie,
+    EarlyData,
     Extension,
     KeyShareClientHello,
     KeyShareEntry,
     KeyShareHelloRetryRequest,
     KeyShareServerHello,
+    PreSharedKeyServerHello,
     PskKeyExchangeModes,
     RecordSizeLimit,
     ServerName,
@@ -83,6 +88,7 @@ from tlslens.wire.messages import (
     CertificateRequest,
     CertificateVerify,
     EncryptedExtensions,
+    EndOfEarlyData,
     Finished,
     HandshakeMessage,
 )
@@ -131,6 +137,10 @@ class ClientHandshake:
     certificate_request: CertificateRequest | None = None
     peer_chain: tuple[x509.Certificate, ...] = ()
     signature_scheme: SignatureScheme | None = None
+    session: Session | None = None  # the ticket offered, if any
+    early_data_sent: bool = False
+    resumed: bool = False
+    early_data_accepted: bool = False
 
     @property
     def offered_extensions(self) -> frozenset[ExtensionType]:
@@ -155,10 +165,22 @@ def _sni_and_verify_name(server_name: str | None) -> tuple[str | None, str | Non
     return ascii_name, ascii_name
 
 
-def start_client(config: ClientConfig, server_name: str | None, out: Output) -> State:
-    """Build and queue the ClientHello; return the first state."""
+def start_client(
+    config: ClientConfig,
+    server_name: str | None,
+    out: Output,
+    *,
+    session: Session | None = None,
+    early_data: bytes | None = None,
+) -> State:
+    """Build and queue the ClientHello (with a ticket and early data when given); return the first state."""
     sni, verify_name = _sni_and_verify_name(server_name)
     provider = config.provider
+    now = provider.now()
+    if session is None and config.session_cache is not None:
+        session = config.session_cache.take(sni, config.alpn_ids, now)
+    session = client_psk.usable_session(config, session, sni, now)
+    client_psk.check_early_data(session, early_data)
     client_random = provider.random(32)
     session_id = provider.random(32) if config.middlebox_compatibility else b""
     groups = tuple(config.groups)
@@ -185,17 +207,54 @@ def start_client(config: ClientConfig, server_name: str | None, out: Output) -> 
         legacy_compression_methods=(CompressionMethod.NULL,),
         extensions=tuple(extensions),
     )
+    if early_data is not None:
+        hello = client_psk.with_early_data_offer(hello)
     if config.client_hello_hook is not None:
         hello = config.client_hello_hook(hello)
+    if session is not None:
+        hello = client_psk.with_psk(hello, session, now, None)
     out.set_client_random(hello.random)
     transcript = Transcript()
-    transcript.update(out.send(hello))
+    first_raw = out.send(hello)
+    transcript.update(first_raw)
     hs = ClientHandshake(
-        config, sni, verify_name, hello.random, hello.legacy_session_id, hello, shares, transcript
+        config,
+        sni,
+        verify_name,
+        hello.random,
+        hello.legacy_session_id,
+        hello,
+        shares,
+        transcript,
+        session=session,
     )
     if out.tracing:
         out.decide("key_share", "sent key shares for " + ", ".join(g.iana_name for g in shares))
+        if session is not None:
+            out.decide(
+                "resumption", f"offering a ticket for {sni} received {now - session.received_at:.0f} s ago"
+            )
+    if session is not None and early_data is not None:
+        _send_early_data(hs, session, first_raw, early_data, out)
     return ExpectServerHello(hs)
+
+
+def _send_early_data(
+    hs: ClientHandshake, session: Session, hello_raw: bytes, data: bytes, out: Output
+) -> None:
+    """0-RTT: CCS (compatibility mode), then the data under the client_early_traffic_secret."""
+    suite = TLS13_SUITES[session.suite]
+    digest = hashes.Hash(suite.hash)
+    digest.update(hello_raw)
+    secret = EarlySecret.from_psk(suite, session.psk).client_early_traffic(digest.finalize())
+    if hs.session_id:
+        out.send_change_cipher_spec()
+        hs.ccs_sent = True
+    out.set_write_key(suite, secret, keylog.CLIENT_EARLY_TRAFFIC_SECRET)
+    out.send_early_data(data)
+    hs.early_data_sent = True
+    if out.tracing:
+        out.decide("early_data", f"sent {len(data)} bytes of 0-RTT data with the ClientHello")
 
 
 @dataclass(slots=True)
@@ -236,7 +295,19 @@ class ExpectServerHello:
         check_allowed_extensions(
             present, _SERVER_HELLO_EXTENSIONS, "ServerHello", offered=hs.offered_extensions
         )
-        # 3. Key exchange with the share we sent for the server's group.
+        # 3. Resumption: the server may accept the ticket we offered (RFC 8446 §4.2.11).
+        psk = None
+        selected = sh.extension(PreSharedKeyServerHello)
+        if selected is not None:
+            if hs.session is None:
+                raise IllegalParameter("server selected a PSK that was not offered")
+            if selected.selected_identity != 0:
+                raise IllegalParameter(f"server selected PSK identity {selected.selected_identity} of 1")
+            if TLS13_SUITES[hs.session.suite].hash.name != suite.hash.name:
+                raise IllegalParameter("server resumed with a suite whose hash differs from the ticket's")
+            psk = hs.session.psk
+            hs.resumed = True
+        # 4. Key exchange with the share we sent for the server's group (we offer psk_dhe_ke only).
         ks = sh.extension(KeyShareServerHello)
         if ks is None:
             raise MissingExtension("ServerHello has no key_share")
@@ -246,11 +317,11 @@ class ExpectServerHello:
                 f"server answered a {ks.server_share.group.iana_name} share we did not send"
             )
         shared_secret = share.exchange(ks.server_share.key_exchange)
-        # 4. Handshake keys.
+        # 5. Handshake keys.
         hs.suite, hs.group = suite, ks.server_share.group
         hs.transcript.select(suite.hash)
         hs.transcript.update(raw)
-        hs.secrets = EarlySecret.from_psk(suite, None).next_stage(shared_secret)
+        hs.secrets = EarlySecret.from_psk(suite, psk).next_stage(shared_secret)
         th = hs.transcript.digest()
         hs.client_hs_secret = hs.secrets.client_traffic(th)
         hs.server_hs_secret = hs.secrets.server_traffic(th)
@@ -258,9 +329,15 @@ class ExpectServerHello:
         if hs.session_id and not hs.ccs_sent:  # middlebox compatibility (RFC 8446 §D.4)
             out.send_change_cipher_spec()
             hs.ccs_sent = True
-        out.set_write_key(suite, hs.client_hs_secret, keylog.CLIENT_HANDSHAKE_TRAFFIC_SECRET)
+        if hs.early_data_sent:  # the early key stays until EndOfEarlyData
+            out.keylog(keylog.CLIENT_HANDSHAKE_TRAFFIC_SECRET, hs.client_hs_secret)
+        else:
+            out.set_write_key(suite, hs.client_hs_secret, keylog.CLIENT_HANDSHAKE_TRAFFIC_SECRET)
         if out.tracing:
-            out.decide("server_hello", f"server chose {suite.name} and {hs.group.iana_name}")
+            how = "resuming the session" if hs.resumed else "a full handshake"
+            if hs.session is not None and not hs.resumed:
+                how += " (our ticket was not accepted)"
+            out.decide("server_hello", f"server chose {suite.name} and {hs.group.iana_name}: {how}")
         return ExpectEncryptedExtensions(hs)
 
     def _hello_retry(
@@ -297,7 +374,7 @@ class ExpectServerHello:
         for ext in hs.hello.extensions or ():
             if isinstance(ext, KeyShareClientHello):
                 ext = KeyShareClientHello(tuple(KeyShareEntry(g, s.public_bytes) for g, s in shares.items()))
-            elif ext.ext_type in (_T.EARLY_DATA, _T.COOKIE):
+            elif ext.ext_type in (_T.EARLY_DATA, _T.COOKIE, _T.PRE_SHARED_KEY):
                 continue
             extensions.append(ext)
             if isinstance(ext, KeyShareClientHello) and cookie is not None:
@@ -305,6 +382,10 @@ class ExpectServerHello:
         hs.hello = replace(hs.hello, extensions=tuple(extensions))
         if hs.config.client_hello_hook is not None:
             hs.hello = hs.config.client_hello_hook(hs.hello)
+        if hs.session is not None and TLS13_SUITES[hs.session.suite].hash.name == suite.hash.name:
+            hs.hello = client_psk.with_psk(hs.hello, hs.session, hs.config.provider.now(), hs.transcript)
+        elif hs.session is not None:  # the ticket cannot be used with the suite the server chose
+            hs.session = None
         if hs.session_id and not hs.ccs_sent:
             out.send_change_cipher_spec()
             hs.ccs_sent = True
@@ -328,12 +409,21 @@ class ExpectEncryptedExtensions:
             if len(alpn.protocol_name_list) != 1 or alpn.protocol_name_list[0] not in hs.config.alpn_ids:
                 raise IllegalParameter("server selected an ALPN protocol that was not offered")
             hs.alpn_protocol = alpn.protocol_name_list[0]
+        if ee.extension(EarlyData) is not None:
+            if not hs.resumed or not hs.early_data_sent:
+                raise IllegalParameter("server accepted early data that was not offered on this resumption")
+            hs.early_data_accepted = True
         rsl = ee.extension(RecordSizeLimit)
         if rsl is not None:
             if rsl.record_size_limit < 64:
                 raise IllegalParameter(f"record_size_limit {rsl.record_size_limit} is below 64")
             out.set_peer_record_size_limit(rsl.record_size_limit)
         hs.transcript.update(raw)
+        if out.tracing and hs.early_data_sent:
+            fate = "accepted" if hs.early_data_accepted else "rejected: resend it now if it is still wanted"
+            out.decide("early_data", f"server {fate} our 0-RTT data")
+        if hs.resumed:
+            return ExpectFinished(hs, None, None)
         return ExpectCertificateOrRequest(hs)
 
 
@@ -397,8 +487,8 @@ class ExpectCertificateVerify:
 @dataclass(slots=True)
 class ExpectFinished:
     hs: ClientHandshake
-    cert_ok: CertificateVerified
-    sig_ok: SignatureVerified
+    cert_ok: CertificateVerified | None  # None when resumed: the PSK authenticates the server
+    sig_ok: SignatureVerified | None
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
         fin = expect(message, Finished, "after CertificateVerify")
@@ -416,7 +506,11 @@ class ExpectFinished:
         out.set_read_key(suite, master.server_application_traffic(th), keylog.SERVER_TRAFFIC_SECRET_0)
         exporter_secret = master.exporter(th)
         out.keylog(keylog.EXPORTER_SECRET, exporter_secret)
-        # Our second flight: client certificate when asked, then Finished.
+        # Our second flight: EndOfEarlyData after accepted 0-RTT, client certificate when asked, Finished.
+        if hs.early_data_accepted:
+            hs.transcript.update(out.send(EndOfEarlyData()))
+        if hs.early_data_sent:
+            out.set_write_key(suite, hs.client_hs_secret, None)
         if hs.certificate_request is not None:
             client_auth.send_client_certificate(hs.config, hs.certificate_request, hs.transcript, out)
         verify_data = finished_verify_data(suite, hs.client_hs_secret, hs.transcript.digest())
@@ -434,6 +528,8 @@ class ExpectFinished:
                 alpn_protocol=alpn,
                 server_name=hs.server_name,
                 peer_certificates=hs.peer_chain,
+                resumed=hs.resumed,
+                early_data_accepted=hs.early_data_accepted,
             )
         )
         return ClientTraffic(
@@ -443,4 +539,9 @@ class ExpectFinished:
             cert_ok=self.cert_ok,
             sig_ok=self.sig_ok,
             fin_ok=fin_ok,
+            psk_ok=psk_authenticated(fin_ok) if hs.resumed else None,
+            config=hs.config,
+            server_name=hs.server_name,
+            alpn=hs.alpn_protocol,
+            peer_chain=hs.peer_chain,
         )

@@ -72,6 +72,22 @@ class Output(Protocol):
         """The handshake is complete: application data may flow."""
         ...
 
+    def send_early_data(self, data: bytes) -> None:
+        """Client: 0-RTT application data under the current (early) write key."""
+        ...
+
+    def accept_early_data(self, limit: int) -> None:
+        """Server: application data may now arrive (as EarlyDataReceived), up to ``limit`` bytes."""
+        ...
+
+    def end_early_data(self) -> None:
+        """Server: EndOfEarlyData arrived; application data before Finished is an error again."""
+        ...
+
+    def skip_early_data(self, limit: int) -> None:
+        """Server: 0-RTT was refused; skip up to ``limit`` bytes of records we cannot decrypt."""
+        ...
+
     def answer_key_update(self) -> None:
         """Send KeyUpdate(update_not_requested) and move to the next write key, unless closed."""
         ...

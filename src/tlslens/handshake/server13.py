@@ -12,7 +12,7 @@ What the server chooses (suite, group, certificate, ALPN) is decided in ``server
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -27,6 +27,7 @@ from tlslens.events import HandshakeCompleted
 from tlslens.handshake.common import Output, State, expect, parse_certificate_chain
 from tlslens.handshake.cookie import build_hello_retry_request, open_cookie, seal_cookie
 from tlslens.handshake.server_negotiation import Negotiated, negotiate
+from tlslens.handshake.server_psk import PskChoice, choose_psk, early_data_extension_ok, ticket_messages
 from tlslens.handshake.traffic import ServerTraffic
 from tlslens.handshake.verify import (
     CertificateVerified,
@@ -39,9 +40,11 @@ from tlslens.wire.enums import ProtocolVersion
 from tlslens.wire.extensions import (
     ALPN,
     Cookie,
+    EarlyData,
     Extension,
     KeyShareEntry,
     KeyShareServerHello,
+    PreSharedKeyServerHello,
     RecordSizeLimit,
     ServerNameEmpty,
     SignatureAlgorithms,
@@ -54,6 +57,7 @@ from tlslens.wire.messages import (
     CertificateRequest,
     CertificateVerify,
     EncryptedExtensions,
+    EndOfEarlyData,
     Finished,
     HandshakeMessage,
 )
@@ -78,6 +82,7 @@ class ServerHandshake:
     client_ap_secret: bytes = field(repr=False)
     exporter_secret: bytes = field(repr=False)
     client_chain: tuple[x509.Certificate, ...] = ()
+    psk: PskChoice | None = None
 
 
 @dataclass(slots=True)
@@ -103,17 +108,27 @@ class ExpectClientHello:
         elif self.after_retry:
             raise IllegalParameter("second ClientHello without the cookie we sent")
         chosen = negotiate(config, ch, out)
+        if not early_data_extension_ok(ch):
+            raise IllegalParameter("early_data offered without a pre_shared_key")
+        psk = choose_psk(
+            config, ch, raw, chosen.suite, chosen.alpn_protocol, chosen.server_name, transcript, out
+        )
+        if psk is not None and psk.suite is not chosen.suite:
+            chosen = replace(chosen, suite=psk.suite)
+        needs_share = psk is None or psk.dhe
         # RFC 8446 §4.1.2: a second ClientHello must now carry a share for the group we named.
         if retry is not None and (
-            chosen.suite.code != retry.suite or chosen.group != retry.group or chosen.client_share is None
+            chosen.suite.code != retry.suite
+            or chosen.group != retry.group
+            or (needs_share and chosen.client_share is None)
         ):
             raise IllegalParameter("second ClientHello does not answer our HelloRetryRequest")
-        if chosen.client_share is None:
+        if needs_share and chosen.client_share is None:
             return self._hello_retry(ch, raw, chosen, out)
         if transcript is None:
             transcript = Transcript(chosen.suite.hash)
         transcript.update(raw)
-        return _send_server_flight(config, ch, chosen, transcript, out, ccs_sent=retry is not None)
+        return _send_server_flight(config, ch, chosen, transcript, out, ccs_sent=retry is not None, psk=psk)
 
     def _hello_retry(self, ch: ClientHello, raw: bytes, chosen: Negotiated, out: Output) -> State:
         if self.after_retry:
@@ -133,6 +148,8 @@ class ExpectClientHello:
         out.send(build_hello_retry_request(ch.legacy_session_id, chosen.suite.code, chosen.group, cookie))
         if ch.legacy_session_id:  # middlebox compatibility: CCS after our first handshake message
             out.send_change_cipher_spec()
+        if ch.extension(EarlyData) is not None:  # 0-RTT records may follow ClientHello1: skip them
+            out.skip_early_data(_skip_limit(config))
         if out.tracing:
             offered = ", ".join(g.iana_name for g in chosen.client_share_groups) or "no groups"
             out.decide(
@@ -151,20 +168,32 @@ def _send_server_flight(
     out: Output,
     *,
     ccs_sent: bool,
+    psk: PskChoice | None,
 ) -> State:
     suite = chosen.suite
     provider = config.provider
-    assert chosen.client_share is not None
-    server_share, shared_secret = provider.server_key_exchange(chosen.group, chosen.client_share)
+    sh_extensions: list[Extension] = []
+    shared_secret = None
+    if psk is not None:
+        sh_extensions.append(PreSharedKeyServerHello(0))
+    if psk is None or psk.dhe:
+        assert chosen.client_share is not None
+        server_share, shared_secret = provider.server_key_exchange(chosen.group, chosen.client_share)
+        sh_extensions.append(KeyShareServerHello(KeyShareEntry(chosen.group, server_share)))
+    sh_extensions.append(_TLS13)
+    early = psk.early_secret if psk is not None else EarlySecret.from_psk(suite, None)
+    early_traffic = b""
+    if psk is not None and psk.accept_early_data:
+        early_traffic = early.client_early_traffic(transcript.digest())
     sh = ServerHello(
         legacy_version=ProtocolVersion.TLS1_2,
         random=provider.random(32),
         legacy_session_id_echo=ch.legacy_session_id,
         cipher_suite=suite.code,
-        extensions=(KeyShareServerHello(KeyShareEntry(chosen.group, server_share)), _TLS13),
+        extensions=tuple(sh_extensions),
     )
     transcript.update(out.send(sh))
-    secrets = EarlySecret.from_psk(suite, None).next_stage(shared_secret)
+    secrets = early.next_stage(shared_secret)
     th = transcript.digest()
     client_hs = secrets.client_traffic(th)
     server_hs = secrets.server_traffic(th)
@@ -179,23 +208,31 @@ def _send_server_flight(
         extensions.append(ServerNameEmpty())
     if chosen.alpn_protocol is not None:
         extensions.append(ALPN((chosen.alpn_protocol,)))
+    if psk is not None and psk.accept_early_data:
+        extensions.append(EarlyData())
     if chosen.peer_record_size_limit is not None and config.record_size_limit is not None:
         extensions.append(RecordSizeLimit(config.record_size_limit))
     ee = EncryptedExtensions(tuple(extensions))
     if config.encrypted_extensions_hook is not None:
         ee = config.encrypted_extensions_hook(ee)
     transcript.update(out.send(ee))
-    # [{CertificateRequest}]
-    if config.client_verifier is not None:
-        request = CertificateRequest(b"", (SignatureAlgorithms(tuple(config.signature_schemes)),))
-        transcript.update(out.send(request))
-    # {Certificate}, {CertificateVerify}
-    entries = tuple(CertificateEntry(c.public_bytes(Encoding.DER)) for c in chosen.certificate.chain)
-    transcript.update(out.send(Certificate(b"", entries)))
-    signature = chosen.certificate.signer.sign(
-        chosen.scheme, certificate_verify_input(True, transcript.digest())
-    )
-    transcript.update(out.send(CertificateVerify(chosen.scheme, signature)))
+    ask_client = config.client_verifier is not None and psk is None
+    if psk is None:  # a resumed session is authenticated by the PSK: no certificates
+        # [{CertificateRequest}]
+        if ask_client:
+            request = CertificateRequest(b"", (SignatureAlgorithms(tuple(config.signature_schemes)),))
+            transcript.update(out.send(request))
+        # {Certificate}, {CertificateVerify}
+        if out.tracing:
+            subject = chosen.certificate.chain[0].subject.rfc4514_string()
+            why = f"its names match {chosen.server_name}" if chosen.sni_used else "the default certificate"
+            out.decide("certificate", f"presenting {subject} ({why}); signing with {chosen.scheme.iana_name}")
+        entries = tuple(CertificateEntry(c.public_bytes(Encoding.DER)) for c in chosen.certificate.chain)
+        transcript.update(out.send(Certificate(b"", entries)))
+        signature = chosen.certificate.signer.sign(
+            chosen.scheme, certificate_verify_input(True, transcript.digest())
+        )
+        transcript.update(out.send(CertificateVerify(chosen.scheme, signature)))
     # {Finished}
     transcript.update(out.send(Finished(finished_verify_data(suite, server_hs, transcript.digest()))))
     th = transcript.digest()
@@ -203,7 +240,6 @@ def _send_server_flight(
     out.set_write_key(suite, master.server_application_traffic(th), keylog.SERVER_TRAFFIC_SECRET_0)
     exporter_secret = master.exporter(th)
     out.keylog(keylog.EXPORTER_SECRET, exporter_secret)
-    out.set_read_key(suite, client_hs, keylog.CLIENT_HANDSHAKE_TRAFFIC_SECRET)
     hs = ServerHandshake(
         config,
         chosen,
@@ -213,10 +249,39 @@ def _send_server_flight(
         client_hs,
         master.client_application_traffic(th),
         exporter_secret,
+        psk=psk,
     )
-    if config.client_verifier is not None:
+    if psk is not None and psk.contents.client_certificates:
+        hs.client_chain = tuple(x509.load_der_x509_certificate(c) for c in psk.contents.client_certificates)
+    if psk is not None and psk.accept_early_data:
+        out.set_read_key(suite, early_traffic, keylog.CLIENT_EARLY_TRAFFIC_SECRET)
+        out.accept_early_data(psk.contents.max_early_data_size)
+        return ExpectEndOfEarlyData(hs)
+    out.set_read_key(suite, client_hs, keylog.CLIENT_HANDSHAKE_TRAFFIC_SECRET)
+    if ch.extension(EarlyData) is not None:
+        out.skip_early_data(_skip_limit(config))
+    if ask_client:
         return ExpectClientCertificate(hs)
     return ExpectClientFinished(hs, None, None)
+
+
+def _skip_limit(config: ServerConfig) -> int:
+    """How much refused 0-RTT data we skip: what our tickets allow, and at least one full record."""
+    return max(config.max_early_data_size, 2**14) + 2**14
+
+
+@dataclass(slots=True)
+class ExpectEndOfEarlyData:
+    """0-RTT accepted: early data arrives as EarlyDataReceived until EndOfEarlyData (RFC 8446 §4.5)."""
+
+    hs: ServerHandshake
+
+    def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
+        expect(message, EndOfEarlyData, "during 0-RTT")
+        out.end_early_data()
+        self.hs.transcript.update(raw)
+        out.set_read_key(self.hs.chosen.suite, self.hs.client_hs_secret, None)
+        return ExpectClientFinished(self.hs, None, None)
 
 
 @dataclass(slots=True)
@@ -278,17 +343,27 @@ class ExpectClientFinished:
         out.set_read_key(suite, hs.client_ap_secret, keylog.CLIENT_TRAFFIC_SECRET_0)
         out.handshake_finished()
         chosen = hs.chosen
+        if hs.config.tickets and hs.psk is None:
+            client_der = tuple(c.public_bytes(Encoding.DER) for c in hs.client_chain) or None
+            for ticket in ticket_messages(
+                hs.config, suite, resumption_secret, chosen.server_name, chosen.alpn_protocol, client_der
+            ):
+                out.send(ticket)
+            if out.tracing:
+                out.decide("tickets", f"sent {hs.config.tickets} session tickets")
         out.emit(
             HandshakeCompleted(
                 version=ProtocolVersion.TLS1_3,
                 cipher_suite=suite.code,
                 group=chosen.group,
-                signature_scheme=chosen.scheme,
+                signature_scheme=chosen.scheme if hs.psk is None else None,
                 alpn_protocol=chosen.alpn_protocol.decode("ascii", "replace")
                 if chosen.alpn_protocol
                 else None,
                 server_name=chosen.server_name,
                 peer_certificates=hs.client_chain,
+                resumed=hs.psk is not None,
+                early_data_accepted=hs.psk is not None and hs.psk.accept_early_data,
             )
         )
         return ServerTraffic(

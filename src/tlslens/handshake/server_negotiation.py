@@ -108,10 +108,6 @@ def negotiate(config: ServerConfig, ch: ClientHello, out: Output) -> Negotiated:
     certificate, scheme, sni_used = _choose_certificate(
         config, server_name, sa.supported_signature_algorithms
     )
-    if out.tracing:
-        subject = certificate.chain[0].subject.rfc4514_string()
-        why = f"its names match {server_name}" if sni_used else "the default certificate"
-        out.decide("certificate", f"presenting {subject} ({why}); signing with {scheme.iana_name}")
     # 5. ALPN.
     alpn_protocol = None
     alpn = ch.extension(ALPN)

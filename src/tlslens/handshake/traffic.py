@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from tlslens.config import ClientConfig
 from tlslens.crypto.suites import Tls13Suite
-from tlslens.errors import IllegalParameter
+from tlslens.errors import DecodeError, IllegalParameter, UnexpectedMessage
 from tlslens.events import KeyUpdated, SessionTicketReceived
 from tlslens.handshake.common import Output, State, unexpected
 from tlslens.handshake.verify import (
@@ -18,6 +22,7 @@ from tlslens.handshake.verify import (
     PskAuthenticated,
     SignatureVerified,
 )
+from tlslens.session.cache import Session
 from tlslens.wire.enums import KeyUpdateRequest
 from tlslens.wire.messages import HandshakeMessage, KeyUpdate, NewSessionTicket
 
@@ -35,6 +40,10 @@ def handle_key_update(message: KeyUpdate, out: Output) -> None:
     out.emit(KeyUpdated("receive", requested))
 
 
+MAX_TICKETS_PER_CONNECTION = 32
+"""NewSessionTickets a client takes from one connection; more is a flood."""
+
+
 @dataclass(slots=True)
 class ClientTraffic:
     suite: Tls13Suite
@@ -44,7 +53,13 @@ class ClientTraffic:
     cert_ok: CertificateVerified | None
     sig_ok: SignatureVerified | None
     fin_ok: FinishedVerified
-    psk_ok: PskAuthenticated | None = None
+    psk_ok: PskAuthenticated | None
+    # What a ticket from this connection resumes.
+    config: ClientConfig
+    server_name: str | None
+    alpn: bytes | None
+    peer_chain: tuple[x509.Certificate, ...] = field(repr=False)
+    tickets: int = 0
 
     def __post_init__(self) -> None:
         if self.psk_ok is None and (self.cert_ok is None or self.sig_ok is None):
@@ -54,10 +69,40 @@ class ClientTraffic:
         if isinstance(message, KeyUpdate):
             handle_key_update(message, out)
         elif isinstance(message, NewSessionTicket):
-            out.emit(SessionTicketReceived(message))
+            self._new_session_ticket(message, out)
         else:
             raise unexpected(message, "after the handshake")
         return self
+
+    def _new_session_ticket(self, ticket: NewSessionTicket, out: Output) -> None:
+        """RFC 8446 §4.6.1: keep the ticket as a Session (in the config's cache when there is one)."""
+        self.tickets += 1
+        if self.tickets > MAX_TICKETS_PER_CONNECTION:
+            raise UnexpectedMessage(f"more than {MAX_TICKETS_PER_CONNECTION} NewSessionTickets")
+        if not ticket.ticket:
+            raise DecodeError("NewSessionTicket with an empty ticket")
+        if ticket.ticket_lifetime > 604800:
+            raise IllegalParameter("NewSessionTicket lifetime over 7 days")
+        if ticket.ticket_lifetime == 0:
+            return  # "discard immediately"
+        session = Session.from_new_session_ticket(
+            ticket,
+            suite=self.suite,
+            resumption_master_secret=self.resumption_secret,
+            received_at=self.config.provider.now(),
+            server_name=self.server_name,
+            alpn=self.alpn,
+            offered_alpn=self.config.alpn_ids,
+            peer_certificates=[c.public_bytes(Encoding.DER) for c in self.peer_chain],
+        )
+        if self.config.session_cache is not None:
+            self.config.session_cache.store(session)
+        out.emit(SessionTicketReceived(session))
+        if out.tracing:
+            early = (
+                f", 0-RTT up to {session.max_early_data_size} bytes" if session.max_early_data_size else ""
+            )
+            out.decide("ticket", f"received a ticket valid {ticket.ticket_lifetime} s{early}")
 
 
 @dataclass(slots=True)

@@ -102,6 +102,6 @@ def verify_finished(
     return FinishedVerified(_MINT)
 
 
-def accept_psk() -> PskAuthenticated:
-    """Called once the PSK binder (server) or the server's PSK selection plus Finished (client) is checked."""
+def psk_authenticated(finished: FinishedVerified) -> PskAuthenticated:
+    """On a resumed handshake the peer's Finished, keyed from the PSK, proves it holds the PSK."""
     return PskAuthenticated(_MINT)

@@ -1,0 +1,206 @@
+"""Server side of resumption and 0-RTT (RFC 8446 §4.2.9 to §4.2.11, §4.6.1, §8).
+
+``choose_psk`` decides whether a ClientHello's ticket resumes the session, and whether its early data
+is accepted; every refusal falls back to a full handshake (or to skipping the early data), never to a
+failure, except a binder that does not verify (decrypt_error). ``ticket_messages`` issues tickets.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import hashes
+
+from tlslens.config import ServerConfig
+from tlslens.crypto import key_schedule
+from tlslens.crypto.key_schedule import EarlySecret
+from tlslens.crypto.suites import TLS13_SUITES, Tls13Suite
+from tlslens.crypto.transcript import Transcript
+from tlslens.errors import DecryptError, IllegalParameter
+from tlslens.handshake.common import Output
+from tlslens.session.replay import ReplayStoreError, replay_expiry, replay_key, ticket_age_is_fresh
+from tlslens.session.tickets import TicketContents
+from tlslens.wire.enums import PskKeyExchangeMode
+from tlslens.wire.extensions import (
+    EarlyData,
+    EarlyDataNewSessionTicket,
+    PreSharedKeyClientHello,
+    PskKeyExchangeModes,
+)
+from tlslens.wire.hello import ClientHello
+from tlslens.wire.messages import NewSessionTicket
+
+
+@dataclass(frozen=True, slots=True)
+class PskChoice:
+    """A ticket the server accepted: the session resumes with this PSK."""
+
+    contents: TicketContents
+    suite: Tls13Suite
+    early_secret: EarlySecret
+    dhe: bool  # psk_dhe_ke (a fresh key exchange too) or psk_ke
+    accept_early_data: bool
+
+
+def _say(out: Output, text: str) -> None:
+    if out.tracing:
+        out.decide("resumption", text)
+
+
+def choose_psk(
+    config: ServerConfig,
+    ch: ClientHello,
+    raw: bytes,
+    suite: Tls13Suite,
+    alpn: bytes | None,
+    server_name: str | None,
+    prior: Transcript | None,
+    out: Output,
+) -> PskChoice | None:
+    """The first offered identity is tried (RFC 8446 §4.2.11 lets the server pick; clients offer one).
+
+    ``prior`` is the transcript before this ClientHello (message_hash + HelloRetryRequest) or None.
+    """
+    offer = ch.extension(PreSharedKeyClientHello)
+    if offer is None:
+        return None
+    if len(offer.identities) != len(offer.binders) or not offer.identities:
+        raise IllegalParameter("pre_shared_key has a different number of identities and binders")
+    modes_ext = ch.extension(PskKeyExchangeModes)
+    if modes_ext is None:
+        raise IllegalParameter("pre_shared_key offered without psk_key_exchange_modes")  # RFC 8446 §4.2.9
+    modes = modes_ext.ke_modes
+    ring = config.effective_ticket_keys
+    now = config.provider.now()
+    identity = offer.identities[0]
+    contents, why = ring.open_with_reason(identity.identity, now)
+    if contents is None:
+        _say(out, f"full handshake: the client's ticket was refused ({why})")
+        return None
+    # Resume with the ticket's own suite when both sides still allow it (0-RTT needs exactly that suite),
+    # else with the negotiated one if its hash matches the PSK's (RFC 8446 §4.2.11).
+    ticket_suite = TLS13_SUITES.get(contents.suite)
+    if (
+        ticket_suite is not None
+        and ticket_suite.code in ch.cipher_suites
+        and ticket_suite.code in config.cipher_suites
+    ):
+        suite = ticket_suite
+    elif ticket_suite is None or ticket_suite.hash.name != suite.hash.name:
+        _say(
+            out,
+            f"full handshake: the ticket is for {contents.suite.name}, whose hash is not {suite.name}'s",
+        )
+        return None
+    if contents.server_name != server_name:
+        _say(out, f"full handshake: the ticket was issued for {contents.server_name}, not {server_name}")
+        return None
+    dhe = PskKeyExchangeMode.PSK_DHE_KE in modes
+    if not dhe and not (config.allow_psk_ke and PskKeyExchangeMode.PSK_KE in modes):
+        _say(
+            out,
+            "full handshake: the client allows psk_ke only, which this server refuses (no forward secrecy)",
+        )
+        return None
+    # The binder proves the client holds the PSK and binds this ClientHello (constant-time compare).
+    early = EarlySecret.from_psk(ticket_suite, contents.psk)
+    truncated = raw[: len(raw) - offer.binders_length()]
+    if prior is None:
+        digest = hashes.Hash(ticket_suite.hash)
+        digest.update(truncated)
+        binder_hash = digest.finalize()
+    else:
+        binder_hash = prior.digest_with(truncated)
+    expected = key_schedule.binder(ticket_suite, early.binder_key(resumption=True), binder_hash)
+    if not hmac.compare_digest(expected, offer.binders[0]):
+        raise DecryptError("PSK binder does not verify")
+    accept = _early_data_decision(config, ch, contents, ticket_suite, suite, alpn, prior, offer, now, out)
+    _say(out, f"resuming with {suite.name}: the ticket was issued {now - contents.created_at:.0f} s ago")
+    return PskChoice(contents, suite, early, dhe, accept)
+
+
+def _early_data_decision(
+    config: ServerConfig,
+    ch: ClientHello,
+    contents: TicketContents,
+    ticket_suite: Tls13Suite,
+    suite: Tls13Suite,
+    alpn: bytes | None,
+    prior: Transcript | None,
+    offer: PreSharedKeyClientHello,
+    now: float,
+    out: Output,
+) -> bool:
+    if ch.extension(EarlyData) is None:
+        return False
+
+    def refuse(why: str) -> bool:
+        _say(out, f"0-RTT refused: {why}; the early data is skipped")
+        return False
+
+    if config.max_early_data_size == 0:
+        return refuse("early data is disabled on this server")
+    if prior is not None:
+        return refuse("a HelloRetryRequest was needed")
+    if contents.max_early_data_size == 0:
+        return refuse("the ticket does not allow early data")
+    if ticket_suite is not suite:
+        return refuse(f"the ticket's suite {ticket_suite.name} is not the one chosen ({suite.name})")
+    if contents.alpn != alpn:
+        return refuse("the ALPN protocol differs from the ticket's")
+    if not ticket_age_is_fresh(
+        offer.identities[0].obfuscated_ticket_age, contents.ticket_age_add, contents.created_at, now
+    ):
+        return refuse("the ticket age does not match when it was issued (outside the freshness window)")
+    # Asked only now, after the binder verified, so nobody without the PSK can burn the ticket.
+    key = replay_key(offer.identities[0].identity)
+    try:
+        first_use = config.effective_replay_store.check_and_remember(
+            key, replay_expiry(contents.created_at, contents.lifetime), now
+        )
+    except ReplayStoreError as exc:  # fail closed: no 0-RTT when the store cannot answer
+        return refuse(f"the anti-replay store did not answer ({exc})")
+    if not first_use:
+        return refuse("this ticket was already used for 0-RTT (a replay, or a client reusing it)")
+    _say(out, "0-RTT accepted: fresh ticket, first use, same suite and ALPN")
+    return True
+
+
+def early_data_extension_ok(ch: ClientHello) -> bool:
+    """RFC 8446 §4.2.10: early_data needs a PSK offer."""
+    return ch.extension(EarlyData) is None or ch.extension(PreSharedKeyClientHello) is not None
+
+
+def ticket_messages(
+    config: ServerConfig,
+    suite: Tls13Suite,
+    resumption_secret: bytes,
+    server_name: str | None,
+    alpn: bytes | None,
+    client_certificates: tuple[bytes, ...] | None,
+) -> list[NewSessionTicket]:
+    """``config.tickets`` NewSessionTickets, each with its own nonce (and so its own PSK)."""
+    provider = config.provider
+    now = provider.now()
+    ring = config.effective_ticket_keys
+    lifetime = min(config.ticket_lifetime, int(ring.guaranteed_lifetime))
+    max_early = config.max_early_data_size
+    messages = []
+    for i in range(config.tickets):
+        nonce = i.to_bytes(1, "big")
+        age_add = int.from_bytes(provider.random(4), "big")
+        contents = TicketContents(
+            suite=suite.code,
+            psk=key_schedule.resumption_psk(suite, resumption_secret, nonce),
+            created_at=now,
+            ticket_age_add=age_add,
+            lifetime=lifetime,
+            server_name=server_name,
+            alpn=alpn,
+            max_early_data_size=max_early,
+            client_certificates=client_certificates,
+        )
+        extensions = (EarlyDataNewSessionTicket(max_early),) if max_early else ()
+        messages.append(NewSessionTicket(lifetime, age_add, nonce, ring.seal(contents, now=now), extensions))
+    return messages
