@@ -32,9 +32,11 @@ BULK = b"0123456789" * 10_000 + b"\n"
 K, R...) as a command, and a pipe read may start anywhere in the payload."""
 
 RECORD_SIZE_LIMIT_BUG = (
-    "engine bug: the own record_size_limit is enforced on received records even when the peer never "
-    "negotiated RFC 8449 (OpenSSL 3.0 ignores the extension); RFC 8449 §4 says that without the "
-    "extension records of any size the protocol permits may be sent (connection.py set_read_key)"
+    "engine bug: our own record_size_limit is enforced on received records even when the peer never "
+    "negotiated RFC 8449 (OpenSSL 3.0 ignores the extension). RFC 8449 §4 binds the sender only 'when "
+    "the record_size_limit extension is negotiated'; connection.py set_read_key applies "
+    "config.record_size_limit to every read key unconditionally, so the handshake fails with "
+    "RecordOverflow"
 )
 
 
