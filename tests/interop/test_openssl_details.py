@@ -323,3 +323,37 @@ def test_client_raises_the_alert_s_server_sends_for_an_untrusted_certificate(har
         pump.handshake()
         pump.until(lambda: False, timeout=TIMEOUT, what="the alert")
     assert exc_info.value.description == AlertDescription.UNKNOWN_CA
+
+
+# --- RSA-PSS hashes ------------------------------------------------------------------------------------
+
+RSA_SCHEMES = ["rsa_pss_rsae_sha256", "rsa_pss_rsae_sha384", "rsa_pss_rsae_sha512"]
+
+
+@pytest.mark.parametrize("scheme", RSA_SCHEMES)
+def test_client_verifies_each_rsa_pss_hash_from_s_server(harness: Harness, scheme: str) -> None:
+    pki = harness.pki("rsa2048")
+    server = harness.s_server(pki=pki)
+    pump = harness.tlslens_client(server.port, harness.client_config(pki, signature_schemes=[scheme]))
+    done = pump.handshake()
+    assert done.signature_scheme == SignatureScheme[scheme.upper()]
+    s_server_exchange(pump, server)
+
+
+@pytest.mark.parametrize("scheme", RSA_SCHEMES)
+def test_server_signs_with_each_rsa_pss_hash_for_s_client(harness: Harness, scheme: str) -> None:
+    pki = harness.pki("rsa2048")
+    client, pump = s_client_session(harness, harness.server_config(pki), "-sigalgs", scheme, pki=pki)
+    done = pump.handshake()
+    assert done.signature_scheme == SignatureScheme[scheme.upper()]
+    client.proc.wait_for(rf"^Peer signing digest: SHA{scheme[-3:]}$", TIMEOUT)
+    s_client_exchange(pump, client)
+
+
+def test_server_with_optional_client_certificate_and_s_client_without_one(harness: Harness) -> None:
+    verifier = WebPkiVerifier([harness.pki().pki.root.certificate])
+    config = harness.server_config(client_verifier=verifier, require_client_certificate=False)
+    client, pump = s_client_session(harness, config)
+    done = pump.handshake()
+    assert done.peer_certificates == ()
+    s_client_exchange(pump, client)
