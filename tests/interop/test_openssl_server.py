@@ -180,6 +180,18 @@ def test_client_fetches_a_page_from_s_server_www_and_sees_its_close_notify(harne
     assert server.proc.wait_exit(TIMEOUT) == 0
 
 
+def test_client_half_closes_and_still_reads_the_page(harness: Harness) -> None:
+    """RFC 8446 §6.1: after our close_notify we can still receive until the peer closes too."""
+    server = harness.s_server("-www")
+    pump = harness.tlslens_client(server.port, harness.client_config())
+    pump.handshake()
+    pump.send(b"GET / HTTP/1.0\r\n\r\n")
+    pump.close()
+    assert pump.wait_closed() == ConnectionClosed(clean=True)
+    assert bytes(pump.received).startswith(b"HTTP/1.0 200 ok\r\n")
+    assert bytes(pump.received).rstrip().endswith(b"</BODY></HTML>")
+
+
 def test_client_reports_truncation_when_s_server_quits_without_close_notify(harness: Harness) -> None:
     server = harness.s_server()
     pump = harness.tlslens_client(server.port, harness.client_config())
