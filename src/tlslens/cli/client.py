@@ -172,16 +172,7 @@ class ClientRun:
                     raise SessionFailed(
                         f"timeout: the handshake with {self.address} did not finish within {self.timeout:g} s"
                     )
-                if typing is not None and typing in done:
-                    chunk = typing.result()
-                    if chunk:
-                        link.conn.send_data(chunk)
-                        typing = asyncio.ensure_future(source.next_chunk())
-                    else:  # stdin EOF: half-close, keep reading until the server closes
-                        link.close_notify()
-                        typing = None
-                    await link.send_pending()
-                if reading in done:
+                if reading in done:  # first: a failure read from the peer wins over our input
                     started = self.completed is None
                     for event in reading.result():
                         peer_closed |= self._event(event)
@@ -189,9 +180,17 @@ class ClientRun:
                         if self.key_update:
                             link.conn.update_keys(request_peer=True)
                         typing = asyncio.ensure_future(source.next_chunk())
-                    await link.send_pending()
                     if not peer_closed:
                         reading = asyncio.ensure_future(link.read())
+                if typing is not None and typing.done() and not peer_closed:
+                    chunk = typing.result()
+                    if chunk:
+                        link.conn.send_data(chunk)
+                        typing = asyncio.ensure_future(source.next_chunk())
+                    else:  # stdin EOF: half-close, keep reading until the server closes
+                        link.close_notify()
+                        typing = None
+                await link.send_pending()
         finally:
             for task in (reading, typing):
                 if task is not None and not task.done():

@@ -142,15 +142,17 @@ class Link:
             self.tracer.sent_alert(AlertDescription.CLOSE_NOTIFY)
 
     async def shutdown(self) -> None:
-        """Flush, half-close, drain the peer's bytes (bounded), close. Never raises."""
+        """Flush; after our close_notify or fatal alert half-close and drain the peer's bytes (bounded);
+        close. Never raises."""
         writer = self.writer
         try:
             with contextlib.suppress(OSError, TLSError):
                 await self.send_pending()
-            with contextlib.suppress(OSError):
-                if writer.can_write_eof() and not writer.is_closing():
-                    writer.write_eof()
-            await self._drain_peer()
+            if self.local_closed or self.conn.closed:  # we sent close_notify or a fatal alert
+                with contextlib.suppress(OSError):
+                    if writer.can_write_eof() and not writer.is_closing():
+                        writer.write_eof()
+                await self._drain_peer()
         finally:
             writer.close()
             with contextlib.suppress(OSError, asyncio.CancelledError):

@@ -185,7 +185,7 @@ class Tracer:
                 if sent and event.inner_type == ContentType.APPLICATION_DATA and event.length:
                     self._row(t, self.role, "[Application Data]", size=event.length)
             case SecretDerived():
-                self._emit(t, "local", "secret", event.label, "installed")
+                self._emit(t, "local", "secret", event.label, "derived")
             case DecisionMade():
                 self._emit(t, "local", "decision", event.topic, event.text)
             case HandshakeCompleted():

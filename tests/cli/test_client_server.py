@@ -1,0 +1,269 @@
+"""`tlslens client` against `tlslens server`, both as real processes on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import ClientPkiFiles, PkiFiles
+from tests.cli.procs import Proc, run_tlslens, summary_lines, tlslens_args, tlslens_server
+
+pytestmark = pytest.mark.timeout(90)
+
+REQUEST = b"GET /info HTTP/1.1\r\nHost: localhost\r\n\r\n"
+
+
+def _summary(stderr: str) -> dict[str, object]:
+    lines = summary_lines(stderr)
+    assert lines, stderr
+    assert stderr.rstrip("\n").splitlines()[-1] == lines[-1], "the summary must be the last line on stderr"
+    return json.loads(lines[-1].removeprefix("tlslens-summary: "))  # type: ignore[no-any-return]
+
+
+def _page(stdout: str) -> dict[str, str]:
+    head, _, body = stdout.partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.1 200"), stdout
+    assert "Connection: close" in head
+    return dict(line.split(": ", 1) for line in body.splitlines() if ": " in line)
+
+
+def test_echo_round_trip_and_summary(pki: PkiFiles) -> None:
+    with tlslens_server("--cert", str(pki.chain), "--key", str(pki.key)) as (server, port):
+        data = b"hello tlslens\n" * 1000 + b"last line\n"
+        result = run_tlslens(
+            "client", f"127.0.0.1:{port}", "--cafile", str(pki.ca), "--servername", "localhost", input=data
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.encode() == data  # echoed back in full before the server closed
+        summary = _summary(result.stderr)
+        assert summary == {
+            "version": "TLSv1.3",
+            "cipher": "TLS_AES_128_GCM_SHA256",
+            "group": "X25519MLKEM768",
+            "alpn": None,
+            "resumed": False,
+            "early_data_accepted": False,
+        }
+        log = server.wait_for(r"^127\.0\.0\.1:\d+ ok TLSv1\.3 .*handshake [\d.]+ ms.*$").group(0)
+        assert "sni=localhost" in log and "TLS_AES_128_GCM_SHA256" in log
+
+
+def test_www_page_names_what_was_negotiated(pki: PkiFiles) -> None:
+    with tlslens_server(
+        "--cert",
+        str(pki.chain),
+        "--key",
+        str(pki.key),
+        "--www",
+        "--alpn",
+        "h2,http/1.1",
+        "--ciphers",
+        "TLS_CHACHA20_POLY1305_SHA256,TLS_AES_128_GCM_SHA256",
+    ) as (server, port):
+        result = run_tlslens(
+            "client",
+            f"127.0.0.1:{port}",
+            "--cafile",
+            str(pki.ca),
+            "--servername",
+            "localhost",
+            "--alpn",
+            "http/1.1",
+            "--groups",
+            "secp384r1,x25519",
+            input=REQUEST,
+        )
+        assert result.returncode == 0, result.stderr
+        page = _page(result.stdout)
+        assert page == {
+            "protocol": "TLSv1.3",
+            "cipher": "TLS_CHACHA20_POLY1305_SHA256",
+            "group": "x25519",  # server preference; the client's first (secp384r1) share is not taken
+            "alpn": "http/1.1",
+            "sni": "localhost",
+            "resumed": "false",
+            "early_data": "false",
+            "client_cert": "none",
+        }
+        assert _summary(result.stderr)["alpn"] == "http/1.1"
+        server.wait_for(
+            r"ok TLSv1\.3 TLS_CHACHA20_POLY1305_SHA256 x25519 alpn=http/1\.1 sni=localhost http=200"
+        )
+
+
+def test_client_certificate_is_verified_and_named(pki: PkiFiles, client_pki: ClientPkiFiles) -> None:
+    args = ("--cert", str(pki.chain), "--key", str(pki.key), "--www", "--verify-client", str(client_pki.ca))
+    with tlslens_server(*args) as (server, port):
+        client = ("client", f"127.0.0.1:{port}", "--cafile", str(pki.ca), "--servername", "localhost")
+        ok = run_tlslens(*client, "--cert", str(client_pki.cert), "--key", str(client_pki.key), input=REQUEST)
+        assert ok.returncode == 0, ok.stderr
+        assert _page(ok.stdout)["client_cert"] == client_pki.subject
+        refused = run_tlslens(*client, input=REQUEST)
+        assert refused.returncode == 1
+        assert "alert received: the server sent certificate_required (116)" in refused.stderr
+        assert _summary(refused.stderr)["error"].startswith("alert received")  # type: ignore[union-attr]
+        server.wait_for(r"failed: the client sent no certificate \(sent alert certificate_required\)")
+
+
+def test_hello_retry_request_is_traced_on_both_sides(pki: PkiFiles) -> None:
+    args = ("--cert", str(pki.chain), "--key", str(pki.key), "--groups", "secp256r1,x25519", "--trace")
+    with tlslens_server(*args) as (server, port):
+        result = run_tlslens(
+            "client",
+            f"127.0.0.1:{port}",
+            "--cafile",
+            str(pki.ca),
+            "--servername",
+            "localhost",
+            "--groups",
+            "x25519,secp256r1",
+            "--trace",
+            input=b"ping\n",
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "ping\n"
+        assert _summary(result.stderr)["group"] == "secp256r1"
+        assert "HelloRetryRequest: server wants a secp256r1 key share" in result.stderr
+        server.wait_for(
+            r"HelloRetryRequest: client sent key shares for x25519 only; server prefers secp256r1"
+        )
+        server.wait_for(r"decision \[cipher_suite\] chose TLS_AES_128_GCM_SHA256: first in server preference")
+        server.wait_for(r"^Round trip of #1 127\.0\.0\.1:\d+, as the server saw it")
+
+
+def test_key_update_before_data(pki: PkiFiles) -> None:
+    with tlslens_server("--cert", str(pki.chain), "--key", str(pki.key), "--trace") as (server, port):
+        result = run_tlslens(
+            "client",
+            f"127.0.0.1:{port}",
+            "--cafile",
+            str(pki.ca),
+            "--servername",
+            "localhost",
+            "--key-update",
+            "--trace",
+            input=b"after the update\n",
+        )
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "after the update\n"
+        sent = result.stderr.index("→ KeyUpdate")
+        assert "request_update: update_requested" in result.stderr[sent:]
+        assert sent < result.stderr.index("→ record application_data")
+        assert "← KeyUpdate" in result.stderr  # the server's answer
+        server.wait_for(r"← KeyUpdate")
+        server.wait_for(r"· keys updated  receive \(peer asked us to update too\)")
+
+
+def test_server_serves_clients_concurrently(pki: PkiFiles) -> None:
+    with tlslens_server("--cert", str(pki.chain), "--key", str(pki.key)) as (server, port):
+        client = tlslens_args(
+            "client", f"127.0.0.1:{port}", "--cafile", str(pki.ca), "--servername", "localhost"
+        )
+        first = Proc(client)
+        try:
+            first.send(b"first\n")
+            first.wait_for("^first$", "stdout")  # connected, and still open
+            second = run_tlslens(*client[3:], input=b"second\n")
+            assert second.returncode == 0 and second.stdout == "second\n"
+            assert first.proc.poll() is None
+            first.send(b"first again\n")
+            assert first.finish() == 0
+            assert first.stdout == "first\nfirst again\n"
+        finally:
+            first.kill()
+        logs = [line for line in server.stderr.splitlines() if " ok TLSv1.3 " in line]
+        assert len(logs) == 2
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_server_stops_cleanly_on_signal(pki: PkiFiles, sig: signal.Signals) -> None:
+    with tlslens_server("--cert", str(pki.chain), "--key", str(pki.key)) as (server, _port):
+        server.signal(sig)
+        assert server.wait(10) == 0
+        assert "Traceback" not in server.stderr
+        assert server.stderr.rstrip().endswith("stopped")
+
+
+def test_connection_refused() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # bound, not listening: connections are refused
+        result = run_tlslens("client", f"127.0.0.1:{port}")
+    assert result.returncode == 1
+    assert f"error: connection refused by 127.0.0.1:{port}" in result.stderr
+    assert _summary(result.stderr)["error"] == f"connection refused by 127.0.0.1:{port}"
+
+
+def test_handshake_timeout() -> None:
+    with socket.socket() as silent:  # accepts TCP, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        accepted: list[socket.socket] = []
+        thread = threading.Thread(target=lambda: accepted.append(silent.accept()[0]), daemon=True)
+        thread.start()
+        started = time.monotonic()
+        result = run_tlslens("client", f"127.0.0.1:{port}", "--timeout", "1")
+        assert time.monotonic() - started < 10
+        for conn in accepted:
+            conn.close()
+    assert result.returncode == 1
+    assert "error: timeout: the handshake with 127.0.0.1:" in result.stderr
+
+
+def test_untrusted_server_certificate_is_diagnosed(pki: PkiFiles, client_pki: ClientPkiFiles) -> None:
+    with tlslens_server("--cert", str(pki.chain), "--key", str(pki.key)) as (server, port):
+        # Trusting an unrelated CA: the chain leads nowhere we trust.
+        result = run_tlslens(
+            "client", f"127.0.0.1:{port}", "--cafile", str(client_pki.ca), "--servername", "localhost"
+        )
+        assert result.returncode == 1
+        assert "error: certificate problem:" in result.stderr
+        assert "fix:" in result.stderr
+        server.wait_for(r"failed: alert received: the client sent unknown_ca \(48\)")
+
+
+def test_wrong_name_is_a_certificate_problem(pki: PkiFiles) -> None:
+    with tlslens_server("--cert", str(pki.chain), "--key", str(pki.key)) as (_server, port):
+        result = run_tlslens(
+            "client", f"127.0.0.1:{port}", "--cafile", str(pki.ca), "--servername", "example.org"
+        )
+        assert result.returncode == 1
+        line = next(x for x in result.stderr.splitlines() if x.startswith("error: "))
+        assert "certificate problem" in line and "example.org" in line
+
+
+def test_keylog_from_environment(pki: PkiFiles, tmp_path: Path) -> None:
+    server_log, client_log = tmp_path / "server.keys", tmp_path / "client.keys"
+    env = {**os.environ, "SSLKEYLOGFILE": str(server_log)}
+    with tlslens_server("--cert", str(pki.chain), "--key", str(pki.key), env=env) as (_server, port):
+        result = run_tlslens(
+            "client",
+            f"127.0.0.1:{port}",
+            "--cafile",
+            str(pki.ca),
+            "--servername",
+            "localhost",
+            input=b"x",
+            env={**os.environ, "SSLKEYLOGFILE": str(client_log)},
+        )
+        assert result.returncode == 0, result.stderr
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and len(server_log.read_text().splitlines()) < 5:
+        time.sleep(0.05)
+    theirs, ours = server_log.read_text().splitlines(), client_log.read_text().splitlines()
+    assert sorted(theirs) == sorted(ours)
+    assert {line.split()[0] for line in ours} == {
+        "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+        "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+        "CLIENT_TRAFFIC_SECRET_0",
+        "SERVER_TRAFFIC_SECRET_0",
+        "EXPORTER_SECRET",
+    }
