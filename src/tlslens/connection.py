@@ -231,6 +231,10 @@ class _Connection:
         if label:
             self.keylog(label, secret)
 
+    def drop_write_key(self) -> None:
+        self._flush_pending()
+        self._sealer, self._write_suite, self._write_secret = None, None, b""
+
     def update_read_key(self) -> None:
         assert self._read_suite is not None
         self.set_read_key(self._read_suite, next_traffic_secret(self._read_suite, self._read_secret), None)

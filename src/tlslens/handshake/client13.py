@@ -363,6 +363,9 @@ class ExpectServerHello:
         elif cookie is None:
             raise IllegalParameter("HelloRetryRequest would not change the ClientHello")
         hs.hello_retry, hs.suite, hs.shares = True, suite, shares
+        if hs.early_data_sent:  # RFC 8446 §4.1.2: no early data after a HelloRetryRequest
+            out.drop_write_key()
+            hs.early_data_sent = False
         hs.transcript.select(suite.hash)
         hs.transcript.replace_with_message_hash()
         hs.transcript.update(raw)

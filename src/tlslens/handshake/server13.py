@@ -27,7 +27,13 @@ from tlslens.events import HandshakeCompleted
 from tlslens.handshake.common import Output, State, expect, parse_certificate_chain
 from tlslens.handshake.cookie import build_hello_retry_request, open_cookie, seal_cookie
 from tlslens.handshake.server_negotiation import Negotiated, negotiate
-from tlslens.handshake.server_psk import PskChoice, choose_psk, early_data_extension_ok, ticket_messages
+from tlslens.handshake.server_psk import (
+    PskChoice,
+    choose_psk,
+    decide_early_data,
+    early_data_extension_ok,
+    ticket_messages,
+)
 from tlslens.handshake.traffic import ServerTraffic
 from tlslens.handshake.verify import (
     CertificateVerified,
@@ -125,6 +131,8 @@ class ExpectClientHello:
             raise IllegalParameter("second ClientHello does not answer our HelloRetryRequest")
         if needs_share and chosen.client_share is None:
             return self._hello_retry(ch, raw, chosen, out)
+        if psk is not None:
+            psk = decide_early_data(config, ch, psk, chosen.alpn_protocol, retry is not None, out)
         if transcript is None:
             transcript = Transcript(chosen.suite.hash)
         transcript.update(raw)

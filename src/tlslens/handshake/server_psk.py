@@ -8,7 +8,7 @@ failure, except a binder that does not verify (decrypt_error). ``ticket_messages
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cryptography.hazmat.primitives import hashes
 
@@ -115,25 +115,34 @@ def choose_psk(
     expected = key_schedule.binder(ticket_suite, early.binder_key(resumption=True), binder_hash)
     if not hmac.compare_digest(expected, offer.binders[0]):
         raise DecryptError("PSK binder does not verify")
-    accept = _early_data_decision(config, ch, contents, ticket_suite, suite, alpn, prior, offer, now, out)
     _say(out, f"resuming with {suite.name}: the ticket was issued {now - contents.created_at:.0f} s ago")
-    return PskChoice(contents, suite, early, dhe, accept)
+    return PskChoice(contents, suite, early, dhe, accept_early_data=False)
+
+
+def decide_early_data(
+    config: ServerConfig, ch: ClientHello, psk: PskChoice, alpn: bytes | None, after_retry: bool, out: Output
+) -> PskChoice:
+    """Whether the early data of this resumption is accepted; asked only once no HelloRetryRequest
+    is needed, because asking consumes the ticket's one 0-RTT use."""
+    offer = ch.extension(PreSharedKeyClientHello)
+    assert offer is not None
+    accept = _early_data_decision(config, ch, psk, alpn, after_retry, offer, config.provider.now(), out)
+    return replace(psk, accept_early_data=accept)
 
 
 def _early_data_decision(
     config: ServerConfig,
     ch: ClientHello,
-    contents: TicketContents,
-    ticket_suite: Tls13Suite,
-    suite: Tls13Suite,
+    psk: PskChoice,
     alpn: bytes | None,
-    prior: Transcript | None,
+    after_retry: bool,
     offer: PreSharedKeyClientHello,
     now: float,
     out: Output,
 ) -> bool:
     if ch.extension(EarlyData) is None:
         return False
+    contents = psk.contents
 
     def refuse(why: str) -> bool:
         _say(out, f"0-RTT refused: {why}; the early data is skipped")
@@ -141,12 +150,12 @@ def _early_data_decision(
 
     if config.max_early_data_size == 0:
         return refuse("early data is disabled on this server")
-    if prior is not None:
+    if after_retry:
         return refuse("a HelloRetryRequest was needed")
     if contents.max_early_data_size == 0:
         return refuse("the ticket does not allow early data")
-    if ticket_suite is not suite:
-        return refuse(f"the ticket's suite {ticket_suite.name} is not the one chosen ({suite.name})")
+    if psk.suite.code != contents.suite:
+        return refuse(f"the ticket's suite {contents.suite.name} is not the one chosen ({psk.suite.name})")
     if contents.alpn != alpn:
         return refuse("the ALPN protocol differs from the ticket's")
     if not ticket_age_is_fresh(
