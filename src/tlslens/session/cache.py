@@ -240,7 +240,8 @@ class Session:
     def from_pem(cls, text: str | bytes) -> Session:
         if isinstance(text, bytes):
             text = text.decode("ascii", errors="replace")
-        begin, end = text.find(_PEM_BEGIN), text.find(_PEM_END)
+        begin = text.find(_PEM_BEGIN)
+        end = text.find(_PEM_END, begin) if begin >= 0 else -1
         if begin < 0 or end < begin:
             if "BEGIN SSL SESSION PARAMETERS" in text:
                 raise SessionFileError(

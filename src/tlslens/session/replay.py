@@ -37,8 +37,10 @@ import math
 import os
 import sqlite3
 import threading
+import time
+from collections.abc import Callable
 from os import PathLike
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from tlslens.errors import LocalProtocolError, TLSError
 
@@ -58,6 +60,8 @@ __all__ = [
 ]
 
 DEFAULT_FRESHNESS_WINDOW = 10.0
+T = TypeVar("T")
+_BUSY_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
 _KEY_LABEL = b"tlslens anti-replay v1"
 
 
@@ -172,6 +176,10 @@ class SqliteReplayStore:
     is ``NORMAL`` by default: safe if a process crashes, but the last checks can be lost if the
     machine loses power; pass ``"FULL"`` to fsync every check. Connections are per thread and per
     process (a forked child opens its own).
+
+    While another process holds the write lock, a check retries every 0.2 to 5 ms for up to
+    ``timeout`` seconds (SQLite's own busy handler backs off to 100 ms sleeps, which lets one busy
+    process starve the others), then raises ``ReplayStoreError``.
     """
 
     def __init__(
@@ -185,13 +193,16 @@ class SqliteReplayStore:
         if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise LocalProtocolError(f"unknown SQLite synchronous mode {synchronous!r}")
         self._path = os.fspath(path)
+        if self._path == ":memory:" or self._path.startswith("file::memory:"):
+            # Connections are per thread, so each thread would get its own empty database.
+            raise LocalProtocolError("an in-memory SQLite database cannot be shared; use MemoryReplayStore")
         self._purge_interval = purge_interval
         self._timeout = timeout
         self._synchronous = synchronous.upper()
         self._local = threading.local()
         self._next_purge = -math.inf
-        try:
-            self._connection()  # create the file and table now, so misconfiguration shows early
+        try:  # create the file and table now, so that misconfiguration shows early
+            self._retrying(self._connection)
         except sqlite3.Error as exc:
             raise ReplayStoreError(f"cannot open anti-replay database {self._path}: {exc}") from exc
 
@@ -202,7 +213,7 @@ class SqliteReplayStore:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None and self._local.pid == os.getpid():
             return conn
-        conn = sqlite3.connect(self._path, timeout=self._timeout, isolation_level=None)
+        conn = sqlite3.connect(self._path, timeout=0, isolation_level=None)
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self._synchronous}")
@@ -214,30 +225,48 @@ class SqliteReplayStore:
         self._local.conn, self._local.pid = conn, os.getpid()
         return conn
 
+    def _retrying(self, operation: Callable[[], T]) -> T:
+        """Run ``operation``, again while the database is locked by another connection."""
+        deadline = time.monotonic() + self._timeout
+        delay = 0.0002
+        while True:
+            try:
+                return operation()
+            except sqlite3.OperationalError as exc:
+                busy = getattr(exc, "sqlite_errorcode", None) in _BUSY_CODES or "locked" in str(exc)
+                if not busy or time.monotonic() >= deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.005)
+
+    def _check(self, key: bytes, expires_at: float, now: float) -> bool:
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("DELETE FROM tlslens_replay WHERE key = ? AND expires_at <= ?", (key, now))
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO tlslens_replay (key, expires_at) VALUES (?, ?)", (key, expires_at)
+            )
+            first = cur.rowcount == 1
+            if now >= self._next_purge:
+                conn.execute("DELETE FROM tlslens_replay WHERE expires_at <= ?", (now,))
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        if now >= self._next_purge:
+            self._next_purge = now + self._purge_interval
+        return first
+
     def check_and_remember(self, key: bytes, expires_at: float, now: float) -> bool:
         if expires_at <= now:
             return False
         key = bytes(key)
         try:
-            conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.execute("DELETE FROM tlslens_replay WHERE key = ? AND expires_at <= ?", (key, now))
-                cur = conn.execute(
-                    "INSERT OR IGNORE INTO tlslens_replay (key, expires_at) VALUES (?, ?)", (key, expires_at)
-                )
-                first = cur.rowcount == 1
-                if now >= self._next_purge:
-                    conn.execute("DELETE FROM tlslens_replay WHERE expires_at <= ?", (now,))
-                    self._next_purge = now + self._purge_interval
-                conn.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-                raise
+            return self._retrying(lambda: self._check(key, expires_at, now))
         except sqlite3.Error as exc:
             raise ReplayStoreError(f"anti-replay database {self._path}: {exc}") from exc
-        return first
 
     def __len__(self) -> int:
         """Rows held, expired ones included until the next purge."""

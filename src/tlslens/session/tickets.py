@@ -199,6 +199,7 @@ class TicketKeyRing:
         self._path: Path | None = None
         self._file_sig: tuple[int, int, int] | None = None
         self._next_file_check = -math.inf
+        self._file_error: ConfigurationError | None = None
         if keys is not None:
             self._set_keys(tuple(keys), self._provider.now())
 
@@ -239,14 +240,11 @@ class TicketKeyRing:
 
     def export(self) -> str:
         """The key file text for the keys in use now (module ``keyfile`` documents the format)."""
-        with self._lock:
-            return dump_ticket_keys(self._keys)
+        return dump_ticket_keys(self.keys())
 
     def save(self, path: str | PathLike[str]) -> None:
         """Write ``export()`` to ``path`` atomically, mode 0600."""
-        with self._lock:
-            keys = self._keys
-        write_key_file(Path(path), keys)
+        write_key_file(Path(path), self.keys())
 
     # --- state ---------------------------------------------------------------------------------
 
@@ -286,12 +284,12 @@ class TicketKeyRing:
             raise LocalProtocolError(f"a sealed ticket of {len(ticket)} octets exceeds the 65535 allowed")
         return ticket
 
-    def open(self, ticket: bytes, now: float | None = None) -> TicketContents | None:
+    def open(self, ticket: bytes | bytearray | memoryview, now: float | None = None) -> TicketContents | None:
         """The contents of a ticket this ring sealed and that is still valid, else None. Never raises."""
         return self.open_with_reason(ticket, now)[0]
 
     def open_with_reason(
-        self, ticket: bytes, now: float | None = None
+        self, ticket: bytes | bytearray | memoryview, now: float | None = None
     ) -> tuple[TicketContents, None] | tuple[None, TicketRejection]:
         """``(contents, None)`` for a good ticket, ``(None, reason)`` otherwise. Never raises on input."""
         now = self._provider.now() if now is None else now
@@ -334,12 +332,13 @@ class TicketKeyRing:
             if sig is not None and sig != self._file_sig:
                 try:
                     keys = read_key_file(self._path)
-                except ConfigurationError:
-                    if strict:
-                        raise
+                except ConfigurationError as exc:
+                    self._file_error = exc  # kept: seal() reports it until the file is fixed
                 else:
-                    self._file_sig = sig
+                    self._file_sig, self._file_error = sig, None
                     self._set_keys(keys, now)
+        if strict and self._file_error is not None:
+            raise ConfigurationError(*self._file_error.args)
         if not self._keys or self._is_stale(self._keys[0], now):
             try:
                 self._rotate_locked(now, force=False)
