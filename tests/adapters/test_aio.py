@@ -17,7 +17,7 @@ from tests.adapters.helpers import TIMEOUT
 from tlslens.adapters.aio import TLSProtocol, TLSTransport
 from tlslens.certgen import ThrowawayPki
 from tlslens.errors import CertificateError, FatalAlert, LocalProtocolError
-from tlslens.events import ConnectionClosed, Event, HandshakeCompleted, KeyUpdated
+from tlslens.events import ConnectionClosed, DataReceived, Event, HandshakeCompleted, KeyUpdated
 from tlslens.wire.enums import AlertDescription
 
 PATTERN = bytes(range(256)) * 1200  # 300 KiB
@@ -215,7 +215,7 @@ def test_callback_runs_only_after_a_successful_handshake_and_failures_are_logged
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         called.append(writer)
 
-    async def main() -> None:
+    async def main() -> CertificateError:
         server, port = await serve(handler, server_config)
         async with server:
             with pytest.raises(CertificateError) as error:
@@ -317,9 +317,10 @@ def test_backpressure_pauses_the_writer_until_the_peer_reads(
         loop = asyncio.get_running_loop()
         go = asyncio.Event()
         got = loop.create_future()
-        server_transports: list[asyncio.BaseTransport] = []
+        server_transports: list[asyncio.Transport] = []
 
         async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            assert isinstance(writer.transport, TLSTransport)
             server_transports.append(writer.transport)
             await go.wait()
             got.set_result(await reader.read())
@@ -466,7 +467,7 @@ def test_flow_control_passes_through_the_tls_transport(
         assert app.data == b"held while paused" and raw.reading
 
         transport.write(b"to the peer")
-        assert peer.receive_data(raw.take())[-1].data == b"to the peer"  # type: ignore[attr-defined]
+        assert peer.receive_data(raw.take())[-1] == DataReceived(b"to the peer")
         transport.write_eof()
         assert raw.eof_written
         assert isinstance(peer.receive_data(raw.take())[-1], ConnectionClosed)

@@ -202,7 +202,7 @@ def test_makefile_supports_http_client(
 
     served = Background(serve)
     conn = http.client.HTTPConnection("localhost", timeout=TIMEOUT)
-    conn.sock = client  # type: ignore[assignment]
+    conn.sock = client
     conn.request("GET", "/page", headers={"Host": "localhost"})
     response = conn.getresponse()
     conn.close()  # the socket stays usable until the response's file is closed, as with plain sockets
@@ -352,7 +352,7 @@ def test_events_reach_the_hook_and_a_failed_socket_refuses_more_work(
     with pytest.raises(CertificateError):
         tls.do_handshake()
     assert isinstance(server.error(), FatalAlert)
-    with pytest.raises(OSError):
+    with pytest.raises(LocalProtocolError, match="already failed"):
         tls.recv(1)
     assert not any(isinstance(e, ConnectionClosed) for e in seen)
 

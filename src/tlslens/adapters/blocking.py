@@ -222,7 +222,7 @@ class TLSSocket:
             self._flush(wait=True)
 
     def send(self, data: bytes | bytearray | memoryview) -> int:
-        """Like ``sendall`` (a record is never written halfway on purpose); returns ``len(data)``."""
+        """Send all of ``data``, like ``sendall`` (TLS records are not written in part); return its length."""
         n = memoryview(data).nbytes
         self.sendall(data)
         return n
@@ -333,10 +333,10 @@ class TLSSocket:
     # --- moving bytes -------------------------------------------------------------------------------
 
     def _check_usable(self) -> None:
-        if self._socket_closed:
-            raise OSError(9, "the TLS socket is closed")  # EBADF, like a closed socket
         if self._failed is not None:
             raise LocalProtocolError("the connection has already failed") from self._failed
+        if self._socket_closed:
+            raise OSError(9, "the TLS socket is closed")  # EBADF, like a closed socket
 
     def _feed(self, data: bytes) -> None:
         """Hand bytes from the socket (b"" = EOF) to the engine and act on what it says."""
@@ -397,13 +397,15 @@ class TLSSocket:
                     return
             wait = False
 
-    def _send_close_notify(self) -> None:
+    def _send_close_notify(self) -> bool:
+        """Send close_notify (once the handshake is complete); False if there was nothing to send."""
         with self._engine_lock:
             if not self._conn.handshake_complete:
-                return
+                return False
             self._conn.close()
             self._outgoing += self._conn.data_to_send()
         self._flush(wait=True)
+        return True
 
     def _close_socket(self, *, send_close_notify: bool, drain: bool = True) -> None:
         if self._socket_closed:
@@ -411,8 +413,10 @@ class TLSSocket:
         self._socket_closed = True
         self._closed = True
         if send_close_notify and self._failed is None:
-            with contextlib.suppress(OSError, LocalProtocolError):
-                self._send_close_notify()
+            try:
+                drain = self._send_close_notify() and drain
+            except (OSError, LocalProtocolError):
+                drain = False
         if drain:
             shutdown_and_drain(self._sock)
         else:
