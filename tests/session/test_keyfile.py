@@ -194,3 +194,16 @@ def test_a_key_file_listing_one_id_twice_is_refused() -> None:
     text = dump_ticket_keys([key, TicketKey(b"\x01" * 16, b"\x03" * 32, 2.0)])
     with pytest.raises(ConfigurationError, match="twice"):
         load_ticket_keys(text)
+
+
+def test_a_key_that_could_not_be_rotated_away_still_stops_opening_after_two_intervals(
+    clock: Clock, tmp_path: Path
+) -> None:
+    path = tmp_path / "keys.json"
+    ring = TicketKeyRing.from_file(path, 100, provider=provider(clock, b"r"))
+    ticket = ring.seal(contents(created_at=clock.now, lifetime=1000))
+    path.write_text("{ damaged")  # rotation through the file now fails
+    clock.advance(150)
+    assert ring.open(ticket) is not None
+    clock.advance(50)
+    assert ring.open_with_reason(ticket) == (None, TicketRejection.RETIRED_KEY)

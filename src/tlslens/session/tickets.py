@@ -303,6 +303,8 @@ class TicketKeyRing:
         key = next((k for k in keys if k.key_id == key_id), None)
         if key is None:
             return None, TicketRejection.RETIRED_KEY if retired else TicketRejection.UNKNOWN_KEY
+        if now >= key.created_at + 2 * self._interval:  # kept only because a shared file could not rotate
+            return None, TicketRejection.RETIRED_KEY
         nonce = ticket[KEY_ID_LEN : KEY_ID_LEN + NONCE_LEN]
         try:
             plaintext = key.decrypt(nonce, ticket[KEY_ID_LEN + NONCE_LEN :], key_id)
