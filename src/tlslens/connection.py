@@ -65,6 +65,8 @@ class _Connection:
     """What both roles share: the record layer, the Output seam, closing and failing."""
 
     _state: State
+    _role = "CLIENT"  # key log label prefixes
+    _peer_role = "SERVER"
 
     def __init__(self, config: ClientConfig | ServerConfig, *, trace: bool) -> None:
         self._config = config
@@ -81,7 +83,10 @@ class _Connection:
         self._write_suite: Tls13Suite | None = None
         self._write_secret = b""
         self._peer_record_limit = 2**14 + 1  # RFC 8449 record_size_limit the peer announced
-        self._own_record_limit = config.record_size_limit
+        # RFC 8449: our limit binds the peer only once negotiated (the handshake says when).
+        self._own_record_limit: int | None = None
+        self._read_generation = 0  # KeyUpdates so far, for the key log's *_TRAFFIC_SECRET_N labels
+        self._write_generation = 0
         self._failed: TLSError | None = None
         self._peer_closed = False
         self._local_closed = False
@@ -237,13 +242,22 @@ class _Connection:
 
     def update_read_key(self) -> None:
         assert self._read_suite is not None
-        self.set_read_key(self._read_suite, next_traffic_secret(self._read_suite, self._read_secret), None)
+        self._read_generation += 1
+        label = f"{self._peer_role}_TRAFFIC_SECRET_{self._read_generation}"
+        self.set_read_key(self._read_suite, next_traffic_secret(self._read_suite, self._read_secret), label)
 
     def update_write_key(self) -> None:
         assert self._write_suite is not None
+        self._write_generation += 1
+        label = f"{self._role}_TRAFFIC_SECRET_{self._write_generation}"
         self.set_write_key(
-            self._write_suite, next_traffic_secret(self._write_suite, self._write_secret), None
+            self._write_suite, next_traffic_secret(self._write_suite, self._write_secret), label
         )
+
+    def set_own_record_size_limit(self, limit: int) -> None:
+        self._own_record_limit = limit
+        if self._opener is not None:
+            self._opener.max_plaintext = limit
 
     def set_peer_record_size_limit(self, limit: int) -> None:
         self._peer_record_limit = min(limit, 2**14 + 1)
@@ -510,6 +524,9 @@ class ClientConnection(_Connection):
 
 class ServerConnection(_Connection):
     """The server side of one TLS connection; it waits for a ClientHello."""
+
+    _role = "SERVER"
+    _peer_role = "CLIENT"
 
     def __init__(self, config: ServerConfig, *, trace: bool = False) -> None:
         from tlslens.handshake.server13 import start_server

@@ -31,13 +31,6 @@ BULK = b"0123456789" * 10_000 + b"\n"
 """100 kB of digits: s_server and s_client treat a read that starts with certain letters (q, Q, P, S, k,
 K, R...) as a command, and a pipe read may start anywhere in the payload."""
 
-RECORD_SIZE_LIMIT_BUG = (
-    "engine bug: our own record_size_limit is enforced on received records even when the peer never "
-    "negotiated RFC 8449 (OpenSSL 3.0 ignores the extension). RFC 8449 §4 binds the sender only 'when "
-    "the record_size_limit extension is negotiated'; connection.py set_read_key applies "
-    "config.record_size_limit to every read key unconditionally, so the handshake fails with "
-    "RecordOverflow"
-)
 
 
 # --- record layer -------------------------------------------------------------------------------------
@@ -106,7 +99,6 @@ def test_server_ignores_max_fragment_length_and_s_client_copes(harness: Harness)
     client.proc.wait_for_bytes(BULK)
 
 
-@pytest.mark.xfail(strict=True, reason=RECORD_SIZE_LIMIT_BUG)
 def test_client_record_size_limit_is_void_when_s_server_does_not_negotiate_it(harness: Harness) -> None:
     server = harness.s_server()
     pump = harness.tlslens_client(server.port, harness.client_config(record_size_limit=1024))
@@ -115,7 +107,6 @@ def test_client_record_size_limit_is_void_when_s_server_does_not_negotiate_it(ha
     pump.read_until(BULK)
 
 
-@pytest.mark.xfail(strict=True, reason=RECORD_SIZE_LIMIT_BUG)
 def test_server_record_size_limit_is_void_when_s_client_does_not_offer_it(harness: Harness) -> None:
     client, pump = s_client_session(harness, harness.server_config(record_size_limit=1024))
     pump.handshake()

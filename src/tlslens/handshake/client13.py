@@ -175,6 +175,10 @@ def start_client(
 ) -> State:
     """Build and queue the ClientHello (with a ticket and early data when given); return the first state."""
     sni, verify_name = _sni_and_verify_name(server_name)
+    if verify_name is None and config.verifier is None:
+        raise LocalProtocolError(
+            "a server_name is needed to verify the server's certificate (pass the host name or IP address)"
+        )
     provider = config.provider
     now = provider.now()
     if session is None and config.session_cache is not None:
@@ -421,6 +425,8 @@ class ExpectEncryptedExtensions:
             if rsl.record_size_limit < 64:
                 raise IllegalParameter(f"record_size_limit {rsl.record_size_limit} is below 64")
             out.set_peer_record_size_limit(rsl.record_size_limit)
+            if hs.config.record_size_limit is not None:
+                out.set_own_record_size_limit(hs.config.record_size_limit)
         hs.transcript.update(raw)
         if out.tracing and hs.early_data_sent:
             fate = "accepted" if hs.early_data_accepted else "rejected: resend it now if it is still wanted"

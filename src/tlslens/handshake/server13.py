@@ -220,6 +220,7 @@ def _send_server_flight(
         extensions.append(EarlyData())
     if chosen.peer_record_size_limit is not None and config.record_size_limit is not None:
         extensions.append(RecordSizeLimit(config.record_size_limit))
+        out.set_own_record_size_limit(config.record_size_limit)
     ee = EncryptedExtensions(tuple(extensions))
     if config.encrypted_extensions_hook is not None:
         ee = config.encrypted_extensions_hook(ee)
