@@ -17,7 +17,9 @@ from cryptography import x509
 class CertificateVerifier(Protocol):
     """Raises a ``tlslens.errors.CertificateError`` subclass when a chain is refused."""
 
-    def verify_server(self, chain: Sequence[x509.Certificate], server_name: str | None, now: float) -> None: ...
+    def verify_server(
+        self, chain: Sequence[x509.Certificate], server_name: str | None, now: float
+    ) -> None: ...
 
     def verify_client(self, chain: Sequence[x509.Certificate], now: float) -> None: ...
 
