@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,18 +41,19 @@ KEYLOG_LABELS = frozenset(
 KeyLogEntry = tuple[str, str, str]
 
 
-def keylog_entries(lines: Iterable[str]) -> set[KeyLogEntry]:
-    """(label, client_random, secret) for every handshake/traffic/exporter line, in lowercase hex."""
+def keylog_entries(lines: Iterable[str], labels: Collection[str] = KEYLOG_LABELS) -> set[KeyLogEntry]:
+    """(label, client_random, secret) for every line whose label is in ``labels`` (by default the
+    handshake/traffic/exporter ones), in lowercase hex."""
     out: set[KeyLogEntry] = set()
     for line in lines:
         parts = line.split()
-        if len(parts) == 3 and parts[0] in KEYLOG_LABELS:
+        if len(parts) == 3 and parts[0] in labels:
             out.add((parts[0], parts[1].lower(), parts[2].lower()))
     return out
 
 
-def read_keylog_file(path: Path) -> set[KeyLogEntry]:
-    return keylog_entries(path.read_text().splitlines()) if path.exists() else set()
+def read_keylog_file(path: Path, labels: Collection[str] = KEYLOG_LABELS) -> set[KeyLogEntry]:
+    return keylog_entries(path.read_text().splitlines(), labels) if path.exists() else set()
 
 
 @dataclass
