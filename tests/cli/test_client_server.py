@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import threading
@@ -267,3 +268,79 @@ def test_keylog_from_environment(pki: PkiFiles, tmp_path: Path) -> None:
         "SERVER_TRAFFIC_SECRET_0",
         "EXPORTER_SECRET",
     }
+
+
+# --- resumption and 0-RTT ----------------------------------------------------------------------------
+
+
+def _client_args(port: int, pki: PkiFiles, *more: str) -> tuple[str, ...]:
+    return ("client", f"127.0.0.1:{port}", "--cafile", str(pki.ca), "--servername", "localhost", *more)
+
+
+def test_resumption_with_early_data(pki: PkiFiles, tmp_path: Path) -> None:
+    session, request = tmp_path / "session.pem", tmp_path / "request.txt"
+    request.write_bytes(REQUEST)
+    with tlslens_server("--cert", str(pki.chain), "--key", str(pki.key), "--www", "--early-data") as (
+        server,
+        port,
+    ):
+        first = run_tlslens(*_client_args(port, pki, "--sess-out", str(session)), input=REQUEST)
+        assert first.returncode == 0, first.stderr
+        assert _page(first.stdout)["resumed"] == "false"
+        assert session.read_text().startswith("-----BEGIN TLSLENS SESSION-----")
+        assert session.stat().st_mode & 0o077 == 0  # it holds the PSK
+        second = run_tlslens(
+            *_client_args(port, pki, "--sess-in", str(session), "--early-data", str(request), "--trace")
+        )
+        assert second.returncode == 0, second.stderr
+        page = _page(second.stdout)
+        assert page["resumed"] == "true" and page["early_data"] == "true"
+        summary = _summary(second.stderr)
+        assert summary["resumed"] is True and summary["early_data_accepted"] is True
+        assert "decision [early_data] server accepted our 0-RTT data" in second.stderr
+        assert re.search(r"\(Application Data\) \(\d+ bytes\) +──────────►", second.stderr)
+        assert re.search(r"\(EndOfEarlyData\) +──────────►", second.stderr)
+        server.wait_for(r" ok TLSv1\.3 .* resumed with 0-RTT .*; \d+ bytes of 0-RTT data$")
+
+
+def test_refused_early_data_is_sent_again(pki: PkiFiles, tmp_path: Path) -> None:
+    session, request = tmp_path / "session.pem", tmp_path / "request.txt"
+    request.write_bytes(REQUEST)
+    args = ("--cert", str(pki.chain), "--key", str(pki.key), "--www", "--early-data")
+    with tlslens_server(*args) as (_server, port):
+        assert (
+            run_tlslens(*_client_args(port, pki, "--sess-out", str(session)), input=REQUEST).returncode == 0
+        )
+    with tlslens_server(*args) as (_server, port):  # a new server: new ticket keys, the ticket is refused
+        result = run_tlslens(
+            *_client_args(port, pki, "--sess-in", str(session), "--early-data", str(request), "--trace")
+        )
+    assert result.returncode == 0, result.stderr
+    page = _page(result.stdout)  # the request was answered all the same
+    assert page["resumed"] == "false" and page["early_data"] == "false"
+    summary = _summary(result.stderr)
+    assert summary["resumed"] is False and summary["early_data_accepted"] is False
+    assert "0-RTT refused  the early data is sent again, after the handshake" in result.stderr
+
+
+def test_early_data_larger_than_the_ticket_allows(pki: PkiFiles, tmp_path: Path) -> None:
+    session, request = tmp_path / "session.pem", tmp_path / "request.txt"
+    request.write_bytes(REQUEST)
+    with tlslens_server("--cert", str(pki.chain), "--key", str(pki.key), "--www") as (_server, port):
+        assert (
+            run_tlslens(*_client_args(port, pki, "--sess-out", str(session)), input=REQUEST).returncode == 0
+        )
+        result = run_tlslens(
+            *_client_args(port, pki, "--sess-in", str(session), "--early-data", str(request))
+        )
+    assert result.returncode == 2
+    assert "--early-data" in result.stderr and "does not accept 0-RTT" in result.stderr
+
+
+def test_no_ticket_no_session_file(pki: PkiFiles, tmp_path: Path) -> None:
+    session = tmp_path / "session.pem"
+    with tlslens_server("--cert", str(pki.chain), "--key", str(pki.key), "--tickets", "0") as (_server, port):
+        result = run_tlslens(*_client_args(port, pki, "--sess-out", str(session)), input=b"x")
+    assert result.returncode == 0, result.stderr
+    assert "warning: the server sent no session ticket" in result.stderr and not session.exists()
+    assert _summary(result.stderr)["resumed"] is False

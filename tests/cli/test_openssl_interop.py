@@ -273,3 +273,48 @@ def test_server_hello_retry_and_client_certificate_with_s_client(
         )
         server.wait_for(r" ok TLSv1\.3 TLS_AES_128_GCM_SHA256 secp384r1 .*client_cert=CN=alice")
     assert re.search(r"^group: secp384r1\r?$", client.stdout, re.MULTILINE)
+
+
+# --- resumption and 0-RTT with OpenSSL ---------------------------------------------------------------
+
+
+def test_client_resumes_with_early_data_against_s_server(pki: PkiFiles, tmp_path: Path) -> None:
+    session, early = tmp_path / "session.pem", tmp_path / "early.txt"
+    early.write_bytes(b"zero round trip\n")
+    with openssl_server(*_server_args(pki), "-early_data", "-naccept", "2") as (server, port):
+        code, _out, err = _client(port, pki, "--sess-out", str(session), input=b"first\n")
+        assert code == 0, err
+        server.wait_for("^first$", "stdout")
+        code, _out, err = _client(
+            port, pki, "--sess-in", str(session), "--early-data", str(early), input=b"then\n"
+        )
+        assert code == 0, err
+        server.wait_for("^Early data received:\n(.*\n)?zero round trip$", "stdout")
+        server.wait_for("^then$", "stdout")
+    summary = _summary(err)
+    assert summary["resumed"] is True and summary["early_data_accepted"] is True
+
+
+def test_s_client_resumes_with_early_data_against_server(pki: PkiFiles, tmp_path: Path) -> None:
+    session, request = tmp_path / "openssl.sess", tmp_path / "request.txt"
+    request.write_bytes(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    args = ("--cert", str(pki.chain), "--key", str(pki.key), "--www", "--early-data")
+    with tlslens_server(*args) as (server, port):
+        first = openssl(*_s_client(port, pki, "-ign_eof", "-sess_out", str(session)))
+        try:
+            first.send(request.read_bytes())
+            first.wait_for("^client_cert: none", "stdout")
+            first.finish()
+        finally:
+            first.kill()
+        second = openssl(
+            *_s_client(port, pki, "-ign_eof", "-sess_in", str(session), "-early_data", str(request))
+        )
+        try:
+            second.wait_for("^early_data: true", "stdout")
+            second.finish()
+        finally:
+            second.kill()
+        server.wait_for(r" ok TLSv1\.3 .* resumed with 0-RTT .*0-RTT data$")
+    assert "Reused, TLSv1.3" in second.stdout and "Early data was accepted" in second.stdout
+    assert re.search(r"^resumed: true\r?$", second.stdout, re.MULTILINE)

@@ -122,6 +122,8 @@ def test_trace_of_a_whole_handshake_in_order() -> None:
         ("sent", "Certificate"),
         ("sent", "CertificateVerify"),
         ("sent", "Finished"),
+        ("received", "NewSessionTicket"),
+        ("received", "NewSessionTicket"),
         ("sent", "KeyUpdate"),
         ("received", "KeyUpdate"),
     ]
@@ -143,7 +145,7 @@ def test_trace_of_a_whole_handshake_in_order() -> None:
         ("server", "ServerHello"),
     ]
     assert ("client", "{Certificate}") in labels and ("server", "{Finished}") in labels
-    assert ("client", "[KeyUpdate]") in labels
+    assert ("client", "[KeyUpdate]") in labels and ("server", "[NewSessionTicket]") in labels
     assert ("client", "close_notify") not in labels  # our close_notify is traced by the CLI (sent_alert)
     data = [(r.sender, r.detail) for r in rows if r.label == "[Application Data]"]
     assert data == [("client", "4 bytes"), ("server", "5 bytes")]

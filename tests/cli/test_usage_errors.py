@@ -99,16 +99,47 @@ def test_client_tls12_is_refused_honestly() -> None:
     assert "TLS 1.2 is not supported yet" in err
 
 
-@pytest.mark.parametrize("option", ["--sess-out", "--sess-in", "--early-data"])
-def test_client_resumption_options_are_not_available_yet(option: str, tmp_path: Path) -> None:
-    err = _usage_error("client", "127.0.0.1:1", option, str(tmp_path / "f"))
-    assert option in err and "resumption is not available yet" in err
+def test_client_early_data_needs_a_session(tmp_path: Path) -> None:
+    request = tmp_path / "request.txt"
+    request.write_bytes(b"GET / HTTP/1.1\r\n\r\n")
+    err = _usage_error("client", "127.0.0.1:1", "--early-data", str(request))
+    assert "--early-data" in err and "--sess-in" in err
 
 
-@pytest.mark.parametrize("option", [["--early-data"], ["--tickets", "2"]], ids=["early-data", "tickets"])
-def test_server_ticket_options_are_not_available_yet(option: list[str], pki: PkiFiles) -> None:
-    err = _usage_error("server", "--port", "0", "--cert", str(pki.chain), "--key", str(pki.key), *option)
-    assert option[0] in err and "not available yet" in err
+def test_client_damaged_session_file(tmp_path: Path) -> None:
+    damaged = tmp_path / "session.pem"
+    damaged.write_text("-----BEGIN SSL SESSION PARAMETERS-----\nMAA=\n-----END SSL SESSION PARAMETERS-----\n")
+    err = _usage_error("client", "127.0.0.1:1", "--sess-in", str(damaged))
+    assert "--sess-in" in err and "session.pem" in err
+
+
+def test_client_session_out_in_a_missing_folder(tmp_path: Path) -> None:
+    err = _usage_error("client", "127.0.0.1:1", "--sess-out", str(tmp_path / "no" / "such" / "session.pem"))
+    assert "--sess-out" in err
+
+
+@pytest.mark.parametrize("count", ["17", "-1"])
+def test_server_tickets_out_of_range(pki: PkiFiles, count: str) -> None:
+    err = _usage_error(
+        "server", "--port", "0", "--cert", str(pki.chain), "--key", str(pki.key), "--tickets", count
+    )
+    assert "--tickets" in err and "between 0 and 16" in err
+
+
+def test_server_early_data_without_tickets(pki: PkiFiles) -> None:
+    err = _usage_error(
+        "server",
+        "--port",
+        "0",
+        "--cert",
+        str(pki.chain),
+        "--key",
+        str(pki.key),
+        "--early-data",
+        "--tickets",
+        "0",
+    )
+    assert "--early-data" in err and "tickets" in err
 
 
 def test_unknown_trace_format() -> None:

@@ -6,22 +6,21 @@ exits 0. Right after the handshake it prints ``tlslens-summary: {json}`` on stde
 stderr is always a summary line (it is repeated at the end when anything else was printed after it,
 with an ``error`` key on failure). Exit status: 0 success, 1 TLS/certificate/network failure (one
 line naming the reason), 2 usage error. ``--trace`` writes the trace to stderr, so stdout carries only
-the server's data.
+the server's data. ``--sess-out F`` is written when the connection ends (tickets arrive after the
+handshake); ``--sess-in F --early-data FILE`` resumes and sends FILE as 0-RTT data (``cli/resume.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import sys
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any, Protocol
+from typing import Any
 
 import click
 
+from tlslens.cli.client_io import InputSource, Report, StdinSource
 from tlslens.cli.common import (
     config_error,
     format_address,
@@ -35,73 +34,15 @@ from tlslens.cli.common import (
     tracer_factory,
 )
 from tlslens.cli.link import Link, SessionFailed
+from tlslens.cli.resume import check_session_out, load_session, read_early_data, save_session
 from tlslens.config import ClientConfig
 from tlslens.connection import ClientConnection
 from tlslens.errors import ConfigurationError, LocalProtocolError
 from tlslens.events import ConnectionClosed, DataReceived, Event, HandshakeCompleted, SessionTicketReceived
+from tlslens.session import Session
 from tlslens.trace import Tracer
 
 DEFAULT_TIMEOUT = 10.0
-
-
-class InputSource(Protocol):
-    async def next_chunk(self) -> bytes:
-        """The next chunk of input; b"" at the end."""
-        ...
-
-
-class StdinSource:
-    """stdin, read by a daemon thread as data arrives (works for terminals, pipes and files alike)."""
-
-    def __init__(self, fd: int | None = None) -> None:
-        self.fd = sys.stdin.fileno() if fd is None else fd
-        self._queue: asyncio.Queue[bytes] | None = None
-
-    def _start(self) -> asyncio.Queue[bytes]:
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[bytes] = asyncio.Queue()
-
-        def pump() -> None:
-            while True:
-                try:
-                    chunk = os.read(self.fd, 65536)
-                except OSError:
-                    chunk = b""
-                loop.call_soon_threadsafe(queue.put_nowait, chunk)
-                if not chunk:
-                    return
-
-        threading.Thread(target=pump, name="tlslens-stdin", daemon=True).start()
-        return queue
-
-    async def next_chunk(self) -> bytes:
-        if self._queue is None:
-            self._queue = self._start()
-        return await self._queue.get()
-
-
-class BytesSource:
-    """Fixed input (the demo's request), then EOF."""
-
-    def __init__(self, data: bytes) -> None:
-        self._chunks = [data] if data else []
-
-    async def next_chunk(self) -> bytes:
-        return self._chunks.pop(0) if self._chunks else b""
-
-
-def summary(completed: HandshakeCompleted | None, error: str | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "version": completed.version.label if completed else None,
-        "cipher": completed.cipher_suite.name if completed else None,
-        "group": completed.group.iana_name if completed and completed.group is not None else None,
-        "alpn": completed.alpn_protocol if completed else None,
-        "resumed": completed.resumed if completed else False,
-        "early_data_accepted": completed.early_data_accepted if completed else False,
-    }
-    if error is not None:
-        out["error"] = error
-    return out
 
 
 @dataclass
@@ -115,6 +56,8 @@ class ClientRun:
     tracer: Tracer | None = None
     timeout: float = DEFAULT_TIMEOUT
     key_update: bool = False
+    session: Session | None = None
+    early_data: bytes | None = None
     on_handshake: Callable[[HandshakeCompleted], None] = lambda completed: None
     on_data: Callable[[bytes], None] = lambda data: None
     on_warning: Callable[[str], None] = lambda text: None
@@ -144,7 +87,13 @@ class ClientRun:
             local = writer.get_extra_info("sockname")
             self.tracer.note("TCP connected", f"to {self.address} from {format_address(*local[:2])}")
         try:
-            conn = ClientConnection(self.config, self.server_name, trace=self.tracer is not None)
+            conn = ClientConnection(
+                self.config,
+                self.server_name,
+                session=self.session,
+                early_data=self.early_data,
+                trace=self.tracer is not None,
+            )
         except LocalProtocolError as exc:
             writer.close()
             raise SessionFailed(str(exc).removeprefix("tls: ")) from None
@@ -177,8 +126,7 @@ class ClientRun:
                     for event in reading.result():
                         peer_closed |= self._event(event)
                     if started and self.completed is not None:
-                        if self.key_update:
-                            link.conn.update_keys(request_peer=True)
+                        self._after_handshake(link, self.completed)
                         typing = asyncio.ensure_future(source.next_chunk())
                     if not peer_closed:
                         reading = asyncio.ensure_future(link.read())
@@ -198,6 +146,15 @@ class ClientRun:
         if self.completed is None:
             raise SessionFailed("the server closed the connection during the handshake, without an alert")
         link.close_notify()
+
+    def _after_handshake(self, link: Link, completed: HandshakeCompleted) -> None:
+        if self.key_update:
+            link.conn.update_keys(request_peer=True)
+        if self.early_data and not completed.early_data_accepted:
+            # RFC 8446 §4.2.10: refused 0-RTT data is lost unless the client sends it again.
+            link.conn.send_data(self.early_data)
+            if self.tracer is not None:
+                self.tracer.note("0-RTT refused", "the early data is sent again, after the handshake")
 
     def _event(self, event: Event) -> bool:
         """Handle one event; True when the server has closed its side."""
@@ -250,52 +207,6 @@ def build_client_config(
         raise config_error(exc) from None
 
 
-class _Report:
-    """stderr for the client: the summary line, warnings, errors, and the trace (it is a text stream),
-    keeping count of writes so that a summary line can end the output whatever came after the first."""
-
-    def __init__(self, stream: IO[str]) -> None:
-        self.stream = stream
-        self.writes = 0
-        self._summary_at = -1
-
-    def write(self, text: str) -> int:
-        self.writes += 1
-        return self.stream.write(text)
-
-    def flush(self) -> None:
-        self.stream.flush()
-
-    def isatty(self) -> bool:
-        return self.stream.isatty()
-
-    def summary(self, completed: HandshakeCompleted | None, error: str | None = None) -> None:
-        self.write("tlslens-summary: " + json.dumps(summary(completed, error)) + "\n")
-        self.flush()
-        self._summary_at = self.writes
-
-    def summary_last(self, completed: HandshakeCompleted | None) -> None:
-        """Repeat the summary when something else was printed after it."""
-        if self._summary_at != self.writes:
-            self.summary(completed)
-
-    def warning(self, text: str) -> None:
-        self.write(f"warning: {text}\n")
-
-    def failed(self, completed: HandshakeCompleted | None, failure: SessionFailed) -> None:
-        self.write(f"error: {failure.reason}\n")
-        for line in failure.details:
-            self.write(line + "\n")
-        self.summary(completed, failure.reason)
-
-
-def _later_issue(option: str) -> click.UsageError:
-    return click.UsageError(
-        f"{option}: session resumption is not available yet in tlslens (tickets, --sess-out/--sess-in "
-        "and 0-RTT --early-data come with resumption); run without it"
-    )
-
-
 @click.command("client")
 @click.argument("target", metavar="HOST:PORT", callback=host_port_callback)
 @click.option("--servername", metavar="NAME", help="Name for SNI and verification (default: HOST).")
@@ -313,9 +224,15 @@ def _later_issue(option: str) -> click.UsageError:
 @click.option("--alpn", metavar="LIST", help="ALPN protocols to offer, e.g. h2,http/1.1.")
 @click.option("--cert", metavar="F", help="Client certificate chain (PEM), sent when the server asks.")
 @click.option("--key", metavar="F", help="Private key (PEM) of --cert.")
-@click.option("--sess-out", metavar="F", help="Write the session for resumption (not available yet).")
-@click.option("--sess-in", metavar="F", help="Resume the session in F (not available yet).")
-@click.option("--early-data", metavar="F", help="Send F as 0-RTT data with --sess-in (not available yet).")
+@click.option(
+    "--sess-out", metavar="F", help="Write the session (newest ticket) to F when the connection ends."
+)
+@click.option("--sess-in", metavar="F", help="Resume the session in F (written by --sess-out).")
+@click.option(
+    "--early-data",
+    metavar="F",
+    help="Send the contents of F as 0-RTT data (with --sess-in), sent again if refused.",
+)
 @click.option(
     "--keylog", metavar="F", help="Append NSS key log lines to F (default: $SSLKEYLOGFILE when set)."
 )
@@ -357,14 +274,15 @@ def client(
         raise click.UsageError(
             "--tls1_2: TLS 1.2 is not supported yet; tlslens speaks TLS 1.3 only (--tls1_3)"
         )
-    for option, given in (("--sess-out", sess_out), ("--sess-in", sess_in), ("--early-data", early_data)):
-        if given is not None:
-            raise _later_issue(option)
     host, port = target
     config = build_client_config(
         cafile=cafile, ciphers=ciphers, groups=groups, alpn=alpn, cert=cert, key=key, keylog=keylog
     )
-    report = _Report(sys.stderr)
+    session = load_session(sess_in) if sess_in is not None else None
+    early = read_early_data(early_data, session) if early_data is not None else None
+    if sess_out is not None:
+        check_session_out(sess_out)
+    report = Report(sys.stderr)
     tracer = tracer_factory(trace, trace_format, report, "client")("")
     stdout = sys.stdout.buffer
 
@@ -380,6 +298,8 @@ def client(
         tracer,
         timeout,
         key_update,
+        session,
+        early,
         on_handshake=report.summary,
         on_data=write_data,
         on_warning=report.warning,
@@ -393,6 +313,10 @@ def client(
         failure = SessionFailed("interrupted")
     if tracer is not None:
         tracer.finish()
+    if sess_out is not None:
+        warning = save_session(sess_out, run.tickets)
+        if warning is not None:
+            report.warning(warning)
     if failure is not None:
         report.failed(run.completed, failure)
         sys.exit(1)

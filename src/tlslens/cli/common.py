@@ -66,6 +66,7 @@ def name_list(value: str | None) -> list[str] | None:
 
 
 _CONFIG_HINTS = (
+    ("tickets", "--tickets"),
     ("cipher suite", "--ciphers"),
     ("group", "--groups"),
     ("ALPN", "--alpn"),

@@ -18,7 +18,8 @@ import click
 from cryptography.hazmat.primitives import serialization
 
 from tlslens.certgen import make_pki
-from tlslens.cli.client import BytesSource, ClientRun
+from tlslens.cli.client import ClientRun
+from tlslens.cli.client_io import BytesSource
 from tlslens.cli.common import format_address, load_trust_anchors
 from tlslens.cli.link import SessionFailed
 from tlslens.cli.server import Listener, ServerSettings, build_server_config

@@ -37,11 +37,12 @@ from tlslens.cli.common import (
     tracer_factory,
 )
 from tlslens.cli.link import Link, SessionFailed
+from tlslens.cli.resume import EARLY_DATA_LIMIT
 from tlslens.cli.www import WwwResponder
 from tlslens.config import ServerConfig
 from tlslens.connection import ServerConnection
 from tlslens.errors import ConfigurationError
-from tlslens.events import ConnectionClosed, DataReceived, HandshakeCompleted
+from tlslens.events import ConnectionClosed, DataReceived, EarlyDataReceived, HandshakeCompleted
 from tlslens.trace import Tracer
 from tlslens.verifier import WebPkiVerifier
 
@@ -76,6 +77,7 @@ async def _serve_connection(link: Link, settings: ServerSettings, outcome: _Outc
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.handshake_timeout
     www: WwwResponder | None = None
+    early = bytearray()  # 0-RTT data, answered once the handshake is complete
     while True:
         if outcome.completed is None:
             try:
@@ -88,23 +90,25 @@ async def _serve_connection(link: Link, settings: ServerSettings, outcome: _Outc
             events = await link.read()
         peer_closed = False
         for event in events:
-            if isinstance(event, HandshakeCompleted):
+            data = b""
+            if isinstance(event, EarlyDataReceived):
+                early += event.data
+            elif isinstance(event, HandshakeCompleted):
                 outcome.completed = event
                 outcome.handshake_ms = (time.perf_counter() - started) * 1000
                 if settings.www:
-                    www = WwwResponder(event)
-            elif isinstance(event, DataReceived) and not link.local_closed:
-                if www is None:
-                    link.conn.send_data(event.data)  # echo
-                else:
-                    link.conn.send_data(www.feed(event.data))
-                    if www.done:
-                        outcome.status = www.status
-                        link.close_notify()
+                    www = WwwResponder(event, early_data=bool(early))
+                data, early = bytes(early), bytearray()
+                if data:
+                    outcome.notes.append(f"{len(data)} bytes of 0-RTT data")
+            elif isinstance(event, DataReceived):
+                data = event.data
             elif isinstance(event, ConnectionClosed):
                 peer_closed = True
                 if not event.clean:
                     outcome.notes.append("client closed TCP without close_notify")
+            if data and not link.local_closed:
+                _answer(link, www, data, outcome)
         if peer_closed:
             link.close_notify()
             await link.send_pending()
@@ -114,6 +118,17 @@ async def _serve_connection(link: Link, settings: ServerSettings, outcome: _Outc
         await link.send_pending()
         if link.local_closed:  # --www answered: close_notify is out, nothing more to do
             return
+
+
+def _answer(link: Link, www: WwwResponder | None, data: bytes, outcome: _Outcome) -> None:
+    """Echo, or feed the HTTP responder and close once it has answered."""
+    if www is None:
+        link.conn.send_data(data)
+        return
+    link.conn.send_data(www.feed(data))
+    if www.done:
+        outcome.status = www.status
+        link.close_notify()
 
 
 def _log_line(peer: str, outcome: _Outcome, elapsed_ms: float, link: Link) -> str:
@@ -126,6 +141,8 @@ def _log_line(peer: str, outcome: _Outcome, elapsed_ms: float, link: Link) -> st
     assert c is not None and outcome.handshake_ms is not None
     group = c.group.iana_name if c.group is not None else "psk"
     parts = [f"{peer} ok {c.version.label} {c.cipher_suite.name} {group}"]
+    if c.resumed:
+        parts.append("resumed" + (" with 0-RTT" if c.early_data_accepted else ""))
     if c.alpn_protocol:
         parts.append(f"alpn={c.alpn_protocol}")
     if c.server_name:
@@ -250,6 +267,8 @@ def build_server_config(
     alpn: str | None,
     verify_client: str | None,
     keylog: str | None,
+    early_data: bool = False,
+    tickets: int | None = None,
 ) -> ServerConfig:
     kwargs: dict[str, Any] = {
         "certificate_chain": load_certificates(cert, "--cert"),
@@ -264,6 +283,14 @@ def build_server_config(
         kwargs["alpn_protocols"] = name_list(alpn)
     if verify_client is not None:
         kwargs["client_verifier"] = WebPkiVerifier(load_trust_anchors(verify_client, "--verify-client"))
+    if tickets is not None:
+        kwargs["tickets"] = tickets
+    if early_data:
+        if tickets == 0:
+            raise click.BadParameter(
+                "0-RTT needs session tickets; drop --tickets 0", param_hint="--early-data"
+            )
+        kwargs["max_early_data_size"] = EARLY_DATA_LIMIT
     try:
         return ServerConfig(**kwargs)
     except ConfigurationError as exc:
@@ -315,12 +342,6 @@ def server(
     trace_format: str,
 ) -> None:
     """Serve TLS 1.3 on HOST:PORT: echo application data, or with --www answer HTTP GET."""
-    if early_data or tickets is not None:
-        option = "--early-data" if early_data else "--tickets"
-        raise click.UsageError(
-            f"{option}: session tickets and 0-RTT are not available yet in tlslens (they come with "
-            "resumption); run without it"
-        )
     config = build_server_config(
         cert=cert,
         key=key,
@@ -329,6 +350,8 @@ def server(
         alpn=alpn,
         verify_client=verify_client,
         keylog=keylog,
+        early_data=early_data,
+        tickets=tickets,
     )
     settings = ServerSettings(
         config, www=www, make_tracer=tracer_factory(trace, trace_format, sys.stderr, "server")

@@ -48,8 +48,9 @@ class WwwResponder:
     """Feeds decrypted bytes to h11; once a whole request is in, ``feed`` returns the response bytes.
     After that (``done``) the server sends close_notify and closes."""
 
-    def __init__(self, completed: HandshakeCompleted) -> None:
+    def __init__(self, completed: HandshakeCompleted, *, early_data: bool = False) -> None:
         self.completed = completed
+        self.early_data = early_data  # the request (or part of it) arrived as 0-RTT data
         self.http = h11.Connection(h11.SERVER)
         self.request: h11.Request | None = None
         self.done = False
@@ -91,7 +92,7 @@ class WwwResponder:
                     assert self.request is not None
                     if self.request.method not in (b"GET", b"HEAD"):
                         return self._respond(405, "only GET is answered here\n", [(b"Allow", b"GET, HEAD")])
-                    return self._respond(200, page(self.completed))
+                    return self._respond(200, page(self.completed, early_data=self.early_data))
         except h11.RemoteProtocolError as exc:
             if self.http.our_state in (h11.IDLE, h11.SEND_RESPONSE):
                 return self._respond(exc.error_status_hint, f"bad request: {exc}\n")

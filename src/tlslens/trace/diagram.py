@@ -17,7 +17,7 @@ from tlslens.trace.tracer import DiagramRow, Role
 ARROW_RIGHT = "──────────►"
 ARROW_LEFT = "◄──────────"
 MAX_LEFT = 36
-LEGEND = "{…} handshake keys, […] application keys"
+LEGEND = "{…} handshake keys, […] application keys, (…) 0-RTT keys"
 
 
 def _text(row: DiagramRow) -> str:

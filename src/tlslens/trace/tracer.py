@@ -34,7 +34,7 @@ from tlslens.events import (
 )
 from tlslens.trace.describe import Value, describe_message, enum_name, message_summary, message_title
 from tlslens.wire.enums import AlertDescription, AlertLevel, ContentType
-from tlslens.wire.messages import ClientHello, ServerHello
+from tlslens.wire.messages import ClientHello, EndOfEarlyData, ServerHello
 
 Role = Literal["client", "server"]
 Direction = Literal["sent", "received", "local"]
@@ -165,6 +165,8 @@ class Tracer:
         )
         if isinstance(msg, ClientHello | ServerHello):
             label = title
+        elif isinstance(msg, EndOfEarlyData):
+            label = f"({title})"  # RFC 8446 §2: ( ) for messages under the early traffic key
         elif self._complete:
             label = f"[{title}]"
         else:
@@ -183,7 +185,8 @@ class Tracer:
                     t, "sent" if sent else "received", "record", title, f"{event.length} bytes{protected}"
                 )
                 if sent and event.inner_type == ContentType.APPLICATION_DATA and event.length:
-                    self._row(t, self.role, "[Application Data]", size=event.length)
+                    label = "[Application Data]" if self._complete else "(Application Data)"
+                    self._row(t, self.role, label, size=event.length)
             case SecretDerived():
                 self._emit(t, "local", "secret", event.label, "derived")
             case DecisionMade():

@@ -1,0 +1,117 @@
+"""The client's input and stderr: stdin streamed as it arrives, and the ``tlslens-summary:`` reporting.
+
+Contract (ARCHITECTURE.md): the summary line is printed right after the handshake, with keys
+``version cipher group alpn resumed early_data_accepted`` (plus ``error`` on failure); ``Report``
+repeats it at the end when anything else reached stderr since, so it is always the last line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import threading
+from typing import IO, Any, Protocol
+
+from tlslens.cli.link import SessionFailed
+from tlslens.events import HandshakeCompleted
+
+
+class InputSource(Protocol):
+    async def next_chunk(self) -> bytes:
+        """The next chunk of input; b"" at the end."""
+        ...
+
+
+class StdinSource:
+    """stdin, read by a daemon thread as data arrives (works for terminals, pipes and files alike)."""
+
+    def __init__(self, fd: int | None = None) -> None:
+        self.fd = sys.stdin.fileno() if fd is None else fd
+        self._queue: asyncio.Queue[bytes] | None = None
+
+    def _start(self) -> asyncio.Queue[bytes]:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[bytes] = asyncio.Queue()
+
+        def pump() -> None:
+            while True:
+                try:
+                    chunk = os.read(self.fd, 65536)
+                except OSError:
+                    chunk = b""
+                loop.call_soon_threadsafe(queue.put_nowait, chunk)
+                if not chunk:
+                    return
+
+        threading.Thread(target=pump, name="tlslens-stdin", daemon=True).start()
+        return queue
+
+    async def next_chunk(self) -> bytes:
+        if self._queue is None:
+            self._queue = self._start()
+        return await self._queue.get()
+
+
+class BytesSource:
+    """Fixed input (the demo's request), then EOF."""
+
+    def __init__(self, data: bytes) -> None:
+        self._chunks = [data] if data else []
+
+    async def next_chunk(self) -> bytes:
+        return self._chunks.pop(0) if self._chunks else b""
+
+
+class Report:
+    """stderr for the client: the summary line, warnings, errors, and the trace (it is a text stream),
+    keeping count of writes so that a summary line can end the output whatever came after the first."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+        self.writes = 0
+        self._summary_at = -1
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+    def summary(self, completed: HandshakeCompleted | None, error: str | None = None) -> None:
+        self.write("tlslens-summary: " + json.dumps(summary(completed, error)) + "\n")
+        self.flush()
+        self._summary_at = self.writes
+
+    def summary_last(self, completed: HandshakeCompleted | None) -> None:
+        """Repeat the summary when something else was printed after it."""
+        if self._summary_at != self.writes:
+            self.summary(completed)
+
+    def warning(self, text: str) -> None:
+        self.write(f"warning: {text}\n")
+
+    def failed(self, completed: HandshakeCompleted | None, failure: SessionFailed) -> None:
+        self.write(f"error: {failure.reason}\n")
+        for line in failure.details:
+            self.write(line + "\n")
+        self.summary(completed, failure.reason)
+
+
+def summary(completed: HandshakeCompleted | None, error: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "version": completed.version.label if completed else None,
+        "cipher": completed.cipher_suite.name if completed else None,
+        "group": completed.group.iana_name if completed and completed.group is not None else None,
+        "alpn": completed.alpn_protocol if completed else None,
+        "resumed": completed.resumed if completed else False,
+        "early_data_accepted": completed.early_data_accepted if completed else False,
+    }
+    if error is not None:
+        out["error"] = error
+    return out
