@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 
 from tlslens.config import ClientConfig, ServerConfig
-from tlslens.crypto.key_schedule import next_traffic_secret, traffic_key_iv
 from tlslens.crypto.suites import Tls13Suite
 from tlslens.errors import (
     BadRecordMac,
@@ -42,23 +41,22 @@ from tlslens.events import (
 )
 from tlslens.handshake.common import State
 from tlslens.keylog import format_line
-from tlslens.record.deframer import Deframer, Record, encode_plaintext
-from tlslens.record.protection import RecordOpener, RecordSealer
-from tlslens.record.reassembly import HandshakeReassembler
+from tlslens.record.deframer import Record
+from tlslens.record.layer import RecordLayer
+from tlslens.record.protection import MAX_CONSECUTIVE_EMPTY_RECORDS
 from tlslens.session.cache import Session
 from tlslens.wire.enums import AlertDescription, AlertLevel, ContentType, KeyUpdateRequest
 from tlslens.wire.messages import HandshakeMessage, KeyUpdate, decode_handshake, encode_handshake
 
 _HANDSHAKE = ContentType.HANDSHAKE.value
 _APPLICATION_DATA = ContentType.APPLICATION_DATA.value
-_ALERT = ContentType.ALERT.value
 _CCS = ContentType.CHANGE_CIPHER_SPEC.value
-_CCS_RECORD = b"\x14\x03\x03\x00\x01\x01"
+_ALERT = ContentType.ALERT.value
 
-MAX_CONSECUTIVE_EMPTY_RECORDS = 32
-"""Empty application-data records, change_cipher_spec records and KeyUpdates in a row before we call it
-a flood (a peer could otherwise keep us busy without sending anything)."""
+MAX_CCS_RECORDS = MAX_CONSECUTIVE_EMPTY_RECORDS
+"""change_cipher_spec records tolerated during one handshake (more is a flood)."""
 MAX_KEY_UPDATES_WITHOUT_DATA = 32
+"""KeyUpdates in a row without application data before we call it a flood."""
 
 
 class _Connection:
@@ -72,19 +70,7 @@ class _Connection:
         self._config = config
         self._tracing = trace
         self._events: list[Event] = []
-        self._out = bytearray()
-        self._pending = bytearray()  # handshake bytes waiting for the current write key
-        self._deframer = Deframer()
-        self._reassembler = HandshakeReassembler()
-        self._opener: RecordOpener | None = None
-        self._sealer: RecordSealer | None = None
-        self._read_suite: Tls13Suite | None = None
-        self._read_secret = b""
-        self._write_suite: Tls13Suite | None = None
-        self._write_secret = b""
-        self._peer_record_limit = 2**14 + 1  # RFC 8449 record_size_limit the peer announced
-        # RFC 8449: our limit binds the peer only once negotiated (the handshake says when).
-        self._own_record_limit: int | None = None
+        self._records = RecordLayer()
         self._read_generation = 0  # KeyUpdates so far, for the key log's *_TRAFFIC_SECRET_N labels
         self._write_generation = 0
         self._failed: TLSError | None = None
@@ -124,7 +110,7 @@ class _Connection:
             if not data:
                 self._eof()
             elif not self._peer_closed:  # RFC 8446 §6.1: data after close_notify is ignored
-                for record in self._deframer.feed(data):
+                for record in self._records.deframer.feed(data):
                     self._record(record)
                     if self._peer_closed:
                         break
@@ -143,22 +129,16 @@ class _Connection:
 
     def send_data(self, data: bytes | bytearray | memoryview) -> None:
         """Queue application data (split into records as needed)."""
-        sealer = self._sealer
+        sealer = self._records.sealer
         if not self._handshake_complete or sealer is None:
             raise LocalProtocolError("application data can only be sent after the handshake")
         if self._local_closed or self._failed is not None:
             raise LocalProtocolError("the connection is closed for sending")
-        if sealer.needs_key_update:
+        if sealer.needs_key_update:  # RFC 8446 §5.5: a new key well before the AEAD's limit
             self._send_key_update(request_peer=False)
-            sealer = self._sealer
-            assert sealer is not None
         if not data:
             return
-        limit = self._peer_record_limit - 1
-        if limit >= 2**14:
-            sealer.seal_into(self._out, _APPLICATION_DATA, data)
-        else:
-            sealer.seal_into(self._out, _APPLICATION_DATA, data, max_fragment=limit)
+        self._records.seal_application_data(data)
         if self._tracing:
             self._events.append(
                 RecordSent(ContentType.APPLICATION_DATA, len(data), True, ContentType.APPLICATION_DATA)
@@ -187,9 +167,7 @@ class _Connection:
 
     def data_to_send(self) -> bytes:
         self._flush()
-        out = bytes(self._out)
-        self._out.clear()
-        return out
+        return self._records.take_output()
 
     # --- Output: what the handshake state machine may do ---------------------------------------------
 
@@ -199,70 +177,55 @@ class _Connection:
 
     def send(self, message: HandshakeMessage) -> bytes:
         raw = encode_handshake(message)
-        self._pending += raw
+        self._records.queue_handshake(raw)
         if self._tracing:
             self._events.append(MessageSent(message, raw))
         return raw
 
     def send_raw(self, message: HandshakeMessage, raw: bytes) -> None:
-        """Queue an already encoded message (a ClientHello whose binders were patched in)."""
-        self._pending += raw
+        """Queue handshake bytes as they are (a seam for tests that send malformed messages)."""
+        self._records.queue_handshake(raw)
         if self._tracing:
             self._events.append(MessageSent(message, raw))
 
     def send_change_cipher_spec(self) -> None:
-        self._flush_pending()
-        self._out += _CCS_RECORD
+        self._flush()
+        self._records.send_change_cipher_spec()
         if self._tracing:
             self._events.append(RecordSent(ContentType.CHANGE_CIPHER_SPEC, 1, False))
 
     def set_read_key(self, suite: Tls13Suite, secret: bytes, label: str | None) -> None:
-        self._reassembler.check_aligned("a key change")
-        key, iv = traffic_key_iv(suite, secret)
-        limit = self._own_record_limit
-        if limit is None:
-            self._opener = RecordOpener(suite, key, iv)
-        else:
-            self._opener = RecordOpener(suite, key, iv, max_plaintext=limit)
-        self._read_suite, self._read_secret = suite, secret
+        self._records.set_read_key(suite, secret)
         if label:
             self.keylog(label, secret)
 
     def set_write_key(self, suite: Tls13Suite, secret: bytes, label: str | None) -> None:
-        self._flush_pending()
-        key, iv = traffic_key_iv(suite, secret)
-        self._sealer = RecordSealer(suite, key, iv, max_plaintext=self._peer_record_limit)
-        self._write_suite, self._write_secret = suite, secret
+        self._flush()
+        self._records.set_write_key(suite, secret)
         if label:
             self.keylog(label, secret)
 
     def drop_write_key(self) -> None:
-        self._flush_pending()
-        self._sealer, self._write_suite, self._write_secret = None, None, b""
+        self._flush()
+        self._records.drop_write_key()
 
     def update_read_key(self) -> None:
-        assert self._read_suite is not None
         self._read_generation += 1
-        label = f"{self._peer_role}_TRAFFIC_SECRET_{self._read_generation}"
-        self.set_read_key(self._read_suite, next_traffic_secret(self._read_suite, self._read_secret), label)
+        self.set_read_key(
+            *self._records.next_read_secret(), f"{self._peer_role}_TRAFFIC_SECRET_{self._read_generation}"
+        )
 
     def update_write_key(self) -> None:
-        assert self._write_suite is not None
         self._write_generation += 1
-        label = f"{self._role}_TRAFFIC_SECRET_{self._write_generation}"
         self.set_write_key(
-            self._write_suite, next_traffic_secret(self._write_suite, self._write_secret), label
+            *self._records.next_write_secret(), f"{self._role}_TRAFFIC_SECRET_{self._write_generation}"
         )
 
     def set_own_record_size_limit(self, limit: int) -> None:
-        self._own_record_limit = limit
-        if self._opener is not None:
-            self._opener.max_plaintext = limit
+        self._records.set_own_record_size_limit(limit)
 
     def set_peer_record_size_limit(self, limit: int) -> None:
-        self._peer_record_limit = min(limit, 2**14 + 1)
-        if self._sealer is not None:
-            self._sealer.max_plaintext = self._peer_record_limit
+        self._records.set_peer_record_size_limit(limit)
 
     def keylog(self, label: str, secret: bytes) -> None:
         callback = self._config.keylog
@@ -283,8 +246,7 @@ class _Connection:
         self._hello_seen = True
 
     def send_early_data(self, data: bytes) -> None:
-        assert self._sealer is not None
-        self._sealer.seal_into(self._out, _APPLICATION_DATA, data)
+        self._records.seal_application_data(data)
         if self._tracing:
             self._events.append(
                 RecordSent(ContentType.APPLICATION_DATA, len(data), True, ContentType.APPLICATION_DATA)
@@ -303,7 +265,6 @@ class _Connection:
         if self._local_closed:
             return
         self.send(KeyUpdate(KeyUpdateRequest.UPDATE_NOT_REQUESTED))
-        self._flush_pending()
         self.update_write_key()
 
     def handshake_finished(self) -> None:
@@ -317,7 +278,7 @@ class _Connection:
 
     def _record(self, record: Record) -> None:
         ctype = record.content_type
-        opener = self._opener
+        opener = self._records.opener
         if ctype == _APPLICATION_DATA and opener is not None:
             if self._skip_budget:
                 try:
@@ -345,7 +306,7 @@ class _Connection:
             if record.fragment != b"\x01" or self._peer_finished or not self._hello_seen:
                 raise UnexpectedMessage("change_cipher_spec outside the handshake")
             self._ccs_count += 1
-            if self._ccs_count > MAX_CONSECUTIVE_EMPTY_RECORDS:
+            if self._ccs_count > MAX_CCS_RECORDS:
                 raise UnexpectedMessage("too many change_cipher_spec records")
             return
         if ctype == _HANDSHAKE and opener is None:
@@ -376,7 +337,7 @@ class _Connection:
 
     def _content(self, inner_type: int, content: bytes) -> None:
         if inner_type == _APPLICATION_DATA:
-            if not self._reassembler.is_aligned:
+            if not self._records.reassembler.is_aligned:
                 raise UnexpectedMessage("application data in the middle of a handshake message")
             if not self._handshake_complete:
                 self._early_application_data(content)
@@ -402,7 +363,7 @@ class _Connection:
             self._events.append(EarlyDataReceived(content))
 
     def _handshake_data(self, fragment: bytes) -> None:
-        for raw in self._reassembler.feed(fragment):
+        for raw in self._records.reassembler.feed(fragment):
             message = decode_handshake(raw)
             if self._tracing:
                 self._events.append(MessageReceived(message, raw))
@@ -415,7 +376,7 @@ class _Connection:
             self._state = self._state.handle(message, raw, self)
 
     def _alert(self, data: bytes) -> None:
-        if not self._reassembler.is_aligned:
+        if not self._records.reassembler.is_aligned:
             raise UnexpectedMessage("alert in the middle of a handshake message")
         if len(data) != 2:
             raise DecodeError(f"alert of {len(data)} bytes")
@@ -442,7 +403,6 @@ class _Connection:
     def _send_key_update(self, request_peer: bool) -> None:
         request = KeyUpdateRequest.UPDATE_REQUESTED if request_peer else KeyUpdateRequest.UPDATE_NOT_REQUESTED
         self.send(KeyUpdate(request))
-        self._flush_pending()
         self.update_write_key()
         if self._tracing:
             self.decide(
@@ -450,42 +410,22 @@ class _Connection:
             )
 
     def _send_alert(self, level: AlertLevel, description: AlertDescription) -> None:
-        self._flush_pending()
-        body = bytes((level, description))
-        if self._sealer is not None:
-            self._sealer.seal_into(self._out, _ALERT, body)
-        else:
-            self._out += encode_plaintext(_ALERT, body)
+        self._flush()
+        protected = self._records.send_alert(level, description)
         if self._tracing:
-            self._events.append(RecordSent(ContentType.ALERT, 2, self._sealer is not None, ContentType.ALERT))
-
-    def _flush_pending(self) -> None:
-        pending = self._pending
-        if not pending:
-            return
-        sealer = self._sealer
-        if sealer is not None:
-            n = sealer.seal_into(self._out, _HANDSHAKE, pending)
-            protected = True
-        else:
-            record = encode_plaintext(_HANDSHAKE, pending, legacy_version=self._plaintext_version())
-            self._out += record
-            n = len(record)
-            protected = False
-        if self._tracing:
-            self._events.append(RecordSent(ContentType.HANDSHAKE, n, protected, ContentType.HANDSHAKE))
-        pending.clear()
-
-    def _plaintext_version(self) -> int:
-        return 0x0303
+            self._events.append(RecordSent(ContentType.ALERT, 2, protected, ContentType.ALERT))
 
     def _flush(self) -> None:
-        self._flush_pending()
+        """Frame the queued handshake messages under the current write key."""
+        n = self._records.flush_handshake()
+        if n and self._tracing:
+            protected = self._records.sealer is not None
+            self._events.append(RecordSent(ContentType.HANDSHAKE, n, protected, ContentType.HANDSHAKE))
 
     def _fail(self, exc: TLSError, *, send_alert: bool) -> None:
         self._failed = exc
         if send_alert and isinstance(exc, RemoteProtocolError) and not self._local_closed:
-            self._pending.clear()
+            self._records.discard_handshake()
             with contextlib.suppress(LocalProtocolError):  # an exhausted write key can send nothing more
                 self._send_alert(AlertLevel.FATAL, exc.alert)
         self._local_closed = True
@@ -511,15 +451,9 @@ class ClientConnection(_Connection):
         super().__init__(config, trace=trace)
         self.config = config
         self.server_name = server_name
-        self._first_flight = True
+        self._records.plaintext_version = 0x0301  # RFC 8446 §5.1: the initial ClientHello's record
         self._state = start_client(config, server_name, self, session=session, early_data=early_data)
         self._flush()
-
-    def _plaintext_version(self) -> int:
-        if self._first_flight:  # RFC 8446 §5.1: 0x0301 on the initial ClientHello, for old middleboxes
-            self._first_flight = False
-            return 0x0301
-        return 0x0303
 
 
 class ServerConnection(_Connection):

@@ -7,8 +7,9 @@ sentinel; only the functions below hold it.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Final
 
 from cryptography import x509
@@ -16,7 +17,7 @@ from cryptography import x509
 from tlslens.crypto import signatures
 from tlslens.crypto.key_schedule import finished_verify_data
 from tlslens.crypto.suites import Tls13Suite
-from tlslens.errors import DecryptError, IllegalParameter
+from tlslens.errors import BadCertificate, CertificateError, DecryptError, IllegalParameter
 from tlslens.verifier import CertificateVerifier
 from tlslens.wire.enums import SignatureScheme
 
@@ -59,15 +60,30 @@ def verify_server_certificates(
     verifier: CertificateVerifier, chain: Sequence[x509.Certificate], server_name: str | None, now: float
 ) -> CertificateVerified:
     """Raises a ``CertificateError`` subclass when the chain is refused."""
-    verifier.verify_server(chain, server_name, now)
+    with _unparsable_as_bad_certificate():
+        verifier.verify_server(chain, server_name, now)
     return CertificateVerified(_MINT)
 
 
 def verify_client_certificates(
     verifier: CertificateVerifier, chain: Sequence[x509.Certificate], now: float
 ) -> CertificateVerified:
-    verifier.verify_client(chain, now)
+    with _unparsable_as_bad_certificate():
+        verifier.verify_client(chain, now)
     return CertificateVerified(_MINT)
+
+
+@contextlib.contextmanager
+def _unparsable_as_bad_certificate() -> Iterator[None]:
+    """``cryptography`` parses certificates lazily: a malformed field can surface as ValueError or
+    KeyError deep inside a verifier. Peer bytes must only ever give a TLS alert, so those become
+    bad_certificate (as does any other failure of a verifier, rather than escaping receive_data)."""
+    try:
+        yield
+    except CertificateError:
+        raise
+    except Exception as exc:
+        raise BadCertificate(f"the certificate chain cannot be checked: {type(exc).__name__}: {exc}") from exc
 
 
 def verify_certificate_verify(
@@ -82,9 +98,10 @@ def verify_certificate_verify(
     """RFC 8446 §4.4.3: the scheme must be one we offered and fit the key; the signature must verify."""
     if scheme not in offered:
         raise IllegalParameter(f"CertificateVerify uses {scheme.name}, which was not offered")
-    public_key = leaf.public_key()
-    # rsa_pss_pss_* only for RSASSA-PSS keys, rsa_pss_rsae_* only for rsaEncryption keys (RFC 8446 §4.2.3).
-    pss_key = signatures.is_rsa_pss_certificate(leaf)
+    with _unparsable_as_bad_certificate():
+        public_key = leaf.public_key()
+        # rsa_pss_pss_* only for RSASSA-PSS keys, rsa_pss_rsae_* only for rsaEncryption keys (§4.2.3).
+        pss_key = signatures.is_rsa_pss_certificate(leaf)
     if not signatures.scheme_fits_public_key(scheme, public_key, rsa_pss_key=pss_key):
         raise IllegalParameter(f"CertificateVerify scheme {scheme.name} does not fit the certificate's key")
     content = signatures.certificate_verify_input(server, transcript_hash)

@@ -1,0 +1,149 @@
+"""Both directions of one connection's record layer: framing, traffic keys, protection, size limits.
+
+``RecordLayer`` knows nothing of handshake states; the connection decides what records mean and when
+keys change. It turns incoming bytes into records (opened when a read key is set) and queued handshake
+messages, application data, alerts and change_cipher_spec into outgoing bytes (sealed when a write key
+is set). Handshake messages wait in a buffer until the write key changes or the output is taken, so a
+whole flight under one key goes out in as few records as possible.
+"""
+
+from __future__ import annotations
+
+from tlslens.crypto.key_schedule import next_traffic_secret, traffic_key_iv
+from tlslens.crypto.suites import Tls13Suite
+from tlslens.record.deframer import MAX_INNER_PLAINTEXT, MAX_PLAINTEXT, Deframer, Record, encode_plaintext
+from tlslens.record.protection import RecordOpener, RecordSealer
+from tlslens.record.reassembly import HandshakeReassembler
+from tlslens.wire.enums import AlertDescription, AlertLevel, ContentType
+
+_HANDSHAKE = ContentType.HANDSHAKE.value
+_APPLICATION_DATA = ContentType.APPLICATION_DATA.value
+_ALERT = ContentType.ALERT.value
+_CCS_RECORD = b"\x14\x03\x03\x00\x01\x01"
+
+
+class RecordLayer:
+    __slots__ = (
+        "_out",
+        "_own_limit",
+        "_peer_limit",
+        "_pending",
+        "_read_secret",
+        "_read_suite",
+        "_write_secret",
+        "_write_suite",
+        "deframer",
+        "opener",
+        "plaintext_version",
+        "reassembler",
+        "sealer",
+    )
+
+    def __init__(self) -> None:
+        self.deframer = Deframer()
+        self.reassembler = HandshakeReassembler()
+        self.opener: RecordOpener | None = None
+        self.sealer: RecordSealer | None = None
+        self.plaintext_version = 0x0303  # legacy_record_version of unprotected records
+        self._out = bytearray()
+        self._pending = bytearray()  # handshake bytes waiting for the current write key
+        self._read_suite: Tls13Suite | None = None
+        self._read_secret = b""
+        self._write_suite: Tls13Suite | None = None
+        self._write_secret = b""
+        self._peer_limit = MAX_INNER_PLAINTEXT  # RFC 8449 record_size_limit the peer announced
+        self._own_limit: int | None = None  # ours, once the peer agreed to it
+
+    # --- keys ---------------------------------------------------------------------------------------
+
+    def set_read_key(self, suite: Tls13Suite, secret: bytes) -> None:
+        """RFC 8446 §5.1: keys change only on a handshake message boundary (UnexpectedMessage else)."""
+        self.reassembler.check_aligned("a key change")
+        key, iv = traffic_key_iv(suite, secret)
+        limit = MAX_INNER_PLAINTEXT if self._own_limit is None else self._own_limit
+        self.opener = RecordOpener(suite, key, iv, max_plaintext=limit)
+        self._read_suite, self._read_secret = suite, secret
+
+    def set_write_key(self, suite: Tls13Suite, secret: bytes) -> None:
+        self.flush_handshake()
+        key, iv = traffic_key_iv(suite, secret)
+        self.sealer = RecordSealer(suite, key, iv, max_plaintext=self._peer_limit)
+        self._write_suite, self._write_secret = suite, secret
+
+    def drop_write_key(self) -> None:
+        self.flush_handshake()
+        self.sealer, self._write_suite, self._write_secret = None, None, b""
+
+    def next_read_secret(self) -> tuple[Tls13Suite, bytes]:
+        """The suite and the read secret after a KeyUpdate (RFC 8446 §7.2)."""
+        assert self._read_suite is not None
+        return self._read_suite, next_traffic_secret(self._read_suite, self._read_secret)
+
+    def next_write_secret(self) -> tuple[Tls13Suite, bytes]:
+        assert self._write_suite is not None
+        return self._write_suite, next_traffic_secret(self._write_suite, self._write_secret)
+
+    def set_own_record_size_limit(self, limit: int) -> None:
+        self._own_limit = limit
+        if self.opener is not None:
+            self.opener.max_plaintext = limit
+
+    def set_peer_record_size_limit(self, limit: int) -> None:
+        self._peer_limit = min(limit, MAX_INNER_PLAINTEXT)
+        if self.sealer is not None:
+            self.sealer.max_plaintext = self._peer_limit
+
+    # --- sending ------------------------------------------------------------------------------------
+
+    def queue_handshake(self, raw: bytes) -> None:
+        self._pending += raw
+
+    def flush_handshake(self) -> int:
+        """Frame the queued handshake bytes under the current write key; returns the bytes written."""
+        pending = self._pending
+        if not pending:
+            return 0
+        if self.sealer is not None:
+            n = self.sealer.seal_into(self._out, _HANDSHAKE, pending)
+        else:
+            record = encode_plaintext(_HANDSHAKE, pending, legacy_version=self.plaintext_version)
+            self._out += record
+            n = len(record)
+            self.plaintext_version = 0x0303  # 0x0301 is for the initial ClientHello only
+        pending.clear()
+        return n
+
+    def discard_handshake(self) -> None:
+        self._pending.clear()
+
+    def seal_application_data(self, data: bytes | bytearray | memoryview) -> None:
+        sealer = self.sealer
+        assert sealer is not None
+        limit = self._peer_limit - 1
+        if limit >= MAX_PLAINTEXT:
+            sealer.seal_into(self._out, _APPLICATION_DATA, data)
+        else:
+            sealer.seal_into(self._out, _APPLICATION_DATA, data, max_fragment=limit)
+
+    def send_change_cipher_spec(self) -> None:
+        self.flush_handshake()
+        self._out += _CCS_RECORD
+
+    def send_alert(self, level: AlertLevel, description: AlertDescription) -> bool:
+        """Returns whether the alert went out protected."""
+        self.flush_handshake()
+        body = bytes((level, description))
+        if self.sealer is not None:
+            self.sealer.seal_into(self._out, _ALERT, body)
+            return True
+        self._out += encode_plaintext(_ALERT, body)
+        return False
+
+    def take_output(self) -> bytes:
+        self.flush_handshake()
+        out = bytes(self._out)
+        self._out.clear()
+        return out
+
+
+__all__ = ["Record", "RecordLayer"]
