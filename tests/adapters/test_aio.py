@@ -151,6 +151,32 @@ def test_write_eof_half_closes_and_the_server_still_answers(
     run(main())
 
 
+def test_a_slow_reader_gets_the_whole_reply_and_close_notify_after_the_server_closed(
+    client_config: tlslens.ClientConfig, server_config: tlslens.ServerConfig
+) -> None:
+    big = PATTERN * 8  # 2.4 MB: still buffered on the server side when it closes
+
+    async def reply_and_close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(big)
+        writer.close()  # returns at once; the face keeps the bytes and the close_notify going
+
+    async def main() -> None:
+        seen: list[Event] = []
+        server, port = await serve(reply_and_close, server_config)
+        async with server:
+            reader, writer = await tlslens.aio.open_connection(
+                "127.0.0.1", port, config=client_config, server_name="localhost", on_event=seen.append
+            )
+            writer.write(b"unread by the server" * 1000)
+            await asyncio.sleep(1.5)  # longer than DRAIN_TIMEOUT: slow, but still reading
+            assert await reader.read() == big
+            assert ConnectionClosed(clean=True) in seen
+            writer.close()
+            await writer.wait_closed()
+
+    run(main())
+
+
 def test_eof_without_close_notify_is_seen_as_a_truncated_connection(
     client_config: tlslens.ClientConfig, server_config: tlslens.ServerConfig
 ) -> None:

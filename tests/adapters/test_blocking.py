@@ -167,17 +167,24 @@ def test_eof_without_close_notify_reads_as_end_but_not_clean(
         assert server.closed_cleanly is False
 
 
-def test_close_with_unread_peer_data_still_delivers_close_notify(
+def test_close_with_unread_peer_data_still_delivers_everything_and_close_notify(
     listener: socket.socket, client_config: tlslens.ClientConfig, server_config: tlslens.ServerConfig
 ) -> None:
-    # Closing a TCP socket with unread input sends a reset, and the peer would lose our close_notify:
-    # the face drains what the peer sent before it closes.
+    # Closing a TCP socket with unread input makes the kernel send a reset and throw away what it had
+    # not transmitted yet: here the end of a large reply and the close_notify behind it. The face shuts
+    # down its write side and drains the peer's bytes instead, so the client reads everything.
     client, server = loopback_pair(listener, client_config, server_config)
+    big = PATTERN * 8  # 2.4 MB: more than the socket buffers hold, so the tail is still queued at close
     with client:
-        client.sendall(b"never read" * 10_000)
-        time.sleep(0.1)  # let it land in the server's receive buffer
-        closing = Background(server.close)
-        assert client.recv(10) == b""
+        client.sendall(b"never read" * 10_000)  # sits unread in the server's receive buffer
+
+        def reply_and_close() -> None:
+            server.sendall(big)
+            server.close()
+
+        closing = Background(reply_and_close)
+        time.sleep(0.3)  # let the server fill the buffers and reach close() with data still queued
+        assert recv_all(client.recv) == big
         assert client.closed_cleanly is True
     closing.result()
 

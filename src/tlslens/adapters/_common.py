@@ -17,6 +17,10 @@ DRAIN_TIMEOUT = 1.0
 DRAIN_LIMIT = 1024 * 1024
 """Bytes we read and discard while draining before we give up and close anyway."""
 
+FLUSH_TIMEOUT = 30.0
+"""Seconds a closing asyncio connection waits for a slow peer to take the bytes still buffered (the
+blocking face's ``sendall`` has already waited, under the socket's timeout)."""
+
 
 class UnexpectedEOF(TLSError, ConnectionError):
     """The peer closed the connection before the handshake completed (no alert, just EOF or

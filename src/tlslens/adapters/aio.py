@@ -29,6 +29,7 @@ from typing import Any
 from tlslens.adapters._common import (
     DRAIN_LIMIT,
     DRAIN_TIMEOUT,
+    FLUSH_TIMEOUT,
     SEND_CHUNK,
     UnexpectedEOF,
     cipher_name,
@@ -191,6 +192,8 @@ class TLSProtocol(asyncio.Protocol):
         self._peer_eof = False
         self._drained = 0
         self._drain_timer: asyncio.TimerHandle | None = None
+        self._flush_deadline = 0.0
+        self._was_pending = False
 
     # --- what TLSTransport asks -------------------------------------------------------------------
 
@@ -256,9 +259,8 @@ class TLSProtocol(asyncio.Protocol):
         if self._conn.handshake_complete and self._error is None:
             self._conn.close()
             self._write_out()
-        raw = self._raw
-        if shutdown and raw is not None and not raw.is_closing() and raw.can_write_eof():
-            raw.write_eof()
+        if shutdown:
+            self._write_eof_raw()
 
     def close_from_app(self) -> None:
         self.send_close_notify(shutdown=False)
@@ -438,8 +440,9 @@ class TLSProtocol(asyncio.Protocol):
         self.abort()
 
     def _shutdown_and_drain(self) -> None:
-        """Our last bytes are queued: shut down the write side, read and discard until the peer's EOF
-        (bounded by DRAIN_TIMEOUT and DRAIN_LIMIT), then close."""
+        """Our last bytes are queued: shut down the write side once they are out, read and discard
+        until the peer's EOF, then close. The wait is bounded: FLUSH_TIMEOUT for a peer to take our
+        last bytes, then DRAIN_TIMEOUT and DRAIN_LIMIT for its EOF."""
         if self._closing:
             return
         self._closing = True
@@ -447,26 +450,55 @@ class TLSProtocol(asyncio.Protocol):
         if raw is None or raw.is_closing():
             return
         if self._peer_eof:
-            raw.close()
+            raw.close()  # nothing more can arrive; close() still flushes what we wrote
             return
-        if raw.can_write_eof():
-            raw.write_eof()
+        if not self._write_eof_raw():  # asyncio shuts the socket down after its buffer is written
+            return
         raw.resume_reading()
-        self._drain_timer = self._loop.call_later(DRAIN_TIMEOUT, self._close_raw)
+        self._flush_deadline = self._loop.time() + FLUSH_TIMEOUT
+        self._drain_timer = self._loop.call_later(DRAIN_TIMEOUT, self._drain_check)
 
-    def _discard(self, n: int) -> None:
-        self._drained += n
-        if self._drained > DRAIN_LIMIT:
-            self._close_raw()
+    def _write_eof_raw(self) -> bool:
+        """Shut down the raw write side; False if the connection turned out to be gone already (the
+        peer closed completely and answered our last bytes with a reset)."""
+        raw = self._raw
+        if raw is None or raw.is_closing():
+            return False
+        try:
+            if raw.can_write_eof():
+                raw.write_eof()
+        except OSError:
+            raw.abort()
+            return False
+        return True
 
-    def _close_raw(self) -> None:
+    def _drain_check(self) -> None:
+        self._drain_timer = None
         raw = self._raw
         if raw is None or raw.is_closing():
             return
-        if raw.get_write_buffer_size():
-            raw.abort()  # the peer stopped reading; our alert cannot get through anyway
+        pending = raw.get_write_buffer_size()
+        if pending and self._loop.time() < self._flush_deadline:
+            self._was_pending = True  # a slow reader is still taking our last bytes
+        elif not pending and self._was_pending:
+            self._was_pending = False  # just written out: give the peer its time to answer with EOF
+        elif pending:
+            raw.abort()  # the peer stopped reading; what is left cannot get through
+            return
         else:
             raw.close()
+            return
+        self._drain_timer = self._loop.call_later(DRAIN_TIMEOUT, self._drain_check)
+
+    def _discard(self, n: int) -> None:
+        self._drained += n
+        if self._drained > DRAIN_LIMIT and self._raw is not None:
+            self._raw.close()  # stop reading: enough waiting for a peer that keeps talking
+
+    def _close_raw(self) -> None:
+        """The peer's EOF came while closing: close (asyncio writes out what is buffered first)."""
+        if self._raw is not None and not self._raw.is_closing():
+            self._raw.close()
 
     def _cancel_timers(self) -> None:
         for timer in (self._handshake_timer, self._drain_timer):
