@@ -9,9 +9,11 @@ the engine decides everything. Engine errors propagate unchanged (``RemoteProtoc
 such as ``CertificateError``, and ``FatalAlert``), raised after the alert, if any, was written.
 Socket timeouts propagate as ``TimeoutError``. Closing (``close()``, or a failure) shuts down our write
 side and reads, for a moment, what the peer still sends: closing a socket with unread input makes the
-kernel send a TCP reset, and the peer's kernel may then drop our alert or close_notify unread.
+kernel send a TCP reset and throw away what it has not transmitted yet (the end of our data, the alert
+or close_notify), and some peers drop what they received but had not read when the reset arrives.
 
-One thread may receive while another sends; two threads receiving at once is not supported.
+Sockets are used in blocking mode or with a timeout (non-blocking mode is not supported). One thread
+may receive while another sends; two threads receiving at once is not supported.
 """
 
 from __future__ import annotations
