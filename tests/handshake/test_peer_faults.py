@@ -18,6 +18,7 @@ import dataclasses
 from collections.abc import Callable
 
 import pytest
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, hmac
 
 from tests.handshake.helpers import (
@@ -50,9 +51,11 @@ from tlslens.connection import (
     ServerConnection,
 )
 from tlslens.crypto.provider import DeterministicProvider
+from tlslens.dangerous import NoVerification
 from tlslens.errors import (
     BadCertificate,
     BadRecordMac,
+    CertificateError,
     CertificateExpired,
     CertificateRequired,
     DecodeError,
@@ -736,6 +739,84 @@ def test_client_refuses_server_certificate(
     assert str(error)  # the diagnosis says what is wrong in words
 
 
+def _malformed_extensions(der: bytes) -> bytes:
+    """basicConstraints' value re-tagged SEQUENCE → SET: the certificate still loads (``cryptography``
+    parses lazily), but reading ``cert.extensions`` raises ValueError."""
+    i = der.index(bytes.fromhex("0603551d13"))  # OID 2.5.29.19
+    j = der.index(b"\x30", i + 5)
+    return der[:j] + b"\x31" + der[j + 1 :]
+
+
+def _malformed_subject(der: bytes) -> bytes:
+    """The subject CN's UTF8String (tag 12) re-tagged 13: loads, but ``cert.subject`` raises KeyError."""
+    assert der.count(b"\x0c\x09localhost") == 1 or der.count(b"\x0c\x0eclient.example") == 1
+    return der.replace(b"\x0c\x09localhost", b"\x0d\x09localhost").replace(
+        b"\x0c\x0eclient.example", b"\x0d\x0eclient.example"
+    )
+
+
+def _unknown_key_algorithm(der: bytes) -> bytes:
+    """The SubjectPublicKeyInfo algorithm id-ecPublicKey changed to an unassigned OID: loads, but
+    ``cert.public_key()`` raises cryptography.exceptions.UnsupportedAlgorithm."""
+    oid = bytes.fromhex("06072a8648ce3d0201")
+    assert der.count(oid) == 1
+    return der.replace(oid, bytes.fromhex("06072a8648ce3d0209"))
+
+
+def _leaf_changed(change: Callable[[bytes], bytes]) -> Callable[[Certificate], Certificate]:
+    def tamper(m: Certificate) -> Certificate:
+        leaf = CertificateEntry(change(m.certificate_list[0].cert_data))
+        return Certificate(m.certificate_request_context, (leaf, *m.certificate_list[1:]))
+
+    return tamper
+
+
+LAZY_CERTIFICATE_BUG = (
+    "x509.load_der_x509_certificate parses lazily, so handshake/common.py parse_certificate_chain accepts "
+    "a certificate whose extensions (ValueError from cert.extensions in pki/served.py _is_ca) or Name "
+    "(KeyError: 13 from cert.subject for an unknown string tag, in cryptography's verifier and "
+    "pki/paths.py build_path) do not parse; the exception escapes receive_data with no alert queued and "
+    "the connection not marked failed. parse_certificate_chain should read subject, issuer and extensions "
+    "inside its try (→ BadCertificate), or the pki layer should map these errors to BadCertificate. "
+    "Found by test_properties.py"
+)
+UNKNOWN_KEY_BUG = (
+    "handshake/verify.py verify_certificate_verify (~line 85) calls leaf.public_key() unguarded: a leaf "
+    "with a key algorithm cryptography does not know raises cryptography.exceptions.UnsupportedAlgorithm "
+    "out of receive_data (no alert) whenever the verifier accepts the chain: NoVerification, the CLI's "
+    "RecordingVerifier, or a server's client_verifier. Expected: unsupported_certificate (or bad_certificate)"
+)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(
+            _malformed_extensions,
+            id="extensions",
+            marks=pytest.mark.xfail(strict=True, raises=ValueError, reason=LAZY_CERTIFICATE_BUG),
+        ),
+        pytest.param(
+            _malformed_subject,
+            id="subject",
+            marks=pytest.mark.xfail(strict=True, raises=KeyError, reason=LAZY_CERTIFICATE_BUG),
+        ),
+    ],
+)
+def test_client_refuses_certificate_that_only_loads_lazily(change: Callable[[bytes], bytes]) -> None:
+    client_fault(BadCertificate, replacing(Certificate, _leaf_changed(change)))
+
+
+@pytest.mark.xfail(strict=True, raises=UnsupportedAlgorithm, reason=UNKNOWN_KEY_BUG)
+def test_client_without_verification_refuses_unknown_key_algorithm() -> None:
+    c = TamperingClient(client_config(verifier=NoVerification()), "localhost")
+    s = TamperingServer(server_config(), tamper=replacing(Certificate, _leaf_changed(_unknown_key_algorithm)))
+    with pytest.raises(CertificateError) as info:
+        ConnectionPair(client=c, server=s).pump()
+    assert info.value.alert in (A.UNSUPPORTED_CERTIFICATE, A.BAD_CERTIFICATE)
+    assert_alert_sent(c, s, info.value.alert)
+
+
 # --- the server against a faulty client ----------------------------------------------------------------
 
 
@@ -1063,6 +1144,38 @@ def test_server_accepts_missing_client_certificate_when_optional() -> None:
     pair.handshake()
     (done,) = of_type(pair.server_events, HandshakeCompleted)
     assert done.peer_certificates == ()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(
+            _malformed_extensions,
+            id="extensions",
+            marks=pytest.mark.xfail(strict=True, raises=ValueError, reason=LAZY_CERTIFICATE_BUG),
+        ),
+        pytest.param(
+            _malformed_subject,
+            id="subject",
+            marks=pytest.mark.xfail(strict=True, raises=KeyError, reason=LAZY_CERTIFICATE_BUG),
+        ),
+    ],
+)
+def test_server_refuses_client_certificate_that_only_loads_lazily(change: Callable[[bytes], bytes]) -> None:
+    c, s = _resolve("client_auth", "client_auth")
+    server_fault(BadCertificate, replacing(Certificate, _leaf_changed(change)), client=c, server=s)
+
+
+@pytest.mark.xfail(strict=True, raises=UnsupportedAlgorithm, reason=UNKNOWN_KEY_BUG)
+def test_server_without_verification_refuses_unknown_client_key_algorithm() -> None:
+    c, _ = _resolve("client_auth", None)
+    client = TamperingClient(
+        client_config(**c), "localhost", tamper=replacing(Certificate, _leaf_changed(_unknown_key_algorithm))
+    )
+    server = TamperingServer(server_config(client_verifier=NoVerification()))
+    with pytest.raises(CertificateError) as info:
+        ConnectionPair(client=client, server=server).pump()
+    assert_alert_sent(server, client, info.value.alert)
 
 
 # --- the second ClientHello and the HelloRetryRequest cookie (RFC 8446 §4.1.2, §4.2.2) --------------
