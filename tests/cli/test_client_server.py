@@ -185,11 +185,21 @@ def test_server_serves_clients_concurrently(pki: PkiFiles) -> None:
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_server_stops_cleanly_on_signal(pki: PkiFiles, sig: signal.Signals) -> None:
-    with tlslens_server("--cert", str(pki.chain), "--key", str(pki.key)) as (server, _port):
-        server.signal(sig)
-        assert server.wait(10) == 0
+    with tlslens_server("--cert", str(pki.chain), "--key", str(pki.key)) as (server, port):
+        client = Proc(tlslens_args(*_client_args(port, pki)))
+        try:
+            client.send(b"still here\n")
+            client.wait_for("^still here$", "stdout")
+            server.signal(sig)
+            assert server.wait(10) == 0
+            # The open connection got close_notify: for the client a clean end, not a truncation.
+            assert client.wait(10) == 0
+        finally:
+            client.kill()
         assert "Traceback" not in server.stderr
         assert server.stderr.rstrip().endswith("stopped")
+        assert "failed: server shutting down" in server.stderr
+        assert "without close_notify" not in client.stderr
 
 
 def test_connection_refused() -> None:

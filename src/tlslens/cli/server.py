@@ -41,7 +41,7 @@ from tlslens.cli.resume import EARLY_DATA_LIMIT
 from tlslens.cli.www import WwwResponder
 from tlslens.config import ServerConfig
 from tlslens.connection import ServerConnection
-from tlslens.errors import ConfigurationError
+from tlslens.errors import ConfigurationError, TLSError
 from tlslens.events import ConnectionClosed, DataReceived, EarlyDataReceived, HandshakeCompleted
 from tlslens.trace import Tracer
 from tlslens.verifier import WebPkiVerifier
@@ -179,9 +179,14 @@ async def handle_client(
         outcome.failure = exc.reason + "".join(f"; {d.strip()}" for d in exc.details)
     except OSError as exc:
         outcome.failure = f"connection lost: {exc.strerror or exc}"
+    except TLSError as exc:  # e.g. the engine refusing to send on a connection that just failed
+        outcome.failure = str(exc).removeprefix("tls: ")
     except asyncio.CancelledError:
         outcome.failure = "server shutting down"
+        link.close_notify()  # the client learns it was a clean close, not a truncation
         raise
+    except Exception as exc:  # a bug must not stop the server: log it with the connection
+        outcome.failure = f"internal error: {exc!r}"
     finally:
         with contextlib.suppress(asyncio.CancelledError):
             await link.shutdown()
@@ -204,6 +209,8 @@ class Listener:
         self.tasks.add(task)
         try:
             await handle_client(reader, writer, self.settings)
+        except asyncio.CancelledError:
+            pass  # stop() cancelled it; ending normally keeps asyncio's stream callback quiet
         finally:
             self.tasks.discard(task)
 

@@ -135,7 +135,8 @@ class TextSink:
 
     def entry(self, entry: TraceEntry, label: str) -> None:
         prefix = f"[{label}] " if label else ""
-        line = Text(prefix, style="dim")
+        line = Text()
+        line.append(prefix, style="dim")
         line.append(f"{entry.t * 1000:9.2f} ms ", style="dim")
         line.append(ARROWS[entry.direction] + " ", style=_ARROW_STYLE[entry.direction])
         title = f"decision [{entry.title}]" if entry.kind == "decision" else entry.title
