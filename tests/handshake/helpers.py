@@ -210,11 +210,13 @@ class _Tampering:
     tamper: Tamper | None
     sent: list[tuple[bytes, int]]
     write_keys: list[tuple[Tls13Suite, bytes]]
+    wire: bytearray
 
     def _init_tampering(self, tamper: Tamper | None) -> None:
         self.tamper = tamper
         self.sent = []
         self.write_keys = []
+        self.wire = bytearray()
 
     def send(self, message: HandshakeMessage) -> bytes:
         result = self.tamper(message) if self.tamper is not None else message
@@ -237,17 +239,40 @@ class _Tampering:
         super().set_write_key(suite, secret, label)  # type: ignore[misc]
         self.write_keys.append((suite, secret))
 
-    def sealer(self, key_index: int = -1, seq: int = 0) -> RecordSealer:
-        """A sealer for one of our write keys, at sequence number ``seq``."""
+    def data_to_send(self) -> bytes:
+        data = super().data_to_send()  # type: ignore[misc]
+        self.wire += data
+        return data  # type: ignore[no-any-return]
+
+    def next_seq(self, key_index: int = -1) -> int:
+        """Records sealed so far under one of our write keys (found by opening what we sent)."""
         suite, secret = self.write_keys[key_index]
         key, iv = traffic_key_iv(suite, secret)
-        return RecordSealer(suite, key, iv, seq=seq)
+        seq = 0
+        for record in records(bytes(self.wire)):
+            if record.content_type != APPLICATION_DATA:
+                continue
+            try:
+                RecordOpener(suite, key, iv, seq=seq).open(record)
+            except BadRecordMac:
+                continue
+            seq += 1
+        return seq
 
-    def seal_inner(self, inner: bytes, key_index: int = -1, seq: int = 0) -> bytes:
+    def sealer(self, key_index: int = -1, seq: int | None = None) -> RecordSealer:
+        """A sealer for one of our write keys, at sequence number ``seq`` (default: the next one, after
+        every record this connection has handed to ``data_to_send()`` under that key)."""
+        suite, secret = self.write_keys[key_index]
+        key, iv = traffic_key_iv(suite, secret)
+        return RecordSealer(suite, key, iv, seq=self.next_seq(key_index) if seq is None else seq)
+
+    def seal_inner(self, inner: bytes, key_index: int = -1, seq: int | None = None) -> bytes:
         """Seal a raw TLSInnerPlaintext (content || type || zeros) as one application_data record, with
         no checks (so a test can send what RecordSealer refuses: empty handshake, inner type 20...)."""
         suite, secret = self.write_keys[key_index]
         key, iv = traffic_key_iv(suite, secret)
+        if seq is None:
+            seq = self.next_seq(key_index)
         header = bytes((APPLICATION_DATA, 3, 3)) + (len(inner) + suite.tag_len).to_bytes(2, "big")
         nonce = (int.from_bytes(iv, "big") ^ seq).to_bytes(len(iv), "big")
         return header + suite.aead(key).encrypt(nonce, inner, header)
@@ -338,7 +363,7 @@ def frame(
             out.keys.append((-1, 0))
             continue
         if key_index not in sealers:
-            sealers[key_index] = peer.sealer(key_index, seqs.get(key_index, 0))
+            sealers[key_index] = peer.sealer(key_index, seq=seqs.get(key_index, 0))
         sealer = sealers[key_index]
         out.keys.append((key_index, sealer.seq))
         out.records.append(sealer.seal(HANDSHAKE, body))

@@ -18,7 +18,6 @@ import dataclasses
 from collections.abc import Callable
 
 import pytest
-from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, hmac
 
 from tests.handshake.helpers import (
@@ -771,43 +770,22 @@ def _leaf_changed(change: Callable[[bytes], bytes]) -> Callable[[Certificate], C
     return tamper
 
 
-LAZY_CERTIFICATE_BUG = (
-    "x509.load_der_x509_certificate parses lazily, so handshake/common.py parse_certificate_chain accepts "
-    "a certificate whose extensions (ValueError from cert.extensions in pki/served.py _is_ca) or Name "
-    "(KeyError: 13 from cert.subject for an unknown string tag, in cryptography's verifier and "
-    "pki/paths.py build_path) do not parse; the exception escapes receive_data with no alert queued and "
-    "the connection not marked failed. parse_certificate_chain should read subject, issuer and extensions "
-    "inside its try (→ BadCertificate), or the pki layer should map these errors to BadCertificate. "
-    "Found by test_properties.py"
-)
-UNKNOWN_KEY_BUG = (
-    "handshake/verify.py verify_certificate_verify (~line 85) calls leaf.public_key() unguarded: a leaf "
-    "with a key algorithm cryptography does not know raises cryptography.exceptions.UnsupportedAlgorithm "
-    "out of receive_data (no alert) whenever the verifier accepts the chain: NoVerification, the CLI's "
-    "RecordingVerifier, or a server's client_verifier. Expected: unsupported_certificate (or bad_certificate)"
-)
+# Regressions: certificates ``cryptography`` loads lazily (extensions or names that do not parse) and
+# keys it does not know once escaped receive_data as ValueError / KeyError / UnsupportedAlgorithm
+# (found by test_properties.py); they must end in bad_certificate like any unusable certificate.
 
 
 @pytest.mark.parametrize(
     "change",
     [
-        pytest.param(
-            _malformed_extensions,
-            id="extensions",
-            marks=pytest.mark.xfail(strict=True, raises=ValueError, reason=LAZY_CERTIFICATE_BUG),
-        ),
-        pytest.param(
-            _malformed_subject,
-            id="subject",
-            marks=pytest.mark.xfail(strict=True, raises=KeyError, reason=LAZY_CERTIFICATE_BUG),
-        ),
+        pytest.param(_malformed_extensions, id="extensions"),
+        pytest.param(_malformed_subject, id="subject"),
     ],
 )
 def test_client_refuses_certificate_that_only_loads_lazily(change: Callable[[bytes], bytes]) -> None:
     client_fault(BadCertificate, replacing(Certificate, _leaf_changed(change)))
 
 
-@pytest.mark.xfail(strict=True, raises=UnsupportedAlgorithm, reason=UNKNOWN_KEY_BUG)
 def test_client_without_verification_refuses_unknown_key_algorithm() -> None:
     c = TamperingClient(client_config(verifier=NoVerification()), "localhost")
     s = TamperingServer(server_config(), tamper=replacing(Certificate, _leaf_changed(_unknown_key_algorithm)))
@@ -1149,16 +1127,8 @@ def test_server_accepts_missing_client_certificate_when_optional() -> None:
 @pytest.mark.parametrize(
     "change",
     [
-        pytest.param(
-            _malformed_extensions,
-            id="extensions",
-            marks=pytest.mark.xfail(strict=True, raises=ValueError, reason=LAZY_CERTIFICATE_BUG),
-        ),
-        pytest.param(
-            _malformed_subject,
-            id="subject",
-            marks=pytest.mark.xfail(strict=True, raises=KeyError, reason=LAZY_CERTIFICATE_BUG),
-        ),
+        pytest.param(_malformed_extensions, id="extensions"),
+        pytest.param(_malformed_subject, id="subject"),
     ],
 )
 def test_server_refuses_client_certificate_that_only_loads_lazily(change: Callable[[bytes], bytes]) -> None:
@@ -1166,7 +1136,6 @@ def test_server_refuses_client_certificate_that_only_loads_lazily(change: Callab
     server_fault(BadCertificate, replacing(Certificate, _leaf_changed(change)), client=c, server=s)
 
 
-@pytest.mark.xfail(strict=True, raises=UnsupportedAlgorithm, reason=UNKNOWN_KEY_BUG)
 def test_server_without_verification_refuses_unknown_client_key_algorithm() -> None:
     c, _ = _resolve("client_auth", None)
     client = TamperingClient(

@@ -22,7 +22,6 @@ import contextlib
 import dataclasses
 import functools
 import os
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -270,26 +269,12 @@ def _with_extra_extensions(draw: st.DrawFn, raw: bytes) -> bytes:
     return encode_handshake(dataclasses.replace(message, extensions=tuple(exts)))  # type: ignore[arg-type]
 
 
-def _known_bug(exc: BaseException) -> bool:
-    """ValueError / KeyError from lazily parsed certificates inside tlslens/pki or cryptography's verifier
-    (test_peer_faults.py LAZY_CERTIFICATE_BUG, xfail strict there): tolerated here so that the property
-    keeps hunting for *other* bugs; remove once those tests pass."""
-    if not isinstance(exc, ValueError | KeyError):
-        return False
-    frames = traceback.extract_tb(exc.__traceback__)
-    return any("/tlslens/pki/" in f.filename for f in frames)
-
-
 def _feed_expecting_only_protocol_errors(
     conn: ClientConnection | ServerConnection, chunks: list[bytes]
 ) -> None:
     try:
         for chunk in chunks:
             conn.receive_data(chunk)
-    except (ValueError, KeyError) as exc:
-        if not _known_bug(exc):
-            raise
-        return
     except RemoteProtocolError:
         out = conn.data_to_send()
         recs = records(out)
