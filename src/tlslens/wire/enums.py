@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from typing import Self
 
 
@@ -20,6 +21,12 @@ class OpenIntEnum(enum.IntEnum):
         member._name_ = f"UNKNOWN_0x{value:04x}"
         member._value_ = value
         return member
+
+    @classmethod
+    def tuple_of(cls, values: Iterable[int]) -> tuple[Self, ...]:
+        """``tuple(map(cls, values))`` for decoded lists, known values found without an Enum call."""
+        members = cls._value2member_map_
+        return tuple(members[v] if v in members else cls(v) for v in values)  # type: ignore[misc]
 
     @property
     def known(self) -> bool:

@@ -313,7 +313,7 @@ class CompressCertificate:
     @classmethod
     def decode_body(cls, r: Reader) -> Self:
         values = r.uint_list(1, 2, min_len=2, what="compress_certificate algorithms")
-        return cls(tuple(map(CertificateCompressionAlgorithm, values)))
+        return cls(CertificateCompressionAlgorithm.tuple_of(values))
 
 
 # --- TLS 1.2 extensions: RFC 8422 §5.1.2, RFC 5746 §3.2, RFC 7627 §5.1, RFC 7366, RFC 5077 §3.2 ------
@@ -332,7 +332,7 @@ class ECPointFormats:
     @classmethod
     def decode_body(cls, r: Reader) -> Self:
         values = r.uint_list(1, 1, min_len=1, what="ec_point_format_list")
-        return cls(tuple(map(ECPointFormat, values)))
+        return cls(ECPointFormat.tuple_of(values))
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,7 @@ class SupportedGroups:
 
     @classmethod
     def decode_body(cls, r: Reader) -> Self:
-        return cls(tuple(map(NamedGroup, r.uint_list(2, 2, min_len=2, what="named_group_list"))))
+        return cls(NamedGroup.tuple_of(r.uint_list(2, 2, min_len=2, what="named_group_list")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +57,7 @@ class SignatureAlgorithms:
     @classmethod
     def decode_body(cls, r: Reader) -> Self:
         schemes = r.uint_list(2, 2, min_len=2, what="supported_signature_algorithms")
-        return cls(tuple(map(SignatureScheme, schemes)))
+        return cls(SignatureScheme.tuple_of(schemes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +73,7 @@ class SignatureAlgorithmsCert:
     @classmethod
     def decode_body(cls, r: Reader) -> Self:
         schemes = r.uint_list(2, 2, min_len=2, what="supported_signature_algorithms")
-        return cls(tuple(map(SignatureScheme, schemes)))
+        return cls(SignatureScheme.tuple_of(schemes))
 
 
 # --- supported_versions: RFC 8446 §4.2.1 ---------------------------------------------------------
@@ -91,7 +91,7 @@ class SupportedVersionsClientHello:
 
     @classmethod
     def decode_body(cls, r: Reader) -> Self:
-        return cls(tuple(map(ProtocolVersion, r.uint_list(1, 2, min_len=2, what="versions"))))
+        return cls(ProtocolVersion.tuple_of(r.uint_list(1, 2, min_len=2, what="versions")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +209,7 @@ class PskKeyExchangeModes:
 
     @classmethod
     def decode_body(cls, r: Reader) -> Self:
-        return cls(tuple(map(PskKeyExchangeMode, r.uint_list(1, 1, min_len=1, what="ke_modes"))))
+        return cls(PskKeyExchangeMode.tuple_of(r.uint_list(1, 1, min_len=1, what="ke_modes")))
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,8 +72,8 @@ class ClientHello:
             legacy_version,
             random,
             session_id,
-            tuple(map(CipherSuite, suites)),
-            tuple(map(CompressionMethod, methods)),
+            CipherSuite.tuple_of(suites),
+            CompressionMethod.tuple_of(methods),
             extensions,
         )
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import builtins
+import contextlib
 import struct
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from tlslens.errors import DecodeError
 
@@ -14,12 +13,16 @@ _STRUCT_CODES = {1: "B", 2: "H", 4: "I"}
 
 
 class Reader:
-    """Bounded big-endian cursor over bytes. Every failure is ``DecodeError`` (alert decode_error)."""
+    """Bounded big-endian cursor over bytes. Every failure is ``DecodeError`` (alert decode_error).
+
+    The reader keeps a ``bytes`` object (other buffers are copied once, on construction) and child
+    readers share it, so reading a field is an index or a slice of that one object.
+    """
 
     __slots__ = ("_buf", "_end", "_pos")
 
     def __init__(self, data: bytes | bytearray | memoryview, start: int = 0, end: int | None = None) -> None:
-        self._buf = data if isinstance(data, memoryview) else memoryview(data)
+        self._buf = data if type(data) is bytes else builtins.bytes(data)
         self._pos = start
         self._end = len(self._buf) if end is None else end
 
@@ -30,34 +33,45 @@ class Reader:
     def remaining(self) -> int:
         return self._end - self._pos
 
-    def bytes(self, n: int) -> bytes:
-        if n > self._end - self._pos:
-            raise DecodeError(f"need {n} bytes, have {self._end - self._pos}")
-        out = bytes(self._buf[self._pos : self._pos + n])
-        self._pos += n
-        return out
+    def bytes(self, n: int) -> builtins.bytes:
+        pos = self._pos
+        if n > self._end - pos:
+            raise DecodeError(f"need {n} bytes, have {self._end - pos}")
+        self._pos = pos + n
+        return self._buf[pos : pos + n]
 
     def uint(self, width: int) -> int:
         pos = self._pos
         if width > self._end - pos:
             raise DecodeError(f"need {width} bytes, have {self._end - pos}")
         self._pos = pos + width
+        if width == 1:
+            return self._buf[pos]
         return int.from_bytes(self._buf[pos : pos + width], "big")
 
     def u8(self) -> int:
-        return self.uint(1)
+        pos = self._pos
+        if pos >= self._end:
+            raise DecodeError(f"need 1 byte, have {self._end - pos}")
+        self._pos = pos + 1
+        return self._buf[pos]
 
     def u16(self) -> int:
-        return self.uint(2)
+        pos = self._pos
+        if pos + 2 > self._end:
+            raise DecodeError(f"need 2 bytes, have {self._end - pos}")
+        self._pos = pos + 2
+        buf = self._buf
+        return (buf[pos] << 8) | buf[pos + 1]
 
     def sub(self, length_width: int) -> Reader:
         """Child reader over a length-prefixed vector (RFC 8446 §3.4); the parent skips past it."""
         n = self.uint(length_width)
-        if n > self._end - self._pos:
-            raise DecodeError(f"vector of {n} bytes overruns its container ({self._end - self._pos} left)")
-        child = Reader(self._buf, self._pos, self._pos + n)
-        self._pos += n
-        return child
+        start = self._pos
+        if n > self._end - start:
+            raise DecodeError(f"vector of {n} bytes overruns its container ({self._end - start} left)")
+        self._pos = start + n
+        return Reader(self._buf, start, start + n)
 
     def opaque(self, length_width: int, *, min_len: int = 0, what: str = "vector") -> builtins.bytes:
         """A length-prefixed byte string; ``min_len`` enforces ``<min..max>`` lower bounds."""
@@ -79,10 +93,12 @@ class Reader:
         if n < min_len:
             raise DecodeError(f"{what} of {n} bytes is shorter than {min_len}")
         self._pos = pos + n
+        buf = self._buf
+        if item_width == 1:
+            return list(buf[pos : pos + n])
         code = _STRUCT_CODES.get(item_width)
         if code is not None:  # one C call for the whole vector
-            return list(struct.unpack_from(f">{n // item_width}{code}", self._buf, pos))
-        buf = self._buf
+            return list(struct.unpack_from(f">{n // item_width}{code}", buf, pos))
         return [int.from_bytes(buf[i : i + item_width], "big") for i in range(pos, pos + n, item_width)]
 
     def rest(self) -> builtins.bytes:
@@ -91,6 +107,28 @@ class Reader:
     def expect_end(self, what: str) -> None:
         if self._pos != self._end:
             raise DecodeError(f"{self._end - self._pos} trailing bytes after {what}")
+
+
+class _LengthPrefix:
+    """``with writer.length_prefixed(n):`` without a generator: reserve, then patch on exit."""
+
+    __slots__ = ("_buf", "_start", "_width")
+
+    def __init__(self, buf: bytearray, width: int) -> None:
+        self._buf = buf
+        self._width = width
+        self._start = len(buf)
+        buf += bytes(width)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None:
+            return
+        buf, start, width = self._buf, self._start, self._width
+        n = len(buf) - start - width
+        buf[start : start + width] = n.to_bytes(width, "big")  # OverflowError if too long
 
 
 class Writer:
@@ -123,18 +161,18 @@ class Writer:
         self._buf += data
 
     def uint_list(self, length_width: int, item_width: int, values: list[int] | tuple[int, ...]) -> None:
-        self.uint(length_width, len(values) * item_width)
-        for v in values:
-            self._buf += v.to_bytes(item_width, "big")
+        n = len(values)
+        self._buf += (n * item_width).to_bytes(length_width, "big")
+        code = _STRUCT_CODES.get(item_width)
+        if code is not None:
+            self._buf += struct.pack(f">{n}{code}", *values)
+        else:
+            for v in values:
+                self._buf += v.to_bytes(item_width, "big")
 
-    @contextmanager
-    def length_prefixed(self, width: int) -> Iterator[None]:
+    def length_prefixed(self, width: int) -> contextlib.AbstractContextManager[None]:
         """Reserve ``width`` length bytes, let the body be written, then patch the length in."""
-        start = len(self._buf)
-        self._buf += bytes(width)
-        yield
-        n = len(self._buf) - start - width
-        self._buf[start : start + width] = n.to_bytes(width, "big")  # OverflowError if too long
+        return _LengthPrefix(self._buf, width)
 
     def getvalue(self) -> builtins.bytes:
         return bytes(self._buf)
