@@ -32,24 +32,48 @@ def hkdf_extract(h: hashes.HashAlgorithm, salt: bytes, ikm: bytes) -> bytes:
     return mac.finalize()
 
 
+def _label_prefix(label: bytes, length: int) -> bytes:
+    """uint16 length || opaque label<7..255> ("tls13 " + label): the fixed part of an HkdfLabel."""
+    key = (label, length)
+    prefix = _LABEL_PREFIXES.get(key)
+    if prefix is None:
+        full_len = len(label) + 6
+        if full_len > 255:
+            raise LocalProtocolError("HKDF label or context longer than 255 octets")
+        prefix = length.to_bytes(2, "big") + bytes((full_len,)) + _LABEL_PREFIX + label
+        if len(_LABEL_PREFIXES) < 256:  # the protocol's labels; exporters may bring their own
+            _LABEL_PREFIXES[key] = prefix
+    return prefix
+
+
+_LABEL_PREFIXES: dict[tuple[bytes, int], bytes] = {}
+
+
 def hkdf_label(label: bytes, context: bytes, length: int) -> bytes:
     """The HkdfLabel struct (RFC 8446 §7.1): uint16 length || opaque label<7..255> || opaque context<0..255>.
 
     ``label`` is given without its "tls13 " prefix.
     """
-    full_len = len(label) + 6
-    if full_len > 255 or len(context) > 255:
+    if len(context) > 255:
         raise LocalProtocolError("HKDF label or context longer than 255 octets")
-    return b"".join(
-        (length.to_bytes(2, "big"), bytes((full_len,)), _LABEL_PREFIX, label, bytes((len(context),)), context)
-    )
+    return _label_prefix(label, length) + bytes((len(context),)) + context
 
 
 def hkdf_expand_label(
     h: hashes.HashAlgorithm, secret: bytes, label: bytes, context: bytes, length: int
 ) -> bytes:
-    """HKDF-Expand-Label(Secret, Label, Context, Length) (RFC 8446 §7.1)."""
-    return HKDFExpand(h, length, hkdf_label(label, context, length)).derive(secret)
+    """HKDF-Expand-Label(Secret, Label, Context, Length) (RFC 8446 §7.1).
+
+    Every TLS secret, key and IV fits one HKDF-Expand block: T(1) = HMAC(Secret, HkdfLabel || 0x01),
+    cut to Length (RFC 5869 §2.3). That is one HMAC call; longer outputs (exporters) take HKDFExpand.
+    """
+    info = hkdf_label(label, context, length)
+    if length > h.digest_size:
+        return HKDFExpand(h, length, info).derive(secret)
+    mac = hmac.HMAC(secret, h)
+    mac.update(info + b"\x01")
+    block = mac.finalize()
+    return block if length == len(block) else block[:length]
 
 
 def derive_secret(h: hashes.HashAlgorithm, secret: bytes, label: bytes, transcript_hash: bytes) -> bytes:

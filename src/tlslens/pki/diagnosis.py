@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Literal
 
 from cryptography import x509
@@ -249,6 +249,13 @@ def certificate_error(report: ChainReport) -> CertificateError:
     return cls(f"{first.code}: {text}{more}", findings=report.findings)
 
 
+@lru_cache(maxsize=256)
+def _leaf_usage_ok(leaf: x509.Certificate, purpose: Purpose) -> bool:
+    """No leaf usage finding (a pure function of the certificate's bytes: certificates hash and compare
+    by their DER, so the same leaf arriving in every handshake is checked once)."""
+    return not check_leaf_usage(leaf, purpose)
+
+
 def _fast_path(
     chain: tuple[x509.Certificate, ...],
     store: TrustStore,
@@ -258,7 +265,7 @@ def _fast_path(
     requested: str | None,
 ) -> tuple[x509.Certificate, ...]:
     verified, reason = _run_verifier(chain, store, at, purpose, name)
-    if verified is not None and not check_leaf_usage(chain[0], purpose):
+    if verified is not None and _leaf_usage_ok(chain[0], purpose):
         return verified
     report = _diagnose(chain, store, at, purpose, name, requested, verified, reason, dt.timedelta(0))
     raise certificate_error(report)

@@ -7,6 +7,7 @@ wildcard that must be the whole left-most label and matches exactly one label.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 
@@ -24,6 +25,7 @@ ServerName = x509.DNSName | x509.IPAddress
 _LABEL = re.compile(r"^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$")
 
 
+@functools.lru_cache(maxsize=1024)  # a client asks for the same few names on every handshake
 def parse_server_name(name: str) -> ServerName:
     """The name to check a server certificate against: an IP address or a DNS name.
 
