@@ -43,8 +43,8 @@ def client_context(harness: Harness) -> ssl.SSLContext:
 
 def ssl_client(ctx: ssl.SSLContext, port: int, session: ssl.SSLSession | None) -> Outcome:
     """Connect, send a line, read the server's answer, take the session, close with close_notify."""
-    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw:
-        tls = ctx.wrap_socket(raw, server_hostname="localhost", session=session)
+    raw = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    with ctx.wrap_socket(raw, server_hostname="localhost", session=session) as tls:  # closes raw too
         tls.sendall(b"ping from ssl\n")
         answer = b""
         while not answer.endswith(b"\n"):
