@@ -266,6 +266,7 @@ class _Connection:
             return
         self.send(KeyUpdate(KeyUpdateRequest.UPDATE_NOT_REQUESTED))
         self.update_write_key()
+        self.decide("key_update", "answered the peer's KeyUpdate request with our own")
 
     def handshake_finished(self) -> None:
         """The state machine reached Traffic."""

@@ -66,7 +66,11 @@ class SessionTicketReceived(Event):
 
 @dataclass(frozen=True, slots=True)
 class KeyUpdated(Event):
-    """Traffic keys changed. ``direction`` is "receive" (the peer updated) or "send" (we did)."""
+    """The peer sent KeyUpdate: its traffic key changed (``direction`` is "receive").
+
+    ``update_requested``: the peer asked us to update too, which the engine has already answered. Our
+    own updates (``update_keys()``, automatic ones before the AEAD limits, answers) are not events; with
+    ``trace=True`` they appear as ``DecisionMade("key_update", ...)``."""
 
     direction: str
     update_requested: bool
