@@ -37,7 +37,7 @@ def _page(stdout: str) -> dict[str, str]:
 
 def test_echo_round_trip_and_summary(pki: PkiFiles) -> None:
     with tlslens_server("--cert", str(pki.chain), "--key", str(pki.key)) as (server, port):
-        data = b"hello tlslens\n" * 1000 + b"last line\n"
+        data = os.urandom(3_000_000).hex().encode() + b"\nlast line\n"  # 6 MB: flow control both ways
         result = run_tlslens(
             "client", f"127.0.0.1:{port}", "--cafile", str(pki.ca), "--servername", "localhost", input=data
         )

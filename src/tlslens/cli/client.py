@@ -127,18 +127,18 @@ class ClientRun:
                         peer_closed |= self._event(event)
                     if started and self.completed is not None:
                         self._after_handshake(link, self.completed)
-                        typing = asyncio.ensure_future(source.next_chunk())
+                        typing = asyncio.ensure_future(self._next_input(link, source))
                     if not peer_closed:
                         reading = asyncio.ensure_future(link.read())
                 if typing is not None and typing.done() and not peer_closed:
                     chunk = typing.result()
                     if chunk:
                         link.conn.send_data(chunk)
-                        typing = asyncio.ensure_future(source.next_chunk())
+                        typing = asyncio.ensure_future(self._next_input(link, source))
                     else:  # stdin EOF: half-close, keep reading until the server closes
                         link.close_notify()
                         typing = None
-                await link.send_pending()
+                link.write_pending()  # no drain here: reading must go on while the peer is slow
         finally:
             for task in (reading, typing):
                 if task is not None and not task.done():
@@ -146,6 +146,12 @@ class ClientRun:
         if self.completed is None:
             raise SessionFailed("the server closed the connection during the handshake, without an alert")
         link.close_notify()
+
+    @staticmethod
+    async def _next_input(link: Link, source: InputSource) -> bytes:
+        """Backpressure on input only: wait until the transport drained, then take the next chunk."""
+        await link.writer.drain()
+        return await source.next_chunk()
 
     def _after_handshake(self, link: Link, completed: HandshakeCompleted) -> None:
         if self.key_update:

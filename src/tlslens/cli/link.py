@@ -101,13 +101,17 @@ class Link:
             if pending is not None:
                 self.tracer.feed(pending())
 
-    async def send_pending(self) -> None:
+    def write_pending(self) -> None:
+        """Hand what the engine queued to the transport, without waiting for it to drain."""
         self.trace_pending()
         data = self.conn.data_to_send()
         if data:
             self.bytes_out += len(data)
             self.writer.write(data)
-            await self.writer.drain()
+
+    async def send_pending(self) -> None:
+        self.write_pending()
+        await self.writer.drain()
 
     async def read(self) -> list[Event]:
         """Read once from TCP and feed it to the engine (b"" = EOF). A TLS failure is flushed (our
