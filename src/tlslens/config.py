@@ -275,9 +275,11 @@ class ServerConfig(_CommonConfig):
             raise ConfigurationError("ticket_lifetime must be 1 to 604800 seconds (7 days)")
         if not 0 <= self.max_early_data_size <= 0xFFFFFFFF:
             raise ConfigurationError("max_early_data_size must fit in 32 bits")
-        ring = self.ticket_keys or TicketKeyRing(provider=self.provider)
+        # ``is None``, not truthiness: an empty store has len() 0 and must still be the one shared.
+        ring = self.ticket_keys if self.ticket_keys is not None else TicketKeyRing(provider=self.provider)
+        store = self.replay_store if self.replay_store is not None else MemoryReplayStore()
         object.__setattr__(self, "_ticket_keys", ring)
-        object.__setattr__(self, "_replay_store", self.replay_store or MemoryReplayStore())
+        object.__setattr__(self, "_replay_store", store)
 
     @property
     def certified_keys(self) -> tuple[CertifiedKey, ...]:

@@ -250,11 +250,6 @@ def test_tlslens_server_keylog_agrees_with_s_client_on_a_0rtt_resumption(harness
     assert ours <= theirs  # every secret tlslens logged is the one OpenSSL derived
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server13.py ExpectEndOfEarlyData.handle installs the client handshake traffic key with "
-    "label None, so a server that accepted 0-RTT never logs CLIENT_HANDSHAKE_TRAFFIC_SECRET",
-)
 def test_tlslens_server_keylog_equals_s_client_on_a_0rtt_resumption(harness: Harness) -> None:
     ours, theirs = s_client_0rtt_keylogs(harness)
     assert ours == theirs
@@ -328,12 +323,6 @@ def test_tlslens_client_resends_0rtt_data_s_server_refused_on_a_reused_ticket(ha
     assert server.proc.wait_exit(TIMEOUT) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="client13.py ExpectEncryptedExtensions: the 0-RTT rejection trace line reads 'server rejected: "
-    "resend it now if it is still wanted our 0-RTT data' (the clause is spliced into the middle of "
-    "'server {fate} our 0-RTT data')",
-)
 def test_tlslens_client_trace_line_for_refused_0rtt_reads_as_a_sentence(harness: Harness) -> None:
     server = harness.s_server("-naccept", "2")  # tickets without 0-RTT, so offer with a forged limit
     config = harness.client_config()

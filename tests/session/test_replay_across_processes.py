@@ -44,16 +44,11 @@ LIFETIME = 3600  # what the worker configures too
 MAX_EARLY = 4096
 PROCESS_TIMEOUT = 30.0
 
-EMPTY_STORE_BUG = (
-    "config.py ServerConfig.__post_init__: `self.replay_store or MemoryReplayStore()` tests the store's "
-    "truth value; SqliteReplayStore and MemoryReplayStore define __len__, so an empty one is falsy and "
-    "is silently replaced by a private MemoryReplayStore: every process accepts the same 0-RTT flight"
-)
 
 # An empty shared store is the case that matters (a fresh deployment); one already holding an unrelated
 # entry is truthy and shows the cross-process machinery itself works.
 STORE_STATES = [
-    pytest.param("empty", marks=pytest.mark.xfail(strict=True, reason=EMPTY_STORE_BUG)),
+    "empty",
     "in-use",
 ]
 
@@ -145,7 +140,6 @@ def test_a_flight_replayed_to_the_same_server_config_gets_no_second_0rtt(
 # --- the store a ServerConfig is given is the one it uses ---------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=EMPTY_STORE_BUG)
 @pytest.mark.parametrize("kind", ["memory", "sqlite"])
 def test_a_server_config_uses_the_empty_replay_store_it_is_given(tmp_path: Path, kind: str) -> None:
     store: ReplayStore = MemoryReplayStore() if kind == "memory" else SqliteReplayStore(tmp_path / "r.db")
@@ -213,7 +207,6 @@ def test_a_flight_sent_to_two_processes_sharing_sqlite_gets_0rtt_once(
     assert_accepted_once(results)
 
 
-@pytest.mark.xfail(strict=True, reason=EMPTY_STORE_BUG)
 def test_a_flight_accepted_in_this_process_is_refused_by_another_sharing_sqlite(
     issued: Issued, tmp_path: Path
 ) -> None:

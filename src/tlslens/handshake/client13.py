@@ -250,7 +250,10 @@ def _send_early_data(
     suite = TLS13_SUITES[session.suite]
     digest = hashes.Hash(suite.hash)
     digest.update(hello_raw)
-    secret = EarlySecret.from_psk(suite, session.psk).client_early_traffic(digest.finalize())
+    early = EarlySecret.from_psk(suite, session.psk)
+    hello_hash = digest.finalize()
+    secret = early.client_early_traffic(hello_hash)
+    out.keylog(keylog.EARLY_EXPORTER_SECRET, early.early_exporter(hello_hash))
     if hs.session_id:
         out.send_change_cipher_spec()
         hs.ccs_sent = True
@@ -429,8 +432,12 @@ class ExpectEncryptedExtensions:
                 out.set_own_record_size_limit(hs.config.record_size_limit)
         hs.transcript.update(raw)
         if out.tracing and hs.early_data_sent:
-            fate = "accepted" if hs.early_data_accepted else "rejected: resend it now if it is still wanted"
-            out.decide("early_data", f"server {fate} our 0-RTT data")
+            if hs.early_data_accepted:
+                out.decide("early_data", "server accepted our 0-RTT data")
+            else:
+                out.decide(
+                    "early_data", "server rejected our 0-RTT data: resend it now if it is still wanted"
+                )
         if hs.resumed:
             return ExpectFinished(hs, None, None)
         return ExpectCertificateOrRequest(hs)

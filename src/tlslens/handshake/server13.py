@@ -192,7 +192,9 @@ def _send_server_flight(
     early = psk.early_secret if psk is not None else EarlySecret.from_psk(suite, None)
     early_traffic = b""
     if psk is not None and psk.accept_early_data:
-        early_traffic = early.client_early_traffic(transcript.digest())
+        hello_hash = transcript.digest()
+        early_traffic = early.client_early_traffic(hello_hash)
+        out.keylog(keylog.EARLY_EXPORTER_SECRET, early.early_exporter(hello_hash))
     sh = ServerHello(
         legacy_version=ProtocolVersion.TLS1_2,
         random=provider.random(32),
@@ -289,7 +291,9 @@ class ExpectEndOfEarlyData:
         expect(message, EndOfEarlyData, "during 0-RTT")
         out.end_early_data()
         self.hs.transcript.update(raw)
-        out.set_read_key(self.hs.chosen.suite, self.hs.client_hs_secret, None)
+        out.set_read_key(
+            self.hs.chosen.suite, self.hs.client_hs_secret, keylog.CLIENT_HANDSHAKE_TRAFFIC_SECRET
+        )
         return ExpectClientFinished(self.hs, None, None)
 
 
