@@ -5,6 +5,9 @@ keys change. It turns incoming bytes into records (opened when a read key is set
 messages, application data, alerts and change_cipher_spec into outgoing bytes (sealed when a write key
 is set). Handshake messages wait in a buffer until the write key changes or the output is taken, so a
 whole flight under one key goes out in as few records as possible.
+
+Outgoing bytes are kept as a list of finished records and joined when taken: a single record (the
+common case for application data) is handed out as it is, without another copy.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ class RecordLayer:
         self.opener: RecordOpener | None = None
         self.sealer: RecordSealer | None = None
         self.plaintext_version = 0x0303  # legacy_record_version of unprotected records
-        self._out = bytearray()
+        self._out: list[bytes] = []  # finished records, in order
         self._pending = bytearray()  # handshake bytes waiting for the current write key
         self._read_suite: Tls13Suite | None = None
         self._read_secret = b""
@@ -104,14 +107,13 @@ class RecordLayer:
         if not pending:
             return 0
         if self.sealer is not None:
-            n = self.sealer.seal_into(self._out, _HANDSHAKE, pending)
+            record = self.sealer.seal(_HANDSHAKE, pending)
         else:
             record = encode_plaintext(_HANDSHAKE, pending, legacy_version=self.plaintext_version)
-            self._out += record
-            n = len(record)
             self.plaintext_version = 0x0303  # 0x0301 is for the initial ClientHello only
+        self._out.append(record)
         pending.clear()
-        return n
+        return len(record)
 
     def discard_handshake(self) -> None:
         self._pending.clear()
@@ -121,27 +123,27 @@ class RecordLayer:
         assert sealer is not None
         limit = self._peer_limit - 1
         if limit >= MAX_PLAINTEXT:
-            sealer.seal_into(self._out, _APPLICATION_DATA, data)
+            self._out.append(sealer.seal(_APPLICATION_DATA, data))
         else:
-            sealer.seal_into(self._out, _APPLICATION_DATA, data, max_fragment=limit)
+            self._out.append(sealer.seal(_APPLICATION_DATA, data, max_fragment=limit))
 
     def send_change_cipher_spec(self) -> None:
         self.flush_handshake()
-        self._out += _CCS_RECORD
+        self._out.append(_CCS_RECORD)
 
     def send_alert(self, level: AlertLevel, description: AlertDescription) -> bool:
         """Returns whether the alert went out protected."""
         self.flush_handshake()
         body = bytes((level, description))
         if self.sealer is not None:
-            self.sealer.seal_into(self._out, _ALERT, body)
+            self._out.append(self.sealer.seal(_ALERT, body))
             return True
-        self._out += encode_plaintext(_ALERT, body)
+        self._out.append(encode_plaintext(_ALERT, body))
         return False
 
     def take_output(self) -> bytes:
         self.flush_handshake()
-        out = bytes(self._out)
+        out = b"".join(self._out)  # one record: that very object, no copy
         self._out.clear()
         return out
 

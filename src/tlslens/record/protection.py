@@ -3,7 +3,8 @@
 Each object holds one AEAD object for its key (never one per record), the IV as an int, and the 64-bit
 sequence number. Per record the work is: nonce = (iv ^ seq).to_bytes(12), a 5-byte header packed once
 that doubles as the additional data, TLSInnerPlaintext built with one concatenation, and one AEAD call.
-``seal_into`` appends to the caller's outbound bytearray (no header + ciphertext concatenation). With
+``seal`` returns the records as one ``bytes`` (a single record is header + ciphertext, one concatenation);
+``seal_into`` appends them to the caller's bytearray instead. With
 ``cryptography`` 48 the allocating ``encrypt``/``decrypt`` calls measured faster than ``encrypt_into`` /
 ``decrypt_into`` through memoryviews at both 1 KiB and 16 KiB, so those are used.
 
@@ -151,9 +152,7 @@ class RecordSealer(_Protection):
             sealed = header + self._encrypt((self._iv ^ seq).to_bytes(self._iv_len, "big"), inner, header)
             self._seq = seq + 1
             return sealed
-        out = bytearray()
-        self.seal_into(out, content_type, data, max_fragment=max_fragment, padding=padding)
-        return bytes(out)
+        return b"".join(self._seal_records(content_type, data, max_fragment, padding))
 
     def seal_into(
         self,
@@ -171,6 +170,15 @@ class RecordSealer(_Protection):
         §5.4). Empty ``data`` gives one record without content, allowed for application_data only. Nothing is
         written if the call would pass the key's usage limit.
         """
+        start = len(out)
+        for part in self._seal_records(content_type, data, max_fragment, padding):
+            out += part
+        return len(out) - start
+
+    def _seal_records(
+        self, content_type: int, data: BytesLike, max_fragment: int, padding: int
+    ) -> list[bytes]:
+        """The records for ``data``, as alternating headers and ciphertexts (see ``seal_into``)."""
         if padding == 0 and max_fragment == MAX_PLAINTEXT:
             room = self._room
         else:
@@ -189,21 +197,20 @@ class RecordSealer(_Protection):
         iv = self._iv
         iv_len = self._iv_len
         encrypt = self._encrypt
-        start = len(out)
+        parts: list[bytes] = []
         if count == 1:
             header = _pack_app_header(_OUTER_PREFIX, n + extra)
             inner = data + tail if type(data) is bytes else b"".join((data, tail))
-            out += header
-            out += encrypt((iv ^ seq).to_bytes(iv_len, "big"), inner, header)
+            parts += (header, encrypt((iv ^ seq).to_bytes(iv_len, "big"), inner, header))
         else:
             with memoryview(data) as src:
                 for i in range(count):
                     chunk = src[i * room : (i + 1) * room]
                     header = _pack_app_header(_OUTER_PREFIX, len(chunk) + extra)
-                    out += header
-                    out += encrypt((iv ^ (seq + i)).to_bytes(iv_len, "big"), b"".join((chunk, tail)), header)
+                    nonce = (iv ^ (seq + i)).to_bytes(iv_len, "big")
+                    parts += (header, encrypt(nonce, b"".join((chunk, tail)), header))
         self._seq = seq + count
-        return len(out) - start
+        return parts
 
     def _refuse(self, content_type: int, count: int, n: int = 1) -> NoReturn:
         if content_type not in _TYPE_BYTES:
