@@ -138,7 +138,7 @@ def parse_certificate_chain(message: Certificate, who: str) -> tuple[x509.Certif
             raise BadCertificate(f"{who} certificate {i} is {len(entry.cert_data)} bytes")
         try:
             chain.append(x509.load_der_x509_certificate(entry.cert_data))
-        except ValueError as exc:
+        except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is not a ValueError
             raise BadCertificate(f"{who} certificate {i} is not valid DER X.509: {exc}") from None
     return tuple(chain)
 
