@@ -286,9 +286,11 @@ class TamperingClient(_Tampering, ClientConnection):
         *,
         tamper: Tamper | None = None,
         trace: bool = False,
+        **kwargs: object,
     ) -> None:
+        """``kwargs`` go to ClientConnection (``session=``, ``early_data=``)."""
         self._init_tampering(tamper)
-        super().__init__(config, server_name, trace=trace)
+        super().__init__(config, server_name, trace=trace, **kwargs)  # type: ignore[arg-type]
 
 
 class TamperingServer(_Tampering, ServerConnection):

@@ -27,7 +27,14 @@ from tlslens.config import ServerConfig
 from tlslens.connection import ClientConnection, ServerConnection
 from tlslens.dangerous import NoVerification
 from tlslens.errors import BadCertificate, FatalAlert, NoApplicationProtocol
-from tlslens.events import ConnectionClosed, DataReceived, HandshakeCompleted, KeyUpdated, MessageReceived
+from tlslens.events import (
+    ConnectionClosed,
+    DataReceived,
+    DecisionMade,
+    HandshakeCompleted,
+    KeyUpdated,
+    MessageReceived,
+)
 from tlslens.verifier import WebPkiVerifier
 from tlslens.wire.enums import AlertDescription, CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
 from tlslens.wire.extensions import RecordSizeLimit
@@ -262,15 +269,19 @@ def test_key_update_request_to_a_side_that_closed() -> None:
     assert data_received(pair.server_events) == b"still talking"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="events.py documents KeyUpdated(direction='send') for our own updates, but connection.py "
-    "_send_key_update / answer_key_update never emit it: only KeyUpdated('receive', ...) exists",
-)
-def test_own_key_update_is_reported() -> None:
-    pair = ConnectionPair(client_config(), server_config()).handshake()
-    pair.client.update_keys(request_peer=True)
-    assert KeyUpdated("send", True) in pair.client.pending_events()
+def test_own_key_updates_are_traced_not_reported() -> None:
+    """KeyUpdated reports the peer's updates; ours (asked for, or answering) are trace decisions."""
+    c = ClientConnection(client_config(), "localhost", trace=True)
+    s = ServerConnection(server_config(), trace=True)
+    pair = ConnectionPair(client=c, server=s).handshake()
+    c.update_keys(request_peer=True)
+    mine = c.pending_events()
+    assert not of_type(mine, KeyUpdated)
+    assert [d.topic for d in of_type(mine, DecisionMade)] == ["key_update"]
+    pair.pump()
+    answered = [d for d in of_type(pair.server_events, DecisionMade) if d.topic == "key_update"]
+    assert len(answered) == 1 and "answered" in answered[0].text
+    assert of_type(pair.client_events, KeyUpdated)[-1] == KeyUpdated("receive", False)
 
 
 # --- close, half-close, truncation ----------------------------------------------------------------------

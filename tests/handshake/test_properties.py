@@ -26,7 +26,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-from cryptography.x509 import InvalidVersion
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -270,21 +269,12 @@ def _with_extra_extensions(draw: st.DrawFn, raw: bytes) -> bytes:
     return encode_handshake(dataclasses.replace(message, extensions=tuple(exts)))  # type: ignore[arg-type]
 
 
-# Known engine bugs, each with a strict xfail in test_peer_faults.py: tolerated here so that the
-# property keeps hunting for *other* bugs. Remove an entry once its xfail test passes.
-KNOWN_BUGS: tuple[type[BaseException], ...] = (
-    InvalidVersion,  # INVALID_VERSION_BUG: a certificate with version field v4
-)
-
-
 def _feed_expecting_only_protocol_errors(
     conn: ClientConnection | ServerConnection, chunks: list[bytes]
 ) -> None:
     try:
         for chunk in chunks:
             conn.receive_data(chunk)
-    except KNOWN_BUGS:
-        return
     except RemoteProtocolError:
         out = conn.data_to_send()
         recs = records(out)
