@@ -236,6 +236,8 @@ _DECODERS: dict[HandshakeType, dict[int, _Decoder]] = {
     ctx: {int(t): cls.decode_body for t, cls in forms.items()} for ctx, forms in EXTENSION_FORMS.items()
 }
 _NO_FORMS: dict[int, _Decoder] = {}
+_CLIENT_HELLO = HandshakeType.CLIENT_HELLO  # enum attribute lookups are slow in Python 3.11
+_PRE_SHARED_KEY = ExtensionType.PRE_SHARED_KEY
 
 _CONTEXT_NAMES: dict[str, HandshakeType] = {
     **{t.name.replace("_", "").lower(): t for t in HandshakeType},
@@ -286,12 +288,7 @@ def decode_extensions(
                 raise IllegalParameter(f"duplicate extension {ExtensionType(ext_type).name}")
             seen.add(ext_type)
         out.append(ext)
-    if (
-        strict
-        and ctx == HandshakeType.CLIENT_HELLO
-        and ExtensionType.PRE_SHARED_KEY in seen
-        and out[-1].ext_type != ExtensionType.PRE_SHARED_KEY
-    ):
+    if strict and ctx == _CLIENT_HELLO and _PRE_SHARED_KEY in seen and out[-1].ext_type != _PRE_SHARED_KEY:
         raise IllegalParameter("pre_shared_key is not the last extension of the ClientHello")
     return tuple(out)
 

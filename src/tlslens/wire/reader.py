@@ -45,9 +45,12 @@ class Reader:
         if width > self._end - pos:
             raise DecodeError(f"need {width} bytes, have {self._end - pos}")
         self._pos = pos + width
+        buf = self._buf
+        if width == 2:
+            return (buf[pos] << 8) | buf[pos + 1]
         if width == 1:
-            return self._buf[pos]
-        return int.from_bytes(self._buf[pos : pos + width], "big")
+            return buf[pos]
+        return int.from_bytes(buf[pos : pos + width], "big")
 
     def u8(self) -> int:
         pos = self._pos
