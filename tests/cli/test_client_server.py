@@ -354,3 +354,17 @@ def test_no_ticket_no_session_file(pki: PkiFiles, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "warning: the server sent no session ticket" in result.stderr and not session.exists()
     assert _summary(result.stderr)["resumed"] is False
+
+
+def test_no_common_cipher_suite_is_explained_on_both_sides(pki: PkiFiles) -> None:
+    args = ("--cert", str(pki.chain), "--key", str(pki.key), "--ciphers", "TLS_AES_256_GCM_SHA384", "--trace")
+    with tlslens_server(*args) as (server, port):
+        result = run_tlslens(*_client_args(port, pki, "--ciphers", "TLS_AES_128_GCM_SHA256"))
+        assert result.returncode == 1
+        assert "error: alert received: the server sent handshake_failure (40)" in result.stderr
+        assert _summary(result.stderr)["version"] is None
+        log = server.wait_for(r"^127\.0\.0\.1:\d+ failed: .*$").group(0)
+    assert "no cipher suite in common: client offers TLS_AES_128_GCM_SHA256" in log
+    trace = server.stderr
+    failed = trace.index("· failed  no cipher suite in common")
+    assert failed < trace.index("→ alert handshake_failure  fatal (40)") < trace.index("→ record alert")

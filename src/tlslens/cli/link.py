@@ -16,9 +16,9 @@ import contextlib
 
 from tlslens.connection import ClientConnection, ServerConnection
 from tlslens.errors import CertificateError, FatalAlert, RemoteProtocolError, TLSError
-from tlslens.events import Event
+from tlslens.events import Event, RecordSent
 from tlslens.trace import Tracer
-from tlslens.wire.enums import AlertDescription
+from tlslens.wire.enums import AlertDescription, ContentType
 
 READ_SIZE = 65536
 LINGER_SECONDS = 2.0
@@ -125,15 +125,28 @@ class Link:
             events = self.conn.receive_data(data)
         except (RemoteProtocolError, FatalAlert) as exc:
             if self.tracer is not None:
-                self.tracer.feed(getattr(exc, "events", []))
-                if isinstance(exc, RemoteProtocolError):
-                    self.tracer.sent_alert(exc.alert)
+                self._trace_failure(exc)
             with contextlib.suppress(OSError):
                 await self.send_pending()
             raise describe_tls_error(exc, self.peer) from exc
         if self.tracer is not None:
             self.tracer.feed(events)
         return events
+
+    def _trace_failure(self, exc: RemoteProtocolError | FatalAlert) -> None:
+        """The events up to the failure, then our alert (before the record that carries it)."""
+        assert self.tracer is not None
+        events: list[Event] = list(getattr(exc, "events", []))
+        if not isinstance(exc, RemoteProtocolError):
+            self.tracer.feed(events)
+            return
+        last = events[-1] if events else None
+        carrier = isinstance(last, RecordSent) and last.content_type == ContentType.ALERT
+        self.tracer.feed(events[:-1] if carrier else events)
+        self.tracer.note("failed", _plain(exc))
+        self.tracer.sent_alert(exc.alert)
+        if carrier and last is not None:
+            self.tracer.feed([last])
 
     def close_notify(self) -> None:
         """Queue close_notify (once); the caller sends it with send_pending()."""
