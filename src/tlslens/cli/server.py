@@ -3,6 +3,8 @@
 Each connection runs as its own task, so many clients are served at once. Without ``--www`` the server
 echoes application data until the client's close_notify, then sends close_notify and closes. With
 ``--www`` it answers one HTTP GET with the negotiated parameters (``cli/www.py``), then closes.
+After each handshake it sends ``--tickets N`` session tickets (default 2); with ``--early-data`` it
+accepts 0-RTT data on resumption, answered (echoed, or as an HTTP request) once the handshake is done.
 One log line per connection goes to stderr (peer, outcome, handshake time). Ctrl-C and SIGTERM stop
 it cleanly (exit 0). ``listening on HOST:PORT`` is printed once the socket listens (``--port 0``
 picks a free port, and that line names it).
@@ -323,8 +325,12 @@ def build_server_config(
 @click.option(
     "--verify-client", metavar="CA.pem", help="Require a client certificate issued under these CAs."
 )
-@click.option("--early-data", is_flag=True, help="Accept 0-RTT data (not available yet).")
-@click.option("--tickets", type=int, metavar="N", help="Session tickets per connection (not available yet).")
+@click.option(
+    "--early-data", is_flag=True, help=f"Accept up to {EARLY_DATA_LIMIT} bytes of 0-RTT data on resumption."
+)
+@click.option(
+    "--tickets", type=int, metavar="N", help="Session tickets sent after each handshake (0-16; default 2)."
+)
 @click.option(
     "--www", is_flag=True, help="Answer HTTP GET with a page naming version, cipher, group, ALPN, SNI."
 )
