@@ -45,10 +45,14 @@ from tests.handshake.helpers import (
     without_trace,
 )
 from tests.strategies import extension_lists, handshake_messages
+from tlslens.config import ClientConfig, ServerConfig
 from tlslens.connection import ClientConnection, ServerConnection
 from tlslens.errors import FatalAlert, LocalProtocolError, RemoteProtocolError
-from tlslens.events import ConnectionClosed, Event, HandshakeCompleted
+from tlslens.events import ConnectionClosed, Event, HandshakeCompleted, SessionTicketReceived
 from tlslens.record.deframer import encode_plaintext
+from tlslens.session.cache import Session
+from tlslens.session.replay import MemoryReplayStore
+from tlslens.session.tickets import TicketKeyRing
 from tlslens.wire.enums import ContentType, ExtensionType, HandshakeType, NamedGroup
 from tlslens.wire.hello import ClientHello, ServerHello
 from tlslens.wire.messages import Certificate, decode_handshake, encode_handshake
@@ -304,6 +308,13 @@ FUZZ = settings(
 )
 
 
+RESUMED_FUZZ = settings(
+    max_examples=max(10, int(os.environ.get("TLSLENS_FUZZ_EXAMPLES", "40")) // 2),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+
 @pytest.mark.parametrize("k", range(len(CLIENT_STATES)), ids=CLIENT_STATES)
 @FUZZ
 @given(data=st.data())
@@ -320,6 +331,80 @@ def test_server_raises_only_protocol_errors(k: int, data: st.DataObject) -> None
     s = script()
     chunks = data.draw(hostile_input(s.client, s.client_records, k))
     _feed_expecting_only_protocol_errors(server_at(k), chunks)
+
+
+# Resumption with accepted 0-RTT: states a full handshake never visits. These are live pairs stopped
+# after k of the peer's records (no replay, so no determinism needed); each example gets a fresh
+# replay store, so the one ticket is accepted for 0-RTT every time.
+
+RESUMED_CLIENT_STATES = ["ExpectServerHello", "ExpectEncryptedExtensions", "ExpectFinished", "ClientTraffic"]
+RESUMED_SERVER_STATES = ["ExpectEndOfEarlyData", "ExpectClientFinished", "ServerTraffic"]
+
+
+@functools.cache
+def _resumption_setup() -> tuple[ServerConfig, ClientConfig, Session]:
+    scfg = server_config(max_early_data_size=4096, ticket_keys=TicketKeyRing())
+    ccfg = client_config()
+    pair = ConnectionPair(ccfg, scfg).handshake()
+    ticket = next(e for e in pair.client_events if isinstance(e, SessionTicketReceived))
+    return scfg, ccfg, ticket.session  # type: ignore[return-value]
+
+
+def _resumed_pair() -> tuple[TamperingClient, TamperingServer]:
+    scfg, ccfg, session = _resumption_setup()
+    scfg = dataclasses.replace(scfg, replay_store=MemoryReplayStore())
+    c = TamperingClient(ccfg, "localhost", session=session, early_data=b"GET / (0-RTT)")
+    return c, TamperingServer(scfg)
+
+
+def resumed_client_at(k: int) -> tuple[ClientConnection, TamperingServer, Framed]:
+    """A resuming client after k of the server's records (ServerHello, {EE}, {Finished})."""
+    c, s = _resumed_pair()
+    s.receive_data(c.data_to_send())
+    flight = frame(s)
+    for record in flight.records[:k]:
+        c.receive_data(record)
+    c.data_to_send()
+    return c, s, flight
+
+
+def resumed_server_at(k: int) -> tuple[ServerConnection, TamperingClient, Framed]:
+    """The server after the ClientHello (with 0-RTT accepted) and k - 1 more client records
+    ({EndOfEarlyData} under the early key, {Finished})."""
+    c, s = _resumed_pair()
+    first = c.data_to_send()
+    s.receive_data(first)
+    c.receive_data(s.data_to_send())
+    c.data_to_send()
+    early_records = sum(r.content_type == APPLICATION_DATA for r in records(first))
+    flight = frame(c, start_seq={0: early_records})  # EndOfEarlyData follows the 0-RTT records
+    for record in flight.records[1 : k + 1]:
+        s.receive_data(record)
+    s.data_to_send()
+    return s, c, flight
+
+
+def test_resumed_states_are_reached() -> None:
+    for k, name in enumerate(RESUMED_CLIENT_STATES):
+        assert state_name(resumed_client_at(k)[0]) == name
+    for k, name in enumerate(RESUMED_SERVER_STATES):
+        assert state_name(resumed_server_at(k)[0]) == name
+
+
+@pytest.mark.parametrize("k", range(len(RESUMED_CLIENT_STATES)), ids=RESUMED_CLIENT_STATES)
+@RESUMED_FUZZ
+@given(data=st.data())
+def test_resuming_client_raises_only_protocol_errors(k: int, data: st.DataObject) -> None:
+    c, s, flight = resumed_client_at(k)
+    _feed_expecting_only_protocol_errors(c, data.draw(hostile_input(s, flight, k)))
+
+
+@pytest.mark.parametrize("k", range(len(RESUMED_SERVER_STATES)), ids=RESUMED_SERVER_STATES)
+@RESUMED_FUZZ
+@given(data=st.data())
+def test_resumed_server_raises_only_protocol_errors(k: int, data: st.DataObject) -> None:
+    s, c, flight = resumed_server_at(k)
+    _feed_expecting_only_protocol_errors(s, data.draw(hostile_input(c, flight, k + 1)))
 
 
 # --- 2. chunking invariance ---------------------------------------------------------------------------------
