@@ -99,8 +99,8 @@ class Budget:
 
 
 BUDGETS = {
-    "default": Budget(12.0, 3.0, 20, 2000, 50, 3, MEMORY_PAIRS),
-    "quick": Budget(4.0, 1.0, 20, 600, 50, 2, MEMORY_PAIRS),
+    "default": Budget(20.0, 5.0, 20, 2000, 50, 3, MEMORY_PAIRS),
+    "quick": Budget(8.0, 2.0, 20, 600, 50, 2, MEMORY_PAIRS),
     "smoke": Budget(0.0, 0.0, 1, 4, 2, 1, 3, smoke=True),
 }
 
@@ -195,9 +195,12 @@ class Tlslens:
         )
 
     @staticmethod
-    def handshake(ccfg: Any, scfg: Any) -> tuple[Any, Any]:
+    def handshake(ccfg: Any, scfg: Any, session: Any = None) -> tuple[Any, Any]:
         """One complete handshake; NewSessionTickets, if the server sends any, reach the client."""
-        c = tlslens.ClientConnection(ccfg, "localhost")
+        if session is None:
+            c = tlslens.ClientConnection(ccfg, "localhost")
+        else:
+            c = tlslens.ClientConnection(ccfg, "localhost", session=session)
         s = tlslens.ServerConnection(scfg)
         s.receive_data(c.data_to_send())
         c.receive_data(s.data_to_send())
@@ -222,27 +225,35 @@ class Tlslens:
         assert s.data_to_send()[11:43] == HRR_RANDOM, "expected a HelloRetryRequest"
         return lambda: self.handshake(ccfg, scfg)  # type: ignore[return-value]
 
-    def resumed(self) -> tuple[Step | None, str]:
-        """A resumed handshake (psk_dhe_ke, with the tickets the server sends after it), or None and why."""
+    def resumed(self) -> tuple[Step | None, int, str]:
+        """Resumed handshakes (psk_dhe_ke) offering one ticket again and again, as the ssl side does.
+
+        Returns the step (None if tlslens cannot resume), the NewSessionTickets the server sends after
+        a resumed handshake (ssl is set to match), and a note."""
         try:
             from tlslens.session import SessionCache
         except ImportError:
-            return None, "n/a: resumption not implemented yet"
+            return None, 0, "n/a: resumption not implemented yet"
         try:
-            ccfg = dataclasses.replace(self.client_config(), session_cache=SessionCache())
-            scfg = self.server_config()
-            self.handshake(ccfg, scfg)  # a full handshake fills the client's session cache
-            c = tlslens.ClientConnection(ccfg, "localhost")
+            cache = SessionCache()
+            ccfg, scfg = self.client_config(), self.server_config()
+            self.handshake(dataclasses.replace(ccfg, session_cache=cache), scfg)  # a full one: tickets
+            session = cache.take("localhost", (), time.time())
+            if session is None:
+                return None, 0, "n/a: the server sent no ticket"
+            c = tlslens.ClientConnection(ccfg, "localhost", session=session)
             s = tlslens.ServerConnection(scfg)
             s.receive_data(c.data_to_send())
             events = c.receive_data(s.data_to_send())
             s.receive_data(c.data_to_send())
-            c.receive_data(s.data_to_send())
+            events += c.receive_data(s.data_to_send())
             if not any(isinstance(e, HandshakeCompleted) and e.resumed for e in events):
-                return None, "n/a: tlslens did not resume"
+                return None, 0, "n/a: tlslens did not resume"
+            tickets = sum(isinstance(e, SessionTicketReceived) for e in events)
         except Exception as exc:  # resumption still being built: report, do not fail the run
-            return None, f"n/a: resumption failed ({type(exc).__name__}: {exc})"
-        return (lambda: self.handshake(ccfg, scfg)), ""  # type: ignore[return-value]
+            return None, 0, f"n/a: resumption failed ({type(exc).__name__}: {exc})"
+        note = f"one ticket offered again and again; {tickets} NewSessionTicket(s) after each, both stacks"
+        return (lambda: self.handshake(ccfg, scfg, session)), tickets, note  # type: ignore[return-value]
 
     def tickets_per_handshake(self) -> int:
         """NewSessionTickets a default server sends after a full handshake (ssl is set to match)."""
@@ -382,14 +393,16 @@ class Ssl:
         assert s_out.read()[11:43] == HRR_RANDOM, "expected a HelloRetryRequest"
         return lambda: self.handshake(cctx, sctx, tickets=self.tickets > 0)  # type: ignore[return-value]
 
-    def resumed(self) -> Step:
+    def resumed(self, tickets: int) -> Step:
+        """Resumed handshakes offering one session again and again; ``tickets`` after each."""
         cctx, sctx = self.client_context(), self.server_context(tickets=1)
         c, _ = self.handshake(cctx, sctx, tickets=True)
         session = c.session
         assert session is not None and session.has_ticket
-        c, _ = self.handshake(cctx, sctx, tickets=True, session=session)
+        sctx.num_tickets = tickets
+        c, _ = self.handshake(cctx, sctx, tickets=tickets > 0, session=session)
         assert c.session_reused, "OpenSSL did not resume"
-        return lambda: self.handshake(cctx, sctx, tickets=True, session=session)  # type: ignore[return-value]
+        return lambda: self.handshake(cctx, sctx, tickets=tickets > 0, session=session)  # type: ignore[return-value]
 
     def bulk(self, suite: str, size: int) -> Step:
         cctx, sctx = self.client_context(suite), self.server_context(suite)
@@ -722,8 +735,9 @@ def run(budget: Budget, mode: str, progress: Callable[[str], None]) -> tuple[lis
         rows.append(Row("hrr", "HRR handshake", "hs/s", 1 / best["tlslens"], 1 / best["ssl"]))
 
         progress("resumed handshake")
-        ours, why_not = tl.resumed()
-        steps = {"ssl": ossl.resumed()} if ours is None else {"tlslens": ours, "ssl": ossl.resumed()}
+        ours, resumed_tickets, resumed_note = tl.resumed()
+        theirs = ossl.resumed(resumed_tickets if ours is not None else 1)
+        steps = {"ssl": theirs} if ours is None else {"tlslens": ours, "ssl": theirs}
         best = race(steps, budget.batch, budget.seconds / 2)
         rows.append(
             Row(
@@ -732,7 +746,7 @@ def run(budget: Budget, mode: str, progress: Callable[[str], None]) -> tuple[lis
                 "hs/s",
                 1 / best["tlslens"] if "tlslens" in best else None,
                 1 / best["ssl"],
-                why_not,
+                resumed_note,
             )
         )
 
