@@ -313,6 +313,22 @@ def test_resumption_with_early_data(pki: PkiFiles, tmp_path: Path) -> None:
         server.wait_for(r" ok TLSv1\.3 .* resumed with 0-RTT .*; \d+ bytes of 0-RTT data$")
 
 
+def test_www_answers_a_non_get_sent_in_0rtt_with_425_too_early(pki: PkiFiles, tmp_path: Path) -> None:
+    session, post = tmp_path / "session.pem", tmp_path / "post.txt"
+    post.write_bytes(b"POST /order HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n")
+    with tlslens_server("--cert", str(pki.chain), "--key", str(pki.key), "--www", "--early-data") as (
+        server,
+        port,
+    ):
+        first = run_tlslens(*_client_args(port, pki, "--sess-out", str(session)), input=REQUEST)
+        assert first.returncode == 0, first.stderr
+        second = run_tlslens(*_client_args(port, pki, "--sess-in", str(session), "--early-data", str(post)))
+        assert second.returncode == 0, second.stderr
+        assert _summary(second.stderr)["early_data_accepted"] is True
+        assert second.stdout.startswith("HTTP/1.1 425 Too Early\r\n")
+        server.wait_for(r" resumed with 0-RTT .*http=425")
+
+
 def test_refused_early_data_is_sent_again(pki: PkiFiles, tmp_path: Path) -> None:
     session, request = tmp_path / "session.pem", tmp_path / "request.txt"
     request.write_bytes(REQUEST)

@@ -22,6 +22,7 @@ _REASONS = {
     200: b"OK",
     400: b"Bad Request",
     405: b"Method Not Allowed",
+    425: b"Too Early",
     431: b"Request Header Fields Too Large",
 }
 
@@ -91,6 +92,10 @@ class WwwResponder:
                 elif isinstance(event, h11.EndOfMessage):
                     assert self.request is not None
                     if self.request.method not in (b"GET", b"HEAD"):
+                        if self.early_data:  # RFC 8470: a replayable request that is not safe to replay
+                            return self._respond(
+                                425, "sent in 0-RTT, which may be replayed: retry after the handshake\n"
+                            )
                         return self._respond(405, "only GET is answered here\n", [(b"Allow", b"GET, HEAD")])
                     return self._respond(200, page(self.completed, early_data=self.early_data))
         except h11.RemoteProtocolError as exc:
