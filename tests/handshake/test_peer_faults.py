@@ -1346,6 +1346,15 @@ def test_client_refuses_early_data_acceptance_without_resumption() -> None:
     assert_alert_sent(c, s, A.ILLEGAL_PARAMETER)
 
 
+def test_server_refuses_bad_psk_binder() -> None:
+    c, s, _ = _resume()
+    hello = bytearray(c.data_to_send())
+    hello[-1] ^= 0x01  # the binder closes the ClientHello (RFC 8446 §4.2.11.2)
+    with pytest.raises(DecryptError, match="binder"):
+        s.receive_data(bytes(hello))
+    assert s.data_to_send() == plaintext_alert(A.DECRYPT_ERROR)
+
+
 @pytest.mark.parametrize(
     ("hook", "match"),
     [
@@ -1910,6 +1919,11 @@ UNREACHABLE = {
         "KeyUpdate.decode_body refuses values other than 0 and 1 first, with the same alert; covered by "
         "test_key_update_with_unknown_request_value_is_illegal_parameter"
     ),
+    "traffic.py ClientTraffic._new_session_ticket 'NewSessionTicket with an empty ticket'": (
+        "NewSessionTicket.decode_body refuses an empty ticket first, with the same alert; covered by "
+        "test_client_refuses_bad_new_session_ticket[empty_ticket]"
+    ),
+    "client_psk.py check_early_data": "LocalProtocolError: early data without a session, or too much of it",
     "traffic.py ClientTraffic.__post_init__ / verify.py _Token.__init__": "TypeError for engine misuse",
 }
 
