@@ -1,8 +1,10 @@
 """A negative test for every raise site that peer bytes can reach in ``handshake/`` and ``connection.py``.
 
-Each test asserts the exception class *and* the alert queued in ``data_to_send()``: the exact plaintext
-record ``15 03 03 00 02 02 <desc>`` when the failing side had no write key yet, otherwise the peer opens
-the protected alert and must raise ``FatalAlert`` with that description (``helpers.assert_alert_sent``).
+Each test asserts the exception class *and* the alert queued in ``data_to_send()``
+(``helpers.assert_alert_sent``): the exact plaintext record ``15 03 03 00 02 02 <desc>`` when the failing
+side had no write key yet; otherwise the protected record is opened with the failing side's own recorded
+write key (Tampering connections) and must hold ``02 <desc>``, or the peer opens it and must raise
+``FatalAlert`` with that description.
 
 Faulty peers are the real connections with one seam opened (``TamperingServer`` / ``TamperingClient``:
 every handshake message passes through a ``tamper`` function and the sender's transcript follows what
@@ -171,12 +173,6 @@ def _truncated(message: object) -> bytes:
     raw = encode_handshake(message)  # type: ignore[arg-type]
     body = raw[4:-3]
     return raw[:1] + len(body).to_bytes(3, "big") + body
-
-
-def leaf_der(key_type: str = "ecdsa-p256") -> bytes:
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    return pki(key_type).leaf.certificate.public_bytes(Encoding.DER)
 
 
 # --- the client against a faulty server -------------------------------------------------------------
