@@ -207,6 +207,12 @@ def _sh(fn: Callable[[ServerHello], object], nth: int = 1) -> Callable:
     return replacing(ServerHello, fn, nth=nth)
 
 
+UNSOLICITED_ENTRY_EXTENSION_BUG = (
+    "handshake/common.py parse_certificate_chain (~line 134: check_allowed_extensions without offered=) "
+    "accepts status_request / signed_certificate_timestamp in a server CertificateEntry although the "
+    "ClientHello never offered them; RFC 8446 §4.4.2 + §4.2 require unsupported_extension"
+)
+
 CLIENT_FAULTS = [
     # RFC 8446 §4.1.3 ServerHello
     pytest.param(
@@ -582,9 +588,7 @@ CLIENT_FAULTS = [
         id="certificate-entry_with_unsolicited_status_request",
         marks=pytest.mark.xfail(
             strict=True,
-            reason="handshake/common.py parse_certificate_chain (check_allowed_extensions without offered=) "
-            "accepts status_request / signed_certificate_timestamp in a server CertificateEntry although the "
-            "ClientHello never offered them; RFC 8446 §4.4.2 + §4.2 require unsupported_extension",
+            reason=UNSOLICITED_ENTRY_EXTENSION_BUG,
         ),
     ),
     # RFC 8446 §4.4.3 CertificateVerify (client offers ecdsa_secp256r1_sha256 and ed25519 only)
@@ -1235,7 +1239,7 @@ def test_server_refuses_cookie_outside_its_lifetime(delay: float) -> None:
 
 
 STATELESS_CCS_BUG = (
-    "connection.py _record (~line 296): change_cipher_spec is only tolerated once _hello_seen is set, "
+    "connection.py _record (~line 307): change_cipher_spec is only tolerated once _hello_seen is set, "
     "which a fresh ServerConnection continuing a stream after a stateless HelloRetryRequest has not seen; "
     "a middlebox-compatible client (the default here, OpenSSL, browsers) sends CCS right before its second "
     "ClientHello (RFC 8446 §D.4), so the cookie-based stateless server refuses it with unexpected_message. "
@@ -1841,7 +1845,7 @@ def test_receive_data_after_failure() -> None:
 # --- handshake messages may not span a key change (RFC 8446 §5.1) ------------------------------------
 
 KEY_CHANGE_BUG = (
-    "connection.py _handshake_data (~line 333): every message the reassembler returns from one record is "
+    "connection.py _handshake_data (~line 366): every message the reassembler returns from one record is "
     "handled in turn, so messages that follow a key-changing message (ServerHello, ClientHello answered "
     "with keys, Finished, KeyUpdate) in the *same* record are processed as if they had been protected "
     "under the new key; check_aligned() only catches a *partial* message. RFC 8446 §5.1 requires "
