@@ -96,6 +96,8 @@ class ConnectionClosed(Event):
 
 @dataclass(frozen=True, slots=True)
 class RecordReceived(Event):
+    """One record from the peer; ``length`` is its fragment (what follows the 5-byte header)."""
+
     content_type: ContentType
     length: int
     protected: bool
@@ -104,6 +106,10 @@ class RecordReceived(Event):
 
 @dataclass(frozen=True, slots=True)
 class RecordSent(Event):
+    """Records we queued; ``length`` is the content they carry before protection: the handshake bytes
+    of a flight, the application data handed to ``send_data``, the alert's 2 bytes, CCS's 1 (however many
+    records that takes; protection adds a header, the content type and the AEAD tag to each)."""
+
     content_type: ContentType
     length: int
     protected: bool

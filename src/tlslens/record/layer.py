@@ -102,9 +102,10 @@ class RecordLayer:
         self._pending += raw
 
     def flush_handshake(self) -> int:
-        """Frame the queued handshake bytes under the current write key; returns the bytes written."""
+        """Frame the queued handshake bytes under the current write key; returns how many there were."""
         pending = self._pending
-        if not pending:
+        n = len(pending)
+        if not n:
             return 0
         if self.sealer is not None:
             record = self.sealer.seal(_HANDSHAKE, pending)
@@ -113,7 +114,7 @@ class RecordLayer:
             self.plaintext_version = 0x0303  # 0x0301 is for the initial ClientHello only
         self._out.append(record)
         pending.clear()
-        return len(record)
+        return n
 
     def discard_handshake(self) -> None:
         self._pending.clear()
