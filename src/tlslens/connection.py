@@ -79,7 +79,6 @@ class _Connection:
         self._handshake_complete = False
         self._peer_finished = False  # change_cipher_spec is tolerated until the peer's Finished
         self._ccs_count = 0
-        self._hello_seen = False  # change_cipher_spec is tolerated only after the first ClientHello
         self._early_budget = 0  # server: 0-RTT bytes we still accept
         self._skip_budget = 0  # server: bytes of refused 0-RTT records we may still skip
         self._key_updates = 0
@@ -243,7 +242,6 @@ class _Connection:
 
     def set_client_random(self, client_random: bytes) -> None:
         self.client_random = client_random
-        self._hello_seen = True
 
     def send_early_data(self, data: bytes) -> None:
         self._records.seal_application_data(data)
@@ -304,7 +302,9 @@ class _Connection:
             self._events.append(RecordReceived(ContentType(ctype), len(record.fragment), False))
         if ctype == _CCS:
             # RFC 8446 §5: one byte 0x01 between the first ClientHello and the peer's Finished is dropped.
-            if record.fragment != b"\x01" or self._peer_finished or not self._hello_seen:
+            # (A server also takes one before its first ClientHello: after a stateless HelloRetryRequest
+            # a fresh connection meets the client's compatibility-mode CCS first.)
+            if record.fragment != b"\x01" or self._peer_finished:
                 raise UnexpectedMessage("change_cipher_spec outside the handshake")
             self._ccs_count += 1
             if self._ccs_count > MAX_CCS_RECORDS:
@@ -364,7 +364,10 @@ class _Connection:
             self._events.append(EarlyDataReceived(content))
 
     def _handshake_data(self, fragment: bytes) -> None:
-        for raw in self._records.reassembler.feed(fragment):
+        records = self._records
+        messages = records.reassembler.feed(fragment)
+        last = len(messages) - 1
+        for i, raw in enumerate(messages):
             message = decode_handshake(raw)
             if self._tracing:
                 self._events.append(MessageReceived(message, raw))
@@ -374,7 +377,14 @@ class _Connection:
                     raise UnexpectedMessage(
                         f"more than {MAX_KEY_UPDATES_WITHOUT_DATA} KeyUpdates without data"
                     )
+            read_key = records.opener
             self._state = self._state.handle(message, raw, self)
+            # RFC 8446 §5.1: a message that changes the keys must end its record (a partial message
+            # left behind is caught by set_read_key; a whole one here).
+            if i < last and records.opener is not read_key:
+                raise UnexpectedMessage(
+                    f"handshake data followed {type(message).__name__} in its record, across a key change"
+                )
 
     def _alert(self, data: bytes) -> None:
         if not self._records.reassembler.is_aligned:

@@ -207,11 +207,6 @@ def _sh(fn: Callable[[ServerHello], object], nth: int = 1) -> Callable:
     return replacing(ServerHello, fn, nth=nth)
 
 
-UNSOLICITED_ENTRY_EXTENSION_BUG = (
-    "handshake/common.py parse_certificate_chain (~line 134: check_allowed_extensions without offered=) "
-    "accepts status_request / signed_certificate_timestamp in a server CertificateEntry although the "
-    "ClientHello never offered them; RFC 8446 §4.4.2 + §4.2 require unsupported_extension"
-)
 
 CLIENT_FAULTS = [
     # RFC 8446 §4.1.3 ServerHello
@@ -586,10 +581,6 @@ CLIENT_FAULTS = [
         None,
         None,
         id="certificate-entry_with_unsolicited_status_request",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason=UNSOLICITED_ENTRY_EXTENSION_BUG,
-        ),
     ),
     # RFC 8446 §4.4.3 CertificateVerify (client offers ecdsa_secp256r1_sha256 and ed25519 only)
     pytest.param(
@@ -1238,22 +1229,13 @@ def test_server_refuses_cookie_outside_its_lifetime(delay: float) -> None:
     assert_alert_sent(s, c, A.ILLEGAL_PARAMETER)
 
 
-STATELESS_CCS_BUG = (
-    "connection.py _record (~line 307): change_cipher_spec is only tolerated once _hello_seen is set, "
-    "which a fresh ServerConnection continuing a stream after a stateless HelloRetryRequest has not seen; "
-    "a middlebox-compatible client (the default here, OpenSSL, browsers) sends CCS right before its second "
-    "ClientHello (RFC 8446 §D.4), so the cookie-based stateless server refuses it with unexpected_message. "
-    "RFC 8446 §5 allows CCS any time after the first ClientHello was sent or received on the connection"
-)
 
 
 @pytest.mark.parametrize(
     "middlebox",
     [
         pytest.param(False, id="no_middlebox_compatibility"),
-        pytest.param(
-            True, id="middlebox_compatibility", marks=pytest.mark.xfail(strict=True, reason=STATELESS_CCS_BUG)
-        ),
+        pytest.param(True, id="middlebox_compatibility"),
     ],
 )
 def test_stateless_server_finishes_with_a_fresh_connection_after_retry(middlebox: bool) -> None:
@@ -1542,11 +1524,17 @@ def test_change_cipher_spec_with_bad_payload() -> None:
     assert_alert_sent(s, c, A.UNEXPECTED_MESSAGE)
 
 
-def test_change_cipher_spec_before_client_hello() -> None:
+def test_change_cipher_spec_before_client_hello_is_dropped() -> None:
+    # A server continuing a stream after a stateless HelloRetryRequest meets the client's
+    # compatibility-mode CCS before any ClientHello of its own: it is dropped, not refused.
     s = ServerConnection(server_config())
-    with pytest.raises(UnexpectedMessage, match="change_cipher_spec"):
-        s.receive_data(CCS_RECORD)
-    assert s.data_to_send() == plaintext_alert(A.UNEXPECTED_MESSAGE)
+    assert s.receive_data(CCS_RECORD) == []
+    assert s.data_to_send() == b""
+    c = ClientConnection(client_config(), "localhost")
+    s.receive_data(c.data_to_send())
+    c.receive_data(s.data_to_send())
+    s.receive_data(c.data_to_send())
+    assert s.handshake_complete
 
 
 def test_change_cipher_spec_after_finished() -> None:
@@ -1844,13 +1832,6 @@ def test_receive_data_after_failure() -> None:
 
 # --- handshake messages may not span a key change (RFC 8446 §5.1) ------------------------------------
 
-KEY_CHANGE_BUG = (
-    "connection.py _handshake_data (~line 366): every message the reassembler returns from one record is "
-    "handled in turn, so messages that follow a key-changing message (ServerHello, ClientHello answered "
-    "with keys, Finished, KeyUpdate) in the *same* record are processed as if they had been protected "
-    "under the new key; check_aligned() only catches a *partial* message. RFC 8446 §5.1 requires "
-    "unexpected_message when a message preceding a key change does not end its record"
-)
 
 
 def _server_flight() -> tuple[ClientConnection, TamperingServer]:
@@ -1869,7 +1850,6 @@ def test_partial_message_before_a_key_change() -> None:
     assert c.data_to_send() == plaintext_alert(A.UNEXPECTED_MESSAGE)  # before any write key
 
 
-@pytest.mark.xfail(strict=True, reason=KEY_CHANGE_BUG)
 def test_client_refuses_encrypted_extensions_in_the_server_hello_record() -> None:
     c, s = _server_flight()
     flight = frame(s, [[0, 1], [2], [3], [4]])  # ServerHello and a *plaintext* EncryptedExtensions
@@ -1877,7 +1857,6 @@ def test_client_refuses_encrypted_extensions_in_the_server_hello_record() -> Non
         c.receive_data(flight.joined())
 
 
-@pytest.mark.xfail(strict=True, reason=KEY_CHANGE_BUG)
 def test_client_refuses_a_message_after_finished_in_the_same_record() -> None:
     c, s = _server_flight()
     s.sent.append((encode(NewSessionTicket(60, 0, b"", b"t")), 0))  # under the handshake key, after Finished
@@ -1886,7 +1865,6 @@ def test_client_refuses_a_message_after_finished_in_the_same_record() -> None:
         c.receive_data(flight.joined())
 
 
-@pytest.mark.xfail(strict=True, reason=KEY_CHANGE_BUG)
 def test_server_refuses_a_message_after_client_hello_in_the_same_record() -> None:
     c = TamperingClient(client_config(), "localhost")
     s = ServerConnection(server_config())
@@ -1895,7 +1873,6 @@ def test_server_refuses_a_message_after_client_hello_in_the_same_record() -> Non
         s.receive_data(encode_plaintext(HANDSHAKE, hello + encode(Finished(bytes(32)))))
 
 
-@pytest.mark.xfail(strict=True, reason=KEY_CHANGE_BUG)
 def test_two_key_updates_in_one_record() -> None:
     c, s = _established()
     update = encode(KeyUpdate(KeyUpdateRequest.UPDATE_NOT_REQUESTED))

@@ -464,7 +464,7 @@ class ExpectCertificate:
         hs = self.hs
         if cert.certificate_request_context:
             raise IllegalParameter("server Certificate carries a certificate_request_context")
-        chain = parse_certificate_chain(cert, "server")
+        chain = parse_certificate_chain(cert, "server", hs.offered_extensions)
         # 1. The configured verifier accepts the chain for this name, now (CertificateError otherwise).
         cert_ok = verify_server_certificates(
             hs.config.effective_verifier, chain, hs.verify_name, hs.config.provider.now()

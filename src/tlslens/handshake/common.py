@@ -122,8 +122,11 @@ def _name(t: HandshakeType) -> str:
     )
 
 
-def parse_certificate_chain(message: Certificate, who: str) -> tuple[x509.Certificate, ...]:
-    """DER certificates of a Certificate message, leaf first, within our limits."""
+def parse_certificate_chain(
+    message: Certificate, who: str, offered: frozenset[ExtensionType]
+) -> tuple[x509.Certificate, ...]:
+    """DER certificates of a Certificate message, leaf first, within our limits. Entry extensions must
+    answer ones we ``offered`` (status_request, signed_certificate_timestamp; RFC 8446 §4.4.2)."""
     entries = message.certificate_list
     if not entries:
         raise DecodeError(f"{who} sent an empty Certificate message")
@@ -132,7 +135,10 @@ def parse_certificate_chain(message: Certificate, who: str) -> tuple[x509.Certif
     chain = []
     for i, entry in enumerate(entries):
         check_allowed_extensions(
-            [e.ext_type for e in entry.extensions], _CERTIFICATE_ENTRY_EXTENSIONS, "a CertificateEntry"
+            [e.ext_type for e in entry.extensions],
+            _CERTIFICATE_ENTRY_EXTENSIONS,
+            "a CertificateEntry",
+            offered=offered,
         )
         if len(entry.cert_data) > MAX_CERTIFICATE_SIZE:
             raise BadCertificate(f"{who} certificate {i} is {len(entry.cert_data)} bytes")

@@ -42,7 +42,7 @@ from tlslens.handshake.verify import (
     verify_client_certificates,
     verify_finished,
 )
-from tlslens.wire.enums import ProtocolVersion
+from tlslens.wire.enums import ExtensionType, ProtocolVersion
 from tlslens.wire.extensions import (
     ALPN,
     Cookie,
@@ -69,6 +69,7 @@ from tlslens.wire.messages import (
 )
 
 _TLS13 = SupportedVersionsServerHello(ProtocolVersion.TLS1_3)
+_REQUESTED_ENTRY_EXTENSIONS: frozenset[ExtensionType] = frozenset()  # our CertificateRequest asks for none
 
 
 def start_server(config: ServerConfig) -> State:
@@ -311,7 +312,7 @@ class ExpectClientCertificate:
                 raise CertificateRequired("the client sent no certificate")
             hs.transcript.update(raw)
             return ExpectClientFinished(hs, None, None)
-        chain = parse_certificate_chain(cert, "client")
+        chain = parse_certificate_chain(cert, "client", _REQUESTED_ENTRY_EXTENSIONS)
         assert hs.config.client_verifier is not None
         cert_ok = verify_client_certificates(hs.config.client_verifier, chain, hs.config.provider.now())
         hs.client_chain = chain
