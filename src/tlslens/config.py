@@ -32,7 +32,7 @@ from tlslens.session.tickets import TicketKeyRing
 from tlslens.verifier import CertificateVerifier, WebPkiVerifier
 from tlslens.wire.enums import CipherSuite, NamedGroup, SignatureScheme
 from tlslens.wire.hello import ClientHello
-from tlslens.wire.messages import EncryptedExtensions
+from tlslens.wire.messages import CertificateEntry, EncryptedExtensions
 
 KeyLogCallback = Callable[[str], None]
 """Receives one NSS key log line (without newline) per secret; see ``tlslens.keylog``."""
@@ -99,6 +99,13 @@ class CertifiedKey:
     chain: tuple[x509.Certificate, ...]
     signer: Signer = field(repr=False)
     dns_names: tuple[str, ...] = ()
+    entries: tuple[CertificateEntry, ...] = field(default=(), repr=False, compare=False)
+    """The chain as a Certificate message carries it, encoded once (filled in when not given)."""
+
+    def __post_init__(self) -> None:
+        if not self.entries:
+            der = tuple(CertificateEntry(c.public_bytes(serialization.Encoding.DER)) for c in self.chain)
+            object.__setattr__(self, "entries", der)
 
     @classmethod
     def from_key(

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass, field, replace
 
@@ -136,6 +137,7 @@ class ClientHandshake:
     alpn_protocol: bytes | None = None
     certificate_request: CertificateRequest | None = None
     peer_chain: tuple[x509.Certificate, ...] = ()
+    peer_chain_der: tuple[bytes, ...] = field(default=(), repr=False)  # as received, for sessions
     signature_scheme: SignatureScheme | None = None
     session: Session | None = None  # the ticket offered, if any
     early_data_sent: bool = False
@@ -147,6 +149,7 @@ class ClientHandshake:
         return frozenset(e.ext_type for e in self.hello.extensions or ())
 
 
+@functools.lru_cache(maxsize=1024)
 def _sni_and_verify_name(server_name: str | None) -> tuple[str | None, str | None]:
     if server_name is None:
         return None, None
@@ -314,6 +317,9 @@ class ExpectServerHello:
                 raise IllegalParameter("server resumed with a suite whose hash differs from the ticket's")
             psk = hs.session.psk
             hs.resumed = True
+            # The server proved itself on the original connection: report that chain again.
+            hs.peer_chain_der = hs.session.peer_certificates
+            hs.peer_chain = tuple(x509.load_der_x509_certificate(d) for d in hs.session.peer_certificates)
         # 4. Key exchange with the share we sent for the server's group (we offer psk_dhe_ke only).
         ks = sh.extension(KeyShareServerHello)
         if ks is None:
@@ -470,6 +476,7 @@ class ExpectCertificate:
             hs.config.effective_verifier, chain, hs.verify_name, hs.config.provider.now()
         )
         hs.peer_chain = chain
+        hs.peer_chain_der = tuple(e.cert_data for e in cert.certificate_list)
         hs.transcript.update(raw)
         return ExpectCertificateVerify(hs, cert_ok)
 
@@ -559,5 +566,5 @@ class ExpectFinished:
             config=hs.config,
             server_name=hs.server_name,
             alpn=hs.alpn_protocol,
-            peer_chain=hs.peer_chain,
+            peer_chain_der=hs.peer_chain_der,
         )

@@ -6,15 +6,13 @@ that fits); the server checks what comes back.
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives.serialization import Encoding
-
 from tlslens.config import ClientConfig
 from tlslens.crypto.signatures import certificate_verify_input
 from tlslens.crypto.transcript import Transcript
 from tlslens.errors import IllegalParameter, MissingExtension
 from tlslens.handshake.common import Output
 from tlslens.wire.extensions import SignatureAlgorithms
-from tlslens.wire.messages import Certificate, CertificateEntry, CertificateRequest, CertificateVerify
+from tlslens.wire.messages import Certificate, CertificateRequest, CertificateVerify
 
 
 def check_certificate_request(message: CertificateRequest) -> CertificateRequest:
@@ -41,8 +39,7 @@ def send_client_certificate(
             out.decide("client_certificate", f"server asked for a client certificate; sending none: {why}")
         transcript.update(out.send(Certificate(request.certificate_request_context, ())))
         return
-    entries = tuple(CertificateEntry(c.public_bytes(Encoding.DER)) for c in certified.chain)
-    transcript.update(out.send(Certificate(request.certificate_request_context, entries)))
+    transcript.update(out.send(Certificate(request.certificate_request_context, certified.entries)))
     signature = certified.signer.sign(scheme, certificate_verify_input(False, transcript.digest()))
     transcript.update(out.send(CertificateVerify(scheme, signature)))
     if out.tracing:

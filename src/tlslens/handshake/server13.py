@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from tlslens import keylog
 from tlslens.config import ServerConfig
@@ -59,7 +58,6 @@ from tlslens.wire.extensions import (
 from tlslens.wire.hello import ClientHello, ServerHello
 from tlslens.wire.messages import (
     Certificate,
-    CertificateEntry,
     CertificateRequest,
     CertificateVerify,
     EncryptedExtensions,
@@ -89,6 +87,7 @@ class ServerHandshake:
     client_ap_secret: bytes = field(repr=False)
     exporter_secret: bytes = field(repr=False)
     client_chain: tuple[x509.Certificate, ...] = ()
+    client_chain_der: tuple[bytes, ...] = field(default=(), repr=False)
     psk: PskChoice | None = None
 
 
@@ -239,8 +238,7 @@ def _send_server_flight(
             subject = chosen.certificate.chain[0].subject.rfc4514_string()
             why = f"its names match {chosen.server_name}" if chosen.sni_used else "the default certificate"
             out.decide("certificate", f"presenting {subject} ({why}); signing with {chosen.scheme.iana_name}")
-        entries = tuple(CertificateEntry(c.public_bytes(Encoding.DER)) for c in chosen.certificate.chain)
-        transcript.update(out.send(Certificate(b"", entries)))
+        transcript.update(out.send(Certificate(b"", chosen.certificate.entries)))
         signature = chosen.certificate.signer.sign(
             chosen.scheme, certificate_verify_input(True, transcript.digest())
         )
@@ -316,6 +314,7 @@ class ExpectClientCertificate:
         assert hs.config.client_verifier is not None
         cert_ok = verify_client_certificates(hs.config.client_verifier, chain, hs.config.provider.now())
         hs.client_chain = chain
+        hs.client_chain_der = tuple(e.cert_data for e in cert.certificate_list)
         hs.transcript.update(raw)
         return ExpectClientCertificateVerify(hs, cert_ok)
 
@@ -358,7 +357,7 @@ class ExpectClientFinished:
         out.handshake_finished()
         chosen = hs.chosen
         if hs.config.tickets and hs.psk is None:
-            client_der = tuple(c.public_bytes(Encoding.DER) for c in hs.client_chain) or None
+            client_der = hs.client_chain_der or None
             for ticket in ticket_messages(
                 hs.config, suite, resumption_secret, chosen.server_name, chosen.alpn_protocol, client_der
             ):

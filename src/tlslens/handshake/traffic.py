@@ -8,9 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
-
 from tlslens.config import ClientConfig
 from tlslens.crypto.suites import Tls13Suite
 from tlslens.errors import DecodeError, IllegalParameter, UnexpectedMessage
@@ -58,7 +55,7 @@ class ClientTraffic:
     config: ClientConfig
     server_name: str | None
     alpn: bytes | None
-    peer_chain: tuple[x509.Certificate, ...] = field(repr=False)
+    peer_chain_der: tuple[bytes, ...] = field(repr=False)
     tickets: int = 0
 
     def __post_init__(self) -> None:
@@ -93,7 +90,7 @@ class ClientTraffic:
             server_name=self.server_name,
             alpn=self.alpn,
             offered_alpn=self.config.alpn_ids,
-            peer_certificates=[c.public_bytes(Encoding.DER) for c in self.peer_chain],
+            peer_certificates=self.peer_chain_der,
         )
         if self.config.session_cache is not None:
             self.config.session_cache.store(session)
