@@ -108,7 +108,11 @@ class _Connection:
         try:
             if not data:
                 self._eof()
-            elif not self._peer_closed:  # RFC 8446 §6.1: data after close_notify is ignored
+            elif self._peer_closed:  # RFC 8446 §6.1: data after close_notify is ignored
+                pass
+            elif self._handshake_complete and not self._tracing:
+                self._receive_traffic(data, events)
+            else:
                 for record in self._records.deframer.feed(data):
                     self._record(record)
                     if self._peer_closed:
@@ -321,6 +325,29 @@ class _Connection:
             self._unprotected_application_data(record)
             return
         raise UnexpectedMessage(f"unprotected {ContentType(ctype).name.lower()} record after keys were set")
+
+    def _receive_traffic(self, data: bytes | bytearray | memoryview, events: list[Event]) -> None:
+        """The bulk path of an established connection: application data goes straight to an event;
+        anything else takes the general route of ``_record``."""
+        records = self._records
+        reassembler = records.reassembler
+        for record in records.deframer.feed(data):
+            opener = records.opener  # re-read: a KeyUpdate in the previous record replaces it
+            if record.content_type != _APPLICATION_DATA or opener is None:
+                self._record(record)
+            else:
+                inner_type, content = opener.open(record)
+                if inner_type == _APPLICATION_DATA and content and reassembler.is_aligned:
+                    self._key_updates = 0
+                    events.append(DataReceived(content))
+                    continue
+                if opener.consecutive_empty > MAX_CONSECUTIVE_EMPTY_RECORDS:
+                    raise UnexpectedMessage(
+                        f"more than {MAX_CONSECUTIVE_EMPTY_RECORDS} empty records in a row"
+                    )
+                self._content(inner_type, content)
+            if self._peer_closed:
+                break
 
     def _unprotected_application_data(self, record: Record) -> None:
         if self._skip_budget:  # 0-RTT records sent before our HelloRetryRequest reached the client

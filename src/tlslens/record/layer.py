@@ -143,7 +143,7 @@ class RecordLayer:
         return False
 
     def take_output(self) -> bytes:
-        self.flush_handshake()
+        """Everything framed so far (queued handshake bytes stay queued: flush them first)."""
         out = b"".join(self._out)  # one record: that very object, no copy
         self._out.clear()
         return out
