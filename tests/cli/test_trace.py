@@ -176,7 +176,7 @@ def test_messages_are_decoded_field_by_field() -> None:
         leaf["subject"] == "CN=alice,O=tlslens throwaway"
         and leaf["issuer"] == "CN=client CA,O=tlslens throwaway"
     )
-    assert leaf["not_before"].endswith(" UTC") and leaf["key"] == "ECDSA secp256r1"
+    assert leaf["not_before"].endswith(" UTC") and leaf["key"] == "EC secp256r1"
     assert by_title["CertificateVerify"]["algorithm"] == "ecdsa_secp256r1_sha256"
     assert len(by_title["Finished"]["verify_data"]) == 64
     server_certs = next(e for e in client.entries if e.title == "Certificate" and e.direction == "received")

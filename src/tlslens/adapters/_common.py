@@ -1,9 +1,12 @@
-"""What both faces share: the EOF error, the closing limits and the names they report."""
+"""What both faces share: the I/O and closing limits, the event hook, the sending in chunks, the EOF
+error, and the names they report for a handshake."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 from tlslens.errors import TLSError
-from tlslens.events import HandshakeCompleted
+from tlslens.events import Event, HandshakeCompleted
 
 RECEIVE_SIZE = 64 * 1024
 """Bytes asked of the transport per read."""
@@ -20,6 +23,17 @@ DRAIN_LIMIT = 1024 * 1024
 FLUSH_TIMEOUT = 30.0
 """Seconds a closing asyncio connection waits for a slow peer to take the bytes still buffered (the
 blocking face's ``sendall`` has already waited, under the socket's timeout)."""
+
+EventHook = Callable[[Event], None]
+"""Called with every event the engine reports (trace events too, with ``trace=True``)."""
+
+
+def send_chunks(data: bytes | bytearray | memoryview) -> Iterator[memoryview]:
+    """``data`` in pieces of ``SEND_CHUNK`` bytes at most, as views (not copies): what a face hands
+    the engine's ``send_data`` at a time."""
+    view = memoryview(data).cast("B")
+    for start in range(0, len(view), SEND_CHUNK):
+        yield view[start : start + SEND_CHUNK]
 
 
 class UnexpectedEOF(TLSError, ConnectionError):

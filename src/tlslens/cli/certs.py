@@ -23,9 +23,7 @@ from typing import Any
 
 import click
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from rich.console import Console
 from rich.text import Text
 
@@ -35,7 +33,7 @@ from tlslens.connection import ClientConnection
 from tlslens.errors import LocalProtocolError, TLSError
 from tlslens.events import ConnectionClosed, HandshakeCompleted
 from tlslens.pki import CertificateFileError, ChainReport, TrustStore, system_trust_store
-from tlslens.pki.findings import format_date, format_duration
+from tlslens.pki.findings import describe_key, format_date, format_duration
 from tlslens.pki.names import parse_server_name, san_names
 from tlslens.pki.recording import Recording, RecordingVerifier
 
@@ -199,21 +197,7 @@ def fetch(
 
 def key_text(cert: x509.Certificate) -> str:
     """Key type and size: ``"EC secp256r1 (256 bits)"``, ``"RSA 2048 bits"``, ``"Ed25519"``."""
-    try:
-        key = cert.public_key()
-    except (UnsupportedAlgorithm, ValueError):
-        return f"unsupported ({cert.public_key_algorithm_oid.dotted_string})"
-    if isinstance(key, rsa.RSAPublicKey):
-        return f"RSA {key.key_size} bits"
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        return f"EC {key.curve.name} ({key.curve.key_size} bits)"
-    if isinstance(key, ed25519.Ed25519PublicKey):
-        return "Ed25519 (256 bits)"
-    if isinstance(key, ed448.Ed448PublicKey):
-        return "Ed448 (456 bits)"
-    if isinstance(key, dsa.DSAPublicKey):
-        return f"DSA {key.key_size} bits"
-    return type(key).__name__
+    return describe_key(cert, with_bits=True)
 
 
 def signature_text(cert: x509.Certificate) -> str:

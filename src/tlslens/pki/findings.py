@@ -198,20 +198,21 @@ def hash_name(algorithm: hashes.HashAlgorithm | None) -> str:
     return name.upper()
 
 
-def describe_key(cert: x509.Certificate) -> str:
-    """``"EC secp256r1"``, ``"RSA 2048"``, ``"Ed25519"``... for displays."""
+def describe_key(cert: x509.Certificate, *, with_bits: bool = False) -> str:
+    """``"EC secp256r1"``, ``"RSA 2048"``, ``"Ed25519"``... for displays (``with_bits``: ``"RSA 2048 bits"``,
+    ``"EC secp256r1 (256 bits)"``). Never raises: a key cryptography cannot load is named by its OID."""
     try:
         key = cert.public_key()
     except (UnsupportedAlgorithm, ValueError):
-        return cert.public_key_algorithm_oid.dotted_string
-    if isinstance(key, rsa.RSAPublicKey):
-        return f"RSA {key.key_size}"
+        oid = cert.public_key_algorithm_oid.dotted_string
+        return f"unsupported ({oid})" if with_bits else oid
+    if isinstance(key, rsa.RSAPublicKey | dsa.DSAPublicKey):
+        name = "RSA" if isinstance(key, rsa.RSAPublicKey) else "DSA"
+        return f"{name} {key.key_size}" + (" bits" if with_bits else "")
     if isinstance(key, ec.EllipticCurvePublicKey):
-        return f"EC {key.curve.name}"
+        return f"EC {key.curve.name}" + (f" ({key.curve.key_size} bits)" if with_bits else "")
     if isinstance(key, ed25519.Ed25519PublicKey):
-        return "Ed25519"
+        return "Ed25519" + (" (256 bits)" if with_bits else "")
     if isinstance(key, ed448.Ed448PublicKey):
-        return "Ed448"
-    if isinstance(key, dsa.DSAPublicKey):
-        return f"DSA {key.key_size}"
+        return "Ed448" + (" (456 bits)" if with_bits else "")
     return type(key).__name__
