@@ -42,5 +42,5 @@ def describe_certificate(der: bytes) -> dict[str, Any]:
         out["signed_with"] = getattr(algorithm, "_name", None) or algorithm.dotted_string
         out["der_length"] = len(der)
         return out
-    except ValueError as exc:
-        return {"unparsed": f"{len(der)} bytes ({exc})"}
+    except Exception as exc:  # cryptography parses lazily: a bad field may raise ValueError, KeyError...
+        return {"unparsed": f"{len(der)} bytes ({type(exc).__name__}: {exc})"}
