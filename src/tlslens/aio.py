@@ -4,7 +4,8 @@
     server = await tlslens.aio.start_server(handle, host, port, config=server_config)
 
 Both give real ``asyncio.StreamReader`` / ``StreamWriter`` pairs; ``writer.get_extra_info("tlslens")``
-is the ``HandshakeCompleted`` event. The implementation lives in ``tlslens.adapters.aio``.
+is the ``HandshakeCompleted`` event. The implementation lives in ``tlslens.adapters.aio`` (with
+``aio_protocol`` and ``aio_transport`` beside it).
 """
 
 from __future__ import annotations
