@@ -71,6 +71,7 @@ __all__ = [
     "SessionTicketReceived",
     "TLSError",
     "TrustStore",
+    "aio",
     "connect",
     "load_pem_certificates",
     "load_pem_private_key",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 
 from tlslens.config import ClientConfig, ServerConfig
+from tlslens.crypto.key_schedule import export_keying_material
 from tlslens.crypto.suites import Tls13Suite
 from tlslens.errors import (
     BadRecordMac,
@@ -40,6 +41,7 @@ from tlslens.events import (
     SecretDerived,
 )
 from tlslens.handshake.common import State
+from tlslens.handshake.traffic import ClientTraffic, ServerTraffic
 from tlslens.keylog import format_line
 from tlslens.record.deframer import Record
 from tlslens.record.layer import RecordLayer
@@ -154,6 +156,15 @@ class _Connection:
             raise LocalProtocolError("keys can only be updated on an established, open connection")
         self._send_key_update(request_peer)
         self._flush()
+
+    def export_keying_material(self, label: bytes | str, context: bytes = b"", length: int = 32) -> bytes:
+        """TLS-Exporter(label, context, length) of RFC 8446 §7.5 (as RFC 5705 keying material, e.g. for
+        channel binding): both ends of one connection get the same bytes, nobody else can."""
+        state = self._state
+        if not isinstance(state, ClientTraffic | ServerTraffic):
+            raise LocalProtocolError("keying material can only be exported after the handshake")
+        raw_label = label.encode("ascii") if isinstance(label, str) else label
+        return export_keying_material(state.suite, state.exporter_secret, raw_label, context, length)
 
     def close(self) -> None:
         """Send close_notify: we will send nothing more. The peer may still send until it closes too."""

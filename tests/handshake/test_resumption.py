@@ -309,3 +309,4 @@ def test_bad_binder_is_decrypt_error(pki: ThrowawayPki) -> None:
     with pytest.raises(DecryptError, match="binder"):
         s.receive_data(c.data_to_send())
     assert s.data_to_send()[-2:] == b"\x02\x33"  # fatal decrypt_error, in the clear (no keys yet)
+
