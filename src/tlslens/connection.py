@@ -141,13 +141,8 @@ class _Connection:
             raise LocalProtocolError("the connection is closed for sending")
         if sealer.needs_key_update:  # RFC 8446 §5.5: a new key well before the AEAD's limit
             self._send_key_update(request_peer=False)
-        if not data:
-            return
-        self._records.seal_application_data(data)
-        if self._tracing:
-            self._events.append(
-                RecordSent(ContentType.APPLICATION_DATA, len(data), True, ContentType.APPLICATION_DATA)
-            )
+        if data:
+            self.send_early_data(data)  # the same sealing, under whatever key is current
 
     def update_keys(self, request_peer: bool = False) -> None:
         """Send KeyUpdate and switch to the next write key (RFC 8446 §4.6.3); with ``request_peer`` the
@@ -191,9 +186,7 @@ class _Connection:
 
     def send(self, message: HandshakeMessage) -> bytes:
         raw = encode_handshake(message)
-        self._records.queue_handshake(raw)
-        if self._tracing:
-            self._events.append(MessageSent(message, raw))
+        self.send_raw(message, raw)
         return raw
 
     def send_raw(self, message: HandshakeMessage, raw: bytes) -> None:
@@ -258,7 +251,7 @@ class _Connection:
     def set_client_random(self, client_random: bytes) -> None:
         self.client_random = client_random
 
-    def send_early_data(self, data: bytes) -> None:
+    def send_early_data(self, data: bytes | bytearray | memoryview) -> None:
         self._records.seal_application_data(data)
         if self._tracing:
             self._events.append(

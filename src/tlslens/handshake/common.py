@@ -80,7 +80,7 @@ class Output(Protocol):
         """The handshake is complete: application data may flow."""
         ...
 
-    def send_early_data(self, data: bytes) -> None:
+    def send_early_data(self, data: bytes | bytearray | memoryview) -> None:
         """Client: 0-RTT application data under the current (early) write key."""
         ...
 
