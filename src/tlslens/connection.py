@@ -18,6 +18,7 @@ import contextlib
 from tlslens.config import ClientConfig, ServerConfig
 from tlslens.crypto.key_schedule import export_keying_material
 from tlslens.crypto.suites import Tls13Suite
+from tlslens.early_data import EarlyDataGate
 from tlslens.errors import (
     BadRecordMac,
     DecodeError,
@@ -55,8 +56,6 @@ _APPLICATION_DATA = ContentType.APPLICATION_DATA.value
 _CCS = ContentType.CHANGE_CIPHER_SPEC.value
 _ALERT = ContentType.ALERT.value
 
-MAX_CCS_RECORDS = MAX_CONSECUTIVE_EMPTY_RECORDS
-"""change_cipher_spec records tolerated during one handshake (more is a flood)."""
 MAX_KEY_UPDATES_WITHOUT_DATA = 32
 """KeyUpdates in a row without application data before we call it a flood."""
 
@@ -81,8 +80,7 @@ class _Connection:
         self._handshake_complete = False
         self._peer_finished = False  # change_cipher_spec is tolerated until the peer's Finished
         self._ccs_count = 0
-        self._early_budget = 0  # server: 0-RTT bytes we still accept
-        self._skip_budget = 0  # server: bytes of refused 0-RTT records we may still skip
+        self._early = EarlyDataGate()  # server: 0-RTT accepted up to a budget, or skipped
         self._key_updates = 0
         self.client_random = b""  # set by the handshake; keys the key log lines
 
@@ -259,13 +257,13 @@ class _Connection:
             )
 
     def accept_early_data(self, limit: int) -> None:
-        self._early_budget = limit
+        self._early.accept(limit)
 
     def end_early_data(self) -> None:
-        self._early_budget = 0
+        self._early.end()
 
     def skip_early_data(self, limit: int) -> None:
-        self._skip_budget = limit
+        self._early.skip(limit)
 
     def answer_key_update(self) -> None:
         if self._local_closed:
@@ -287,13 +285,13 @@ class _Connection:
         ctype = record.content_type
         opener = self._records.opener
         if ctype == _APPLICATION_DATA and opener is not None:
-            if self._skip_budget:
+            if self._early.skipping:
                 try:
                     inner_type, content = opener.open(record)
                 except BadRecordMac:
                     self._skip_refused_early_data(record)
                     return
-                self._skip_budget = 0  # the first record that opens ends the 0-RTT stream
+                self._early.stop_skipping()  # the first record that opens ends the 0-RTT stream
             else:
                 inner_type, content = opener.open(record)
             if self._tracing:
@@ -315,7 +313,7 @@ class _Connection:
             if record.fragment != b"\x01" or self._peer_finished:
                 raise UnexpectedMessage("change_cipher_spec outside the handshake")
             self._ccs_count += 1
-            if self._ccs_count > MAX_CCS_RECORDS:
+            if self._ccs_count > MAX_CONSECUTIVE_EMPTY_RECORDS:  # more is a flood
                 raise UnexpectedMessage("too many change_cipher_spec records")
             return
         if ctype == _HANDSHAKE and opener is None:
@@ -354,16 +352,13 @@ class _Connection:
                 break
 
     def _unprotected_application_data(self, record: Record) -> None:
-        if self._skip_budget:  # 0-RTT records sent before our HelloRetryRequest reached the client
+        if self._early.skipping:  # 0-RTT records sent before our HelloRetryRequest reached the client
             self._skip_refused_early_data(record)
             return
         raise UnexpectedMessage("application data before the handshake keys")
 
     def _skip_refused_early_data(self, record: Record) -> None:
-        """RFC 8446 §4.2.10: a server that refused 0-RTT skips those records, up to a limit."""
-        self._skip_budget -= len(record.fragment)
-        if self._skip_budget < 0:
-            raise UnexpectedMessage("more refused early data than the server allows")
+        self._early.skip_record(len(record.fragment))
         if self._tracing:
             self._events.append(RecordReceived(ContentType.APPLICATION_DATA, len(record.fragment), True))
 
@@ -372,7 +367,9 @@ class _Connection:
             if not self._records.reassembler.is_aligned:
                 raise UnexpectedMessage("application data in the middle of a handshake message")
             if not self._handshake_complete:
-                self._early_application_data(content)
+                self._early.take(len(content))
+                if content:
+                    self._events.append(EarlyDataReceived(content))
                 return
             if content:
                 self._key_updates = 0
@@ -384,15 +381,6 @@ class _Connection:
             self._handshake_data(content)
             return
         self._alert(content)
-
-    def _early_application_data(self, content: bytes) -> None:
-        if not self._early_budget:
-            raise UnexpectedMessage("application data before the handshake completed")
-        self._early_budget -= len(content)
-        if self._early_budget < 0:
-            raise UnexpectedMessage("more early data than max_early_data_size")
-        if content:
-            self._events.append(EarlyDataReceived(content))
 
     def _handshake_data(self, fragment: bytes) -> None:
         records = self._records
