@@ -254,3 +254,13 @@ def test_repr_shows_the_buffered_byte_count() -> None:
     deframer = Deframer()
     deframer.feed(b"\x16\x03")
     assert repr(deframer) == "Deframer(buffered=2)"
+
+
+def test_plain_text_from_a_peer_that_does_not_speak_tls_is_named() -> None:
+    from tlslens.record.deframer import Deframer
+
+    for chunks in ([b"HTTP/1.1 400 Bad Request\r\n"], [b"SSH", b"-2.0-OpenSSH\r\n"]):
+        deframer = Deframer()
+        with pytest.raises(UnexpectedMessage, match="does not speak TLS: it sent plain text starting"):
+            for chunk in chunks:
+                deframer.feed(chunk)

@@ -101,7 +101,7 @@ class Deframer:
                     buf += view[pos : pos + take]
                     pos += take
                     if self._need == HEADER_LEN:  # the header just completed
-                        self._check_header(buf[0], (buf[3] << 8) | buf[4])
+                        self._check_header(buf[0], (buf[3] << 8) | buf[4], buf[:HEADER_LEN])
                         if buf[3] or buf[4]:
                             self._need = HEADER_LEN + ((buf[3] << 8) | buf[4])
                             continue
@@ -123,7 +123,7 @@ class Deframer:
                 else (length > max_plain or not 20 <= ctype <= 22)
             )
             if bad:
-                self._check_header(ctype, length)  # raises
+                self._check_header(ctype, length, data[pos : pos + HEADER_LEN])  # raises
             stop = pos + HEADER_LEN + length
             if stop > end:
                 self._need = stop - pos
@@ -134,7 +134,7 @@ class Deframer:
             buf += data[pos:]
         return records
 
-    def _check_header(self, ctype: int, length: int) -> None:
+    def _check_header(self, ctype: int, length: int, header: bytes | bytearray | memoryview = b"") -> None:
         if ctype == APPLICATION_DATA:
             if length > self.max_fragment:
                 raise RecordOverflow(f"application_data record of {length} bytes (limit {self.max_fragment})")
@@ -144,6 +144,11 @@ class Deframer:
                     f"record of type {ctype} has {length} bytes (limit {self.max_plaintext_fragment})"
                 )
         else:
+            text = bytes(header)
+            if len(text) == HEADER_LEN and all(32 <= b < 127 for b in text):  # "HTTP/", "<!DOC", "SSH-2"
+                raise UnexpectedMessage(
+                    f"the peer does not speak TLS: it sent plain text starting {text.decode('ascii')!r}"
+                )
             raise UnexpectedMessage(f"record of unknown content type {ctype}")
 
 
