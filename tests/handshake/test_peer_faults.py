@@ -1884,26 +1884,6 @@ def test_two_key_updates_in_one_record() -> None:
 
 UNREACHABLE = {
     "client13.py _sni_and_verify_name": "LocalProtocolError on a bad server_name given by the caller",
-    "server13.py ExpectClientHello._hello_retry 'second ClientHello still has no ... key share'": (
-        "dead code: with after_retry the cookie is either missing (IllegalParameter 'without the cookie') "
-        "or opened, and then a missing share already failed 'does not answer our HelloRetryRequest'"
-    ),
-    "server_negotiation.py 'pre_shared_key is not the last extension'": (
-        "the strict extension decoder (wire/extensions.py decode_extensions) refuses it first, with the "
-        "same alert; covered by client_hello-pre_shared_key_not_last"
-    ),
-    "traffic.py handle_key_update 'KeyUpdate with request_update'": (
-        "KeyUpdate.decode_body refuses values other than 0 and 1 first, with the same alert; covered by "
-        "test_key_update_with_unknown_request_value_is_illegal_parameter"
-    ),
-    "traffic.py ClientTraffic._new_session_ticket 'NewSessionTicket with an empty ticket'": (
-        "NewSessionTicket.decode_body refuses an empty ticket first, with the same alert; covered by "
-        "test_client_refuses_bad_new_session_ticket[empty_ticket]"
-    ),
     "client_psk.py check_early_data": "LocalProtocolError: early data without a session, or too much of it",
     "traffic.py ClientTraffic.__post_init__ / verify.py _Token.__init__": "TypeError for engine misuse",
 }
-
-
-def test_unreachable_sites_are_documented() -> None:
-    assert all(UNREACHABLE.values())

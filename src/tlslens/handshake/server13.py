@@ -139,8 +139,6 @@ class ExpectClientHello:
         return _send_server_flight(config, ch, chosen, transcript, out, ccs_sent=retry is not None, psk=psk)
 
     def _hello_retry(self, ch: ClientHello, raw: bytes, chosen: Negotiated, out: Output) -> State:
-        if self.after_retry:
-            raise IllegalParameter(f"second ClientHello still has no {chosen.group.iana_name} key share")
         config = self.config
         transcript = Transcript(chosen.suite.hash)
         transcript.update(raw)

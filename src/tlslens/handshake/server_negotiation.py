@@ -24,7 +24,6 @@ from tlslens.wire.enums import CompressionMethod, NamedGroup, ProtocolVersion, S
 from tlslens.wire.extensions import (
     ALPN,
     KeyShareClientHello,
-    PreSharedKeyClientHello,
     RecordSizeLimit,
     ServerName,
     SignatureAlgorithms,
@@ -60,10 +59,7 @@ def negotiate(config: ServerConfig, ch: ClientHello, out: Output) -> Negotiated:
         raise ProtocolVersionMismatch(f"client offers {', '.join(offered)}; this server speaks TLSv1.3 only")
     if ch.legacy_compression_methods != (CompressionMethod.NULL,):
         raise IllegalParameter("a TLS 1.3 ClientHello must offer only the null compression method")
-    extensions = ch.extensions or ()
-    psk = ch.extension(PreSharedKeyClientHello)
-    if psk is not None and extensions[-1] is not psk:
-        raise IllegalParameter("pre_shared_key is not the last extension of the ClientHello")
+    # (pre_shared_key must come last: the strict extension decoder refuses it elsewhere.)
     # 2. Cipher suite.
     suites = tuple(config.cipher_suites)
     suite_code = next((s for s in suites if s in ch.cipher_suites), None)

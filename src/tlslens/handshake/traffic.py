@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from tlslens.config import ClientConfig
 from tlslens.crypto.suites import Tls13Suite
-from tlslens.errors import DecodeError, IllegalParameter, UnexpectedMessage
+from tlslens.errors import IllegalParameter, UnexpectedMessage
 from tlslens.events import KeyUpdated, SessionTicketReceived
 from tlslens.handshake.common import Output, State, unexpected
 from tlslens.handshake.verify import (
@@ -25,11 +25,7 @@ from tlslens.wire.messages import HandshakeMessage, KeyUpdate, NewSessionTicket
 
 
 def handle_key_update(message: KeyUpdate, out: Output) -> None:
-    if message.request_update not in (
-        KeyUpdateRequest.UPDATE_NOT_REQUESTED,
-        KeyUpdateRequest.UPDATE_REQUESTED,
-    ):
-        raise IllegalParameter(f"KeyUpdate with request_update {int(message.request_update)}")
+    # (request_update is 0 or 1: the decoder refuses anything else with illegal_parameter.)
     out.update_read_key()
     requested = message.request_update == KeyUpdateRequest.UPDATE_REQUESTED
     if requested:
@@ -76,8 +72,6 @@ class ClientTraffic:
         self.tickets += 1
         if self.tickets > MAX_TICKETS_PER_CONNECTION:
             raise UnexpectedMessage(f"more than {MAX_TICKETS_PER_CONNECTION} NewSessionTickets")
-        if not ticket.ticket:
-            raise DecodeError("NewSessionTicket with an empty ticket")
         if ticket.ticket_lifetime > 604800:
             raise IllegalParameter("NewSessionTicket lifetime over 7 days")
         if ticket.ticket_lifetime == 0:
