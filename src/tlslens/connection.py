@@ -120,11 +120,11 @@ class _Connection:
             self._flush()
         except RemoteProtocolError as exc:
             self._fail(exc, send_alert=True)
-            exc.events = events  # type: ignore[attr-defined]
+            exc.events = events
             raise
         except FatalAlert as exc:
             self._fail(exc, send_alert=False)
-            exc.events = events  # type: ignore[attr-defined]
+            exc.events = events
             raise
         finally:
             self._events = []

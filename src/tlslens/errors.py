@@ -7,13 +7,26 @@ escaping it is a bug. When a ``RemoteProtocolError`` is raised, its alert has al
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from tlslens.wire.enums import AlertDescription
 
+if TYPE_CHECKING:
+    from tlslens.events import Event
+
 
 class TLSError(Exception):
-    """Base of every tlslens error; not raised directly."""
+    """Base of every tlslens error; not raised directly.
+
+    ``events``: when ``receive_data()`` fails, what happened in that call before the failure (the trace
+    of the records and messages that led to it, an ``AlertReceived``...), in order. Faces forward them
+    to their event hooks before raising, so nothing a connection reported is lost with the error."""
+
+    events: list[Event]
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.events = []
 
     def __str__(self) -> str:
         return "tls: " + super().__str__()
