@@ -241,6 +241,29 @@ def test_untrusted_server_certificate_is_diagnosed(pki: PkiFiles, client_pki: Cl
         server.wait_for(r"failed: alert received: the client sent unknown_ca \(48\)")
 
 
+def test_a_failed_handshake_is_traced_in_wire_order_on_the_client(
+    pki: PkiFiles, client_pki: ClientPkiFiles
+) -> None:
+    with tlslens_server("--cert", str(pki.chain), "--key", str(pki.key)) as (_server, port):
+        result = run_tlslens(
+            "client",
+            f"127.0.0.1:{port}",
+            "--servername",
+            "localhost",
+            "--cafile",
+            str(client_pki.ca),
+            "--trace",
+        )
+    assert result.returncode == 1
+    trace = result.stderr
+    # What we received, why it failed, the alert we sent about it, then the record carrying it.
+    received = trace.index("← Certificate ")
+    failed = trace.index("· failed  ")
+    alert = trace.index("→ alert ", failed)
+    assert received < failed < alert < trace.index("→ record alert", alert)
+    assert trace.index("error: certificate problem") > alert
+
+
 def test_wrong_name_is_a_certificate_problem(pki: PkiFiles) -> None:
     with tlslens_server("--cert", str(pki.chain), "--key", str(pki.key)) as (_server, port):
         result = run_tlslens(

@@ -11,12 +11,12 @@ connection fails (one line on stderr says why), 2 on usage errors.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import ipaddress
 import json
 import socket
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,11 +27,13 @@ from cryptography.hazmat.primitives import hashes
 from rich.console import Console
 from rich.text import Text
 
+import tlslens.aio
+from tlslens.adapters import UnexpectedEOF
+from tlslens.cli.failure import connect_error_text
 from tlslens.cli.verify import parse_time, render
 from tlslens.config import ClientConfig
-from tlslens.connection import ClientConnection
 from tlslens.errors import LocalProtocolError, TLSError
-from tlslens.events import ConnectionClosed, HandshakeCompleted
+from tlslens.events import HandshakeCompleted
 from tlslens.pki import CertificateFileError, ChainReport, TrustStore, system_trust_store
 from tlslens.pki.findings import describe_key, format_date, format_duration
 from tlslens.pki.names import parse_server_name, san_names
@@ -114,82 +116,55 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-class _Closed(Exception):
-    pass
-
-
-def _pump(sock: socket.socket, conn: ClientConnection, deadline: float) -> HandshakeCompleted:
-    """sendall(data_to_send()) / recv → receive_data until the handshake completes; raises otherwise."""
-    sock.sendall(conn.data_to_send())
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError
-        sock.settimeout(remaining)
-        data = sock.recv(65536)
-        try:
-            events = conn.receive_data(data)
-        finally:
-            out = conn.data_to_send()  # our alert, when receive_data raised
-            if out:
-                with contextlib.suppress(OSError):
-                    sock.sendall(out)
-        for event in events:
-            if isinstance(event, HandshakeCompleted):
-                return event
-            if isinstance(event, ConnectionClosed):
-                raise _Closed
-        if not data:
-            raise _Closed
-
-
-def _goodbye(sock: socket.socket, conn: ClientConnection, deadline: float) -> None:
-    """Send close_notify and give the server a moment to close too (no error matters any more)."""
-    with contextlib.suppress(OSError, TLSError):
-        conn.close()
-        sock.sendall(conn.data_to_send())
-        sock.shutdown(socket.SHUT_WR)
-        end = min(deadline, time.monotonic() + 1.0)
-        while (remaining := end - time.monotonic()) > 0:
-            sock.settimeout(remaining)
-            data = sock.recv(65536)
-            events = conn.receive_data(data)
-            if not data or any(isinstance(e, ConnectionClosed) for e in events):
-                return
-
-
-def fetch(
-    host: str, port: int, server_name: str, verifier: RecordingVerifier, timeout: float = DEFAULT_TIMEOUT
+async def _fetch(
+    host: str, port: int, server_name: str, verifier: RecordingVerifier, timeout: float
 ) -> Fetched:
-    """One TLS 1.3 handshake with ``verifier`` over a blocking socket.
-
-    Network and TLS failures come back as ``Fetched.error``; only a server name the engine will not
-    send raises (``LocalProtocolError``, a caller error).
-    """
-    deadline = time.monotonic() + timeout
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
     where = f"{host}:{port}"
     try:
-        sock = socket.create_connection((host, port), timeout=timeout)
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
     except socket.gaierror as exc:
         return Fetched(None, f"cannot resolve {host}: {_reason(exc)}", False)
     except TimeoutError:
         return Fetched(None, f"cannot connect to {where}: timed out after {timeout:g}s", False)
     except OSError as exc:
-        return Fetched(None, f"cannot connect to {where}: {_reason(exc)}", False)
-    with sock:
-        conn = ClientConnection(ClientConfig(verifier=verifier), server_name)
-        try:
-            completed = _pump(sock, conn, deadline)
-        except TLSError as exc:
-            return Fetched(None, f"handshake with {where} failed: {_reason(exc)}", True)
-        except _Closed:
+        return Fetched(None, f"cannot connect to {where}: {connect_error_text(exc)}", False)
+    try:
+        _tls_reader, tls_writer = await tlslens.aio.start_tls(
+            reader,
+            writer,
+            config=ClientConfig(verifier=verifier),
+            server_name=server_name,
+            ssl_handshake_timeout=max(deadline - loop.time(), 0.001),
+        )
+    except BaseException as exc:
+        writer.close()  # still ours when TLS did not start; closed already when it failed
+        if isinstance(exc, UnexpectedEOF):
             return Fetched(None, f"{where} closed the connection during the handshake", True)
-        except TimeoutError:
+        if isinstance(exc, TLSError) and not isinstance(exc, LocalProtocolError):
+            return Fetched(None, f"handshake with {where} failed: {_reason(exc)}", True)
+        if isinstance(exc, TimeoutError):
             return Fetched(None, f"{where} did not complete the handshake within {timeout:g}s", True)
-        except OSError as exc:
+        if isinstance(exc, OSError):
             return Fetched(None, f"connection to {where} failed during the handshake: {_reason(exc)}", True)
-        _goodbye(sock, conn, deadline)
+        raise
+    completed: HandshakeCompleted = tls_writer.get_extra_info("tlslens")
+    tls_writer.close()  # close_notify; give the server a moment to close too (no error matters any more)
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(tls_writer.wait_closed(), max(min(deadline - loop.time(), 2.0), 0.1))
     return Fetched(completed, None, True)
+
+
+def fetch(
+    host: str, port: int, server_name: str, verifier: RecordingVerifier, timeout: float = DEFAULT_TIMEOUT
+) -> Fetched:
+    """One TLS 1.3 handshake with ``verifier``, on ``tlslens.aio``.
+
+    Network and TLS failures come back as ``Fetched.error``; only a server name the engine will not
+    send raises (``LocalProtocolError``, a caller error).
+    """
+    return asyncio.run(_fetch(host, port, server_name, verifier, timeout))
 
 
 # --- what a certificate looks like ----------------------------------------------------------------

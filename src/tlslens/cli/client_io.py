@@ -14,7 +14,7 @@ import sys
 import threading
 from typing import IO, Any, Protocol
 
-from tlslens.cli.link import SessionFailed
+from tlslens.cli.failure import SessionFailed
 from tlslens.events import HandshakeCompleted
 
 

@@ -21,7 +21,7 @@ from tlslens.certgen import make_pki
 from tlslens.cli.client import ClientRun
 from tlslens.cli.client_io import BytesSource
 from tlslens.cli.common import format_address, load_trust_anchors
-from tlslens.cli.link import SessionFailed
+from tlslens.cli.failure import SessionFailed
 from tlslens.cli.server import Listener, ServerSettings, build_server_config
 from tlslens.config import ClientConfig
 from tlslens.trace import TextSink, Tracer
@@ -85,7 +85,7 @@ async def run_demo(folder: Path, out: TextSink) -> int:
     say("Reply from the server:")
     for line in reply.decode("utf-8", "replace").splitlines():
         say("  " + line)
-    tracer.finish()
+    run.watch.finish()
     say("")
     for line in server_log:
         if not line.startswith(("listening", "stopped")):
