@@ -30,6 +30,7 @@ class StdinSource:
     def __init__(self, fd: int | None = None) -> None:
         self.fd = sys.stdin.fileno() if fd is None else fd
         self._queue: asyncio.Queue[bytes] | None = None
+        self.thread: threading.Thread | None = None
 
     def _start(self) -> asyncio.Queue[bytes]:
         loop = asyncio.get_running_loop()
@@ -41,11 +42,17 @@ class StdinSource:
                     chunk = os.read(self.fd, 65536)
                 except OSError:
                     chunk = b""
-                loop.call_soon_threadsafe(queue.put_nowait, chunk)
+                try:
+                    loop.call_soon_threadsafe(queue.put_nowait, chunk)
+                except RuntimeError:
+                    # The connection is over and its loop closed: nobody wants more input. (Raising
+                    # here printed a traceback on stderr after the summary, racing the exit.)
+                    return
                 if not chunk:
                     return
 
-        threading.Thread(target=pump, name="tlslens-stdin", daemon=True).start()
+        self.thread = threading.Thread(target=pump, name="tlslens-stdin", daemon=True)
+        self.thread.start()
         return queue
 
     async def next_chunk(self) -> bytes:
