@@ -212,6 +212,12 @@ def test_connection_refused() -> None:
     assert _summary(result.stderr)["error"] == f"connection refused by 127.0.0.1:{port}"
 
 
+def test_port_443_when_none_is_given() -> None:
+    result = run_tlslens("client", "127.0.0.1", "--trace", "--timeout", "2")
+    # Refused (nothing listens on 443 here), or connected if something does: port 443 either way.
+    assert re.search(r"(connection refused by|TCP connected  to) 127\.0\.0\.1:443\b", result.stderr)
+
+
 def test_handshake_timeout() -> None:
     with socket.socket() as silent:  # accepts TCP, never answers
         silent.bind(("127.0.0.1", 0))

@@ -235,7 +235,7 @@ def build_client_config(
 
 
 @click.command("client")
-@click.argument("target", metavar="HOST:PORT", callback=host_port_callback)
+@click.argument("target", metavar="HOST[:PORT]", callback=host_port_callback)
 @click.option("--servername", metavar="NAME", help="Name for SNI and verification (default: HOST).")
 @click.option(
     "--cafile",
@@ -296,7 +296,7 @@ def client(
     tls1_3: bool,
     timeout: float,
 ) -> None:
-    """Connect to HOST:PORT over TLS 1.3, send stdin, print what the server sends."""
+    """Connect to HOST:PORT (port 443 by default) over TLS 1.3, send stdin, print what the server sends."""
     if tls1_2:
         raise click.UsageError(
             "--tls1_2: TLS 1.2 is not supported yet; tlslens speaks TLS 1.3 only (--tls1_3)"

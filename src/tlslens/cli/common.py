@@ -26,9 +26,17 @@ from tlslens.trace import FORMATS, Role, Sink, TextOut, Tracer, make_sink
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+DEFAULT_PORT = 443
+
+
 def parse_host_port(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` or ``[v6 address]:PORT`` (port 1 to 65535); a usage error saying what is valid."""
+    """``HOST:PORT``, ``[v6 address]:PORT`` (port 1 to 65535), or ``HOST`` / ``[v6 address]`` alone for
+    port 443; a usage error saying what is valid."""
     text = text.strip()
+    if text and ":" not in text and "[" not in text and "]" not in text:
+        return text, DEFAULT_PORT
+    if text.startswith("[") and text.endswith("]") and len(text) > 2:
+        return text[1:-1], DEFAULT_PORT
     host, sep, port_text = text.rpartition(":")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
@@ -37,7 +45,7 @@ def parse_host_port(text: str) -> tuple[str, int]:
     if not sep or not host or not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
         raise click.BadParameter(
             f"{text!r} is not HOST:PORT with a port from 1 to 65535 (e.g. example.com:443, 127.0.0.1:4433,"
-            " [::1]:4433)"
+            " [::1]:4433; HOST alone means port 443)"
         )
     return host, int(port_text)
 
