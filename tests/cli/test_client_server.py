@@ -208,14 +208,14 @@ def test_connection_refused() -> None:
         port = s.getsockname()[1]  # bound, not listening: connections are refused
         result = run_tlslens("client", f"127.0.0.1:{port}")
     assert result.returncode == 1
-    assert f"error: connection refused by 127.0.0.1:{port}" in result.stderr
-    assert _summary(result.stderr)["error"] == f"connection refused by 127.0.0.1:{port}"
+    assert f"error: cannot connect to 127.0.0.1:{port}: connection refused" in result.stderr
+    assert _summary(result.stderr)["error"] == f"cannot connect to 127.0.0.1:{port}: connection refused"
 
 
 def test_port_443_when_none_is_given() -> None:
     result = run_tlslens("client", "127.0.0.1", "--trace", "--timeout", "2")
     # Refused (nothing listens on 443 here), or connected if something does: port 443 either way.
-    assert re.search(r"(connection refused by|TCP connected  to) 127\.0\.0\.1:443\b", result.stderr)
+    assert re.search(r"(cannot connect to|TCP connected  to) 127\.0\.0\.1:443\b", result.stderr)
 
 
 def test_handshake_timeout() -> None:

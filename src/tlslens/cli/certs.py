@@ -16,7 +16,6 @@ import contextlib
 import datetime as dt
 import ipaddress
 import json
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,12 @@ from rich.text import Text
 
 import tlslens.aio
 from tlslens.adapters import UnexpectedEOF
-from tlslens.cli.failure import connect_error_text
+from tlslens.adapters.proxy import Proxy
+from tlslens.adapters.starttls import DEFAULT_PORTS
+from tlslens.cli.common import format_address
+from tlslens.cli.events import Watch
+from tlslens.cli.failure import SessionFailed
+from tlslens.cli.plain import choose_proxy, open_plain, plaintext_options
 from tlslens.cli.verify import parse_time, render
 from tlslens.config import ClientConfig
 from tlslens.errors import LocalProtocolError, TLSError
@@ -46,8 +50,8 @@ DEFAULT_TIMEOUT = 10.0
 # --- arguments -------------------------------------------------------------------------------------
 
 
-def parse_target(value: str) -> tuple[str, int]:
-    """``host:port``, ``[v6addr]:port``, or a bare host (port 443)."""
+def parse_target(value: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]:
+    """``host:port``, ``[v6addr]:port``, or a bare host (port 443, or ``default_port``)."""
     text = value.strip()
     host, port_text = text, ""
     if text.startswith("["):
@@ -71,7 +75,7 @@ def parse_target(value: str) -> tuple[str, int]:
     if not host:
         raise click.BadParameter(f"{value!r} has no host", param_hint="HOST:PORT")
     if not port_text:
-        return host, DEFAULT_PORT
+        return host, default_port
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise click.BadParameter(f"{port_text!r} is not a port number (1-65535)", param_hint="HOST:PORT")
     return host, int(port_text)
@@ -117,19 +121,29 @@ def _reason(exc: BaseException) -> str:
 
 
 async def _fetch(
-    host: str, port: int, server_name: str, verifier: RecordingVerifier, timeout: float
+    host: str,
+    port: int,
+    server_name: str,
+    verifier: RecordingVerifier,
+    timeout: float,
+    starttls: str | None,
+    proxy: Proxy | None,
 ) -> Fetched:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    where = f"{host}:{port}"
+    where = format_address(host, port)
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-    except socket.gaierror as exc:
-        return Fetched(None, f"cannot resolve {host}: {_reason(exc)}", False)
-    except TimeoutError:
-        return Fetched(None, f"cannot connect to {where}: timed out after {timeout:g}s", False)
-    except OSError as exc:
-        return Fetched(None, f"cannot connect to {where}: {connect_error_text(exc)}", False)
+        reader, writer = await open_plain(
+            host,
+            port,
+            server_name=server_name,
+            starttls_protocol=starttls,
+            proxy=proxy,
+            timeout=timeout,
+            watch=Watch(None),
+        )
+    except SessionFailed as exc:
+        return Fetched(None, exc.reason, exc.connected)
     try:
         _tls_reader, tls_writer = await tlslens.aio.start_tls(
             reader,
@@ -157,14 +171,22 @@ async def _fetch(
 
 
 def fetch(
-    host: str, port: int, server_name: str, verifier: RecordingVerifier, timeout: float = DEFAULT_TIMEOUT
+    host: str,
+    port: int,
+    server_name: str,
+    verifier: RecordingVerifier,
+    timeout: float = DEFAULT_TIMEOUT,
+    *,
+    starttls: str | None = None,
+    proxy: Proxy | None = None,
 ) -> Fetched:
-    """One TLS 1.3 handshake with ``verifier``, on ``tlslens.aio``.
+    """One TLS 1.3 handshake with ``verifier``, on ``tlslens.aio`` (after ``starttls``'s dialogue,
+    through ``proxy``, when given).
 
     Network and TLS failures come back as ``Fetched.error``; only a server name the engine will not
     send raises (``LocalProtocolError``, a caller error).
     """
-    return asyncio.run(_fetch(host, port, server_name, verifier, timeout))
+    return asyncio.run(_fetch(host, port, server_name, verifier, timeout, starttls, proxy))
 
 
 # --- what a certificate looks like ----------------------------------------------------------------
@@ -341,6 +363,7 @@ def _json(target: str, server_name: str, fetched: Fetched, recording: Recording 
     help="Seconds allowed for connecting and the handshake.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print everything as one JSON object.")
+@plaintext_options
 def certs(
     target: str,
     servername: str | None,
@@ -348,16 +371,19 @@ def certs(
     at: str | None,
     timeout: float,
     as_json: bool,
+    starttls: str | None,
+    proxy: str | None,
 ) -> None:
     """Show the certificate chain a server presents, and what is wrong with it, with the fix."""
-    host, port = parse_target(target)
+    host, port = parse_target(target, DEFAULT_PORTS[starttls] if starttls else DEFAULT_PORT)
+    via = choose_proxy(host, proxy, starttls)
     when = parse_time(at) if at is not None else None
     name = _server_name(host, servername)
     store = _load_store(cafiles)
     verifier = RecordingVerifier(store, at=when)
     shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
-        fetched = fetch(host, port, name, verifier, timeout)
+        fetched = fetch(host, port, name, verifier, timeout, starttls=starttls, proxy=via)
     except LocalProtocolError as exc:  # a name the engine will not send
         raise click.BadParameter(str(exc).removeprefix("tls: "), param_hint="--servername") from None
     recording = verifier.last

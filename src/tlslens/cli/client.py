@@ -23,11 +23,11 @@ import click
 
 import tlslens.aio
 from tlslens.adapters import UnexpectedEOF
+from tlslens.adapters.proxy import Proxy
 from tlslens.cli.client_io import InputSource, Report, StdinSource
 from tlslens.cli.common import (
     config_error,
     format_address,
-    host_port_callback,
     keylog_for,
     load_certificates,
     load_key,
@@ -40,11 +40,11 @@ from tlslens.cli.events import Watch
 from tlslens.cli.failure import (
     READ_SIZE,
     SessionFailed,
-    connect_error_text,
     describe_os_error,
     describe_tls_error,
     plain,
 )
+from tlslens.cli.plain import choose_proxy, open_plain, parse_target, plaintext_options
 from tlslens.cli.resume import check_session_out, load_session, read_early_data, save_session
 from tlslens.config import ClientConfig
 from tlslens.errors import ConfigurationError, LocalProtocolError, TLSError
@@ -73,6 +73,8 @@ class ClientRun:
     on_data: Callable[[bytes], None] = lambda data: None
     on_warning: Callable[[str], None] = lambda text: None
     completed: HandshakeCompleted | None = None
+    starttls: str | None = None
+    proxy: Proxy | None = None
     watch: Watch = field(init=False)
 
     def __post_init__(self) -> None:
@@ -86,26 +88,19 @@ class ClientRun:
     def tickets(self) -> list[object]:
         return self.watch.tickets
 
-    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        try:
-            return await asyncio.wait_for(asyncio.open_connection(self.host, self.port), self.timeout)
-        except TimeoutError:
-            raise SessionFailed(
-                f"timeout: no TCP connection to {self.address} within {self.timeout:g} s"
-            ) from None
-        except OSError as exc:
-            reason = connect_error_text(exc)
-            if reason == "connection refused":
-                raise SessionFailed(f"connection refused by {self.address}") from None
-            raise SessionFailed(f"cannot connect to {self.address}: {reason}") from None
-
     async def run(self, source: InputSource) -> None:
         """Raises SessionFailed with the reason when the connection fails."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
-        reader, writer = await self._connect()
-        local = writer.get_extra_info("sockname")
-        self.watch.note("TCP connected", f"to {self.address} from {format_address(*local[:2])}")
+        reader, writer = await open_plain(
+            self.host,
+            self.port,
+            server_name=self.server_name or self.host,
+            starttls_protocol=self.starttls,
+            proxy=self.proxy,
+            timeout=self.timeout,
+            watch=self.watch,
+        )
         try:
             tls_reader, tls_writer = await self._handshake(reader, writer, deadline - loop.time())
         except BaseException:
@@ -235,7 +230,7 @@ def build_client_config(
 
 
 @click.command("client")
-@click.argument("target", metavar="HOST[:PORT]", callback=host_port_callback)
+@click.argument("target", metavar="HOST[:PORT]")
 @click.option("--servername", metavar="NAME", help="Name for SNI and verification (default: HOST).")
 @click.option(
     "--cafile",
@@ -263,6 +258,7 @@ def build_client_config(
 @click.option(
     "--keylog", metavar="F", help="Append NSS key log lines to F (default: $SSLKEYLOGFILE when set)."
 )
+@plaintext_options
 @trace_options
 @click.option(
     "--key-update", is_flag=True, help="Send KeyUpdate(update_requested) right after the handshake."
@@ -277,7 +273,7 @@ def build_client_config(
     help="Seconds allowed for the TCP connection and the handshake.",
 )
 def client(
-    target: tuple[str, int],
+    target: str,
     servername: str | None,
     cafile: str | None,
     ciphers: str | None,
@@ -289,6 +285,8 @@ def client(
     sess_in: str | None,
     early_data: str | None,
     keylog: str | None,
+    starttls: str | None,
+    proxy: str | None,
     trace: bool,
     trace_format: str,
     key_update: bool,
@@ -301,7 +299,8 @@ def client(
         raise click.UsageError(
             "--tls1_2: TLS 1.2 is not supported yet; tlslens speaks TLS 1.3 only (--tls1_3)"
         )
-    host, port = target
+    host, port = parse_target(target, starttls)
+    via = choose_proxy(host, proxy, starttls)
     config = build_client_config(
         cafile=cafile, ciphers=ciphers, groups=groups, alpn=alpn, cert=cert, key=key, keylog=keylog
     )
@@ -330,6 +329,8 @@ def client(
         on_handshake=report.summary,
         on_data=write_data,
         on_warning=report.warning,
+        starttls=starttls,
+        proxy=via,
     )
     failure: SessionFailed | None = None
     try:

@@ -64,6 +64,12 @@ class Watch:
             self._flush(release=True)
             self.tracer.note(title, detail)
 
+    def line(self, label: str, direction: str, text: str) -> None:
+        """A line of the plaintext exchange before TLS (``label``: proxy, smtp...)."""
+        if self.tracer is not None:
+            self._flush(release=True)
+            self.tracer.note(label, text, "sent" if direction == "sent" else "received")
+
     def closing(self) -> None:
         """We are about to send close_notify."""
         if self.tracer is not None:

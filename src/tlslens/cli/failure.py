@@ -33,10 +33,11 @@ _ALERT_HINTS = {
 class SessionFailed(Exception):
     """A connection failed. ``str(exc)`` is the one-line reason; ``details`` more lines (findings)."""
 
-    def __init__(self, reason: str, details: tuple[str, ...] = ()) -> None:
+    def __init__(self, reason: str, details: tuple[str, ...] = (), *, connected: bool = True) -> None:
         super().__init__(reason)
         self.reason = reason
         self.details = details
+        self.connected = connected  # False: not even a TCP connection to the target (or its proxy)
 
 
 def plain(exc: BaseException) -> str:
