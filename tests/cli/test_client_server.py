@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -413,3 +415,31 @@ def test_no_common_cipher_suite_is_explained_on_both_sides(pki: PkiFiles) -> Non
     trace = server.stderr
     failed = trace.index("· failed  no cipher suite in common")
     assert failed < trace.index("→ alert handshake_failure  fatal (40)") < trace.index("→ record alert")
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
+def test_www_negotiates_http11_alpn_with_curl(pki: PkiFiles) -> None:
+    with tlslens_server("--cert", str(pki.chain), "--key", str(pki.key), "--www") as (server, port):
+        curl = subprocess.run(
+            [
+                "curl",
+                "-v",
+                "--silent",
+                "--show-error",
+                "--max-time",
+                "20",
+                "--cacert",
+                str(pki.ca),
+                "--resolve",
+                f"localhost:{port}:127.0.0.1",
+                f"https://localhost:{port}/",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={k: v for k, v in os.environ.items() if k.lower() not in ("https_proxy", "all_proxy")},
+        )
+        assert curl.returncode == 0, curl.stderr
+        assert "ALPN: server accepted http/1.1" in curl.stderr
+        assert "alpn: http/1.1" in curl.stdout and "protocol: TLSv1.3" in curl.stdout
+        server.wait_for(r" ok TLSv1\.3 .* alpn=http/1\.1 sni=localhost http=200")

@@ -342,7 +342,11 @@ def build_server_config(
 @click.option(
     "--groups", metavar="LIST", help="Groups in server preference order (may force a HelloRetryRequest)."
 )
-@click.option("--alpn", metavar="LIST", help="ALPN protocols the server accepts, in preference order.")
+@click.option(
+    "--alpn",
+    metavar="LIST",
+    help="ALPN protocols the server accepts, in preference order (with --www: http/1.1 by default).",
+)
 @click.option(
     "--verify-client", metavar="CA.pem", help="Require a client certificate issued under these CAs."
 )
@@ -381,7 +385,7 @@ def server(
         key=key,
         ciphers=ciphers,
         groups=groups,
-        alpn=alpn,
+        alpn=alpn if alpn is not None or not www else "http/1.1",  # what an HTTP client offers
         verify_client=verify_client,
         keylog=keylog,
         early_data=early_data,
