@@ -443,3 +443,27 @@ def test_www_negotiates_http11_alpn_with_curl(pki: PkiFiles) -> None:
         assert "ALPN: server accepted http/1.1" in curl.stderr
         assert "alpn: http/1.1" in curl.stdout and "protocol: TLSv1.3" in curl.stdout
         server.wait_for(r" ok TLSv1\.3 .* alpn=http/1\.1 sni=localhost http=200")
+
+
+@pytest.mark.parametrize(
+    ("env", "coloured"),
+    [({}, False), ({"FORCE_COLOR": "1"}, True), ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, False)],
+    ids=["piped", "FORCE_COLOR", "NO_COLOR-wins"],
+)
+def test_colour_follows_no_color_and_force_color(pki: PkiFiles, env: dict[str, str], coloured: bool) -> None:
+    base = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
+    with tlslens_server("--cert", str(pki.chain), "--key", str(pki.key)) as (_server, port):
+        traced = run_tlslens(*_client_args(port, pki, "--trace"), input=b"x", env={**base, **env})
+        assert traced.returncode == 0, traced.stderr
+        assert ("\x1b[" in traced.stderr) is coloured
+        shown = run_tlslens(
+            "certs",
+            f"127.0.0.1:{port}",
+            "--servername",
+            "localhost",
+            "--cafile",
+            str(pki.ca),
+            env={**base, **env},
+        )
+        assert shown.returncode == 0, shown.stderr
+        assert ("\x1b[" in shown.stdout) is coloured

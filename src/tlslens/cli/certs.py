@@ -30,7 +30,7 @@ import tlslens.aio
 from tlslens.adapters import UnexpectedEOF
 from tlslens.adapters.proxy import Proxy
 from tlslens.adapters.starttls import DEFAULT_PORTS
-from tlslens.cli.common import format_address
+from tlslens.cli.common import console, format_address
 from tlslens.cli.events import Watch
 from tlslens.cli.failure import SessionFailed
 from tlslens.cli.plain import choose_proxy, open_plain, plaintext_options
@@ -390,7 +390,7 @@ def certs(
     if as_json:
         click.echo(json.dumps(_json(shown, name, fetched, recording), indent=2))
     else:
-        render_certs(Console(highlight=False, soft_wrap=True), shown, name, fetched, recording, store)
+        render_certs(console(), shown, name, fetched, recording, store)
     report = recording.report if recording is not None else None
     if report is not None and not report.valid:
         first = report.errors[0] if report.errors else None

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any, TypeVar
 
 import click
 from cryptography import x509
+from rich.console import Console
 
 from tlslens.errors import ConfigurationError
 from tlslens.keylog import KeyLogFile, from_environment
@@ -138,13 +140,40 @@ def trace_options(f: F) -> F:
     return f
 
 
+def colour_wanted(stream: object) -> bool:
+    """Colour when writing to a terminal; ``NO_COLOR`` (non-empty) turns it off and ``FORCE_COLOR``
+    (non-empty) on, NO_COLOR winning (no-color.org, force-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # closed
+        return False
+
+
+def console(stream: Any = None) -> Console:
+    """A rich console for a command's report: styled only when ``colour_wanted`` says so."""
+    colour = colour_wanted(stream if stream is not None else sys.stdout)
+    return Console(
+        file=stream,
+        highlight=False,
+        soft_wrap=True,
+        force_terminal=colour,
+        color_system="auto" if colour else None,
+        no_color=False,
+    )
+
+
 def tracer_factory(
     trace: bool, trace_format: str, stream: TextOut, role: Role
 ) -> Callable[[str], Tracer | None]:
     """A function making one Tracer per connection (label tells them apart), or None without --trace."""
     if not trace:
         return lambda label: None
-    sink: Sink = make_sink(trace_format, stream)
+    sink: Sink = make_sink(trace_format, stream, colour=colour_wanted(stream))
 
     def make(label: str) -> Tracer:
         return Tracer(sink, role, label=label)
