@@ -28,11 +28,13 @@ from tlslens.cli.client_io import InputSource, Report, StdinSource
 from tlslens.cli.common import (
     config_error,
     format_address,
+    key_password_option,
     keylog_for,
     load_certificates,
     load_key,
     load_trust_anchors,
     name_list,
+    read_password,
     trace_options,
     tracer_factory,
 )
@@ -203,6 +205,7 @@ def build_client_config(
     cert: str | None,
     key: str | None,
     keylog: str | None,
+    key_password: bytes | None = None,
 ) -> ClientConfig:
     kwargs: dict[str, Any] = {}
     if ciphers is not None:
@@ -219,7 +222,7 @@ def build_client_config(
         )
     if cert is not None and key is not None:
         kwargs["certificate_chain"] = load_certificates(cert, "--cert")
-        kwargs["private_key"] = load_key(key, "--key")
+        kwargs["private_key"] = load_key(key, "--key", key_password)
     if cafile is not None:
         kwargs["trust_anchors"] = load_trust_anchors(cafile, "--cafile")
     kwargs["keylog"] = keylog_for(keylog)
@@ -258,6 +261,7 @@ def build_client_config(
 @click.option(
     "--keylog", metavar="F", help="Append NSS key log lines to F (default: $SSLKEYLOGFILE when set)."
 )
+@key_password_option
 @plaintext_options
 @trace_options
 @click.option(
@@ -285,6 +289,7 @@ def client(
     sess_in: str | None,
     early_data: str | None,
     keylog: str | None,
+    key_password: str | None,
     starttls: str | None,
     proxy: str | None,
     trace: bool,
@@ -302,7 +307,14 @@ def client(
     host, port = parse_target(target, starttls)
     via = choose_proxy(host, proxy, starttls)
     config = build_client_config(
-        cafile=cafile, ciphers=ciphers, groups=groups, alpn=alpn, cert=cert, key=key, keylog=keylog
+        cafile=cafile,
+        ciphers=ciphers,
+        groups=groups,
+        alpn=alpn,
+        cert=cert,
+        key=key,
+        keylog=keylog,
+        key_password=read_password(key_password),
     )
     session = load_session(sess_in) if sess_in is not None else None
     early = read_early_data(early_data, session) if early_data is not None else None

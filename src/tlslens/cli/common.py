@@ -107,11 +107,53 @@ def load_trust_anchors(path: str, hint: str) -> list[x509.Certificate]:
         raise click.BadParameter(f"{exc.path}: {exc.reason}", param_hint=hint) from None
 
 
-def load_key(path: str, hint: str) -> PrivateKey:
+def load_key(path: str, hint: str, password: bytes | None = None) -> PrivateKey:
     try:
-        return load_pem_private_key(path)
+        return load_pem_private_key(path, password)
     except CertificateFileError as exc:
-        raise click.BadParameter(f"{path}: {exc.reason}", param_hint=hint) from None
+        reason = exc.reason
+        if password is None and "encrypted" in reason:
+            reason += " with --key-password (pass:TEXT, env:VAR, file:PATH or stdin)"
+        raise click.BadParameter(f"{path}: {reason}", param_hint=hint) from None
+
+
+def read_password(source: str | None) -> bytes | None:
+    """``--key-password`` in OpenSSL's forms: ``pass:TEXT``, ``env:VAR``, ``file:PATH`` (its first
+    line) or ``stdin`` (one line of it, the rest left for the command)."""
+    if source is None:
+        return None
+    kind, _, value = source.partition(":")
+    hint = "--key-password"
+    if kind == "pass" and _:
+        return value.encode()
+    if kind == "env" and value:
+        if value not in os.environ:
+            raise click.BadParameter(f"env:{value}: the environment has no {value}", param_hint=hint)
+        return os.environ[value].encode()
+    if kind == "file" and value:
+        try:
+            with open(value, "rb") as f:
+                return f.readline().rstrip(b"\r\n")
+        except OSError as exc:
+            raise click.BadParameter(
+                f"{value}: cannot read: {exc.strerror or exc}", param_hint=hint
+            ) from None
+    if source == "stdin":
+        line = bytearray()
+        while (byte := os.read(0, 1)) and byte != b"\n":  # byte by byte: the rest of stdin is data
+            line += byte
+        return bytes(line).rstrip(b"\r")
+    raise click.BadParameter(
+        f"{source!r}: give pass:TEXT, env:VAR, file:PATH or stdin (as OpenSSL's -passin)", param_hint=hint
+    )
+
+
+def key_password_option(f: F) -> F:
+    return click.option(
+        "--key-password",
+        metavar="SOURCE",
+        help="Password of an encrypted --key: pass:TEXT, env:VAR, file:PATH or stdin (first line).",
+    )(f)
 
 
 def keylog_for(path: str | None) -> Callable[[str], None] | None:

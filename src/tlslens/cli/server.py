@@ -32,21 +32,25 @@ from tlslens.cli.common import (
     config_error,
     echo_err,
     format_address,
+    key_password_option,
     keylog_for,
     load_certificates,
     load_key,
     load_trust_anchors,
     name_list,
+    read_password,
     trace_options,
     tracer_factory,
 )
 from tlslens.cli.events import Watch
 from tlslens.cli.failure import READ_SIZE, SessionFailed, describe_tls_error, plain
+from tlslens.cli.own_chain import check_leaf_first, own_chain_warnings
 from tlslens.cli.resume import EARLY_DATA_LIMIT
 from tlslens.cli.www import WwwResponder
 from tlslens.config import ServerConfig
 from tlslens.errors import ConfigurationError, TLSError
 from tlslens.events import HandshakeCompleted
+from tlslens.pki import TrustStore
 from tlslens.trace import Tracer
 from tlslens.verifier import WebPkiVerifier
 
@@ -299,10 +303,14 @@ def build_server_config(
     keylog: str | None,
     early_data: bool = False,
     tickets: int | None = None,
+    key_password: bytes | None = None,
 ) -> ServerConfig:
+    chain = load_certificates(cert, "--cert")
+    private_key = load_key(key, "--key", key_password)
+    check_leaf_first(chain, private_key, cert)
     kwargs: dict[str, Any] = {
-        "certificate_chain": load_certificates(cert, "--cert"),
-        "private_key": load_key(key, "--key"),
+        "certificate_chain": chain,
+        "private_key": private_key,
         "keylog": keylog_for(keylog),
     }
     if ciphers is not None:
@@ -362,6 +370,12 @@ def build_server_config(
 @click.option(
     "--keylog", metavar="F", help="Append NSS key log lines to F (default: $SSLKEYLOGFILE when set)."
 )
+@click.option(
+    "--cafile",
+    metavar="F",
+    help="Check our own chain at start against these CA certificates (default: the system store).",
+)
+@key_password_option
 @trace_options
 def server(
     host: str,
@@ -376,6 +390,8 @@ def server(
     tickets: int | None,
     www: bool,
     keylog: str | None,
+    cafile: str | None,
+    key_password: str | None,
     trace: bool,
     trace_format: str,
 ) -> None:
@@ -390,7 +406,11 @@ def server(
         keylog=keylog,
         early_data=early_data,
         tickets=tickets,
+        key_password=read_password(key_password),
     )
+    store = TrustStore(load_trust_anchors(cafile, "--cafile")) if cafile is not None else None
+    for line in own_chain_warnings(config.certificate_chain or (), store):
+        echo_err(line)  # and serve all the same
     settings = ServerSettings(
         config, www=www, make_tracer=tracer_factory(trace, trace_format, sys.stderr, "server")
     )
