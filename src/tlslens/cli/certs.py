@@ -22,7 +22,7 @@ from typing import Any
 
 import click
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from rich.console import Console
 from rich.text import Text
 
@@ -234,6 +234,7 @@ def _days(delta: dt.timedelta) -> str:
 
 def certificate_dict(cert: x509.Certificate, at: dt.datetime) -> dict[str, Any]:
     return {
+        "pem": cert.public_bytes(serialization.Encoding.PEM).decode("ascii"),
         "subject": cert.subject.rfc4514_string(),
         "issuer": cert.issuer.rfc4514_string(),
         "names": _names(cert),
@@ -253,7 +254,7 @@ def _role(i: int, cert: x509.Certificate) -> str:
     return "root" if cert.subject == cert.issuer else "intermediate"
 
 
-def _certificate_lines(i: int, cert: x509.Certificate, at: dt.datetime) -> list[Text]:
+def _certificate_lines(i: int, cert: x509.Certificate, at: dt.datetime, pem: bool = False) -> list[Text]:
     head = Text(f"  #{i} ")
     head.append(f"[{_role(i, cert)}] ", style="cyan")
     head.append(cert.subject.rfc4514_string() or "(empty subject)", style="bold")
@@ -272,6 +273,8 @@ def _certificate_lines(i: int, cert: x509.Certificate, at: dt.datetime) -> list[
         line = Text(f"      {label:<10} ", style="dim")
         line.append(value, style=style or "")
         lines.append(line)
+    if pem:
+        lines += [Text(row) for row in cert.public_bytes(serialization.Encoding.PEM).decode().splitlines()]
     return lines
 
 
@@ -286,9 +289,7 @@ def _connection_line(target: str, server_name: str, fetched: Fetched) -> Text:
         if hs.signature_scheme is not None:
             parts.append(f"signed with {hs.signature_scheme.iana_name}")
         line.append(": " + ", ".join(parts), style="dim")
-    elif fetched.error:
-        line.append(f": {fetched.error}", style="red")
-    return line
+    return line  # a failure is said once, on stderr
 
 
 def render_certs(
@@ -298,16 +299,19 @@ def render_certs(
     fetched: Fetched,
     recording: Recording | None,
     store: TrustStore,
+    pem: bool = False,
 ) -> None:
-    console.print(_connection_line(target, server_name, fetched))
     if recording is None:
+        if fetched.handshake is not None:
+            console.print(_connection_line(target, server_name, fetched))
         return
+    console.print(_connection_line(target, server_name, fetched))
     at = recording.at
     n = len(recording.chain)
     console.print()
     console.print(Text(f"Presented chain ({n} certificate{'s' if n != 1 else ''}):", style="bold"))
     for i, cert in enumerate(recording.chain):
-        for line in _certificate_lines(i, cert, at):
+        for line in _certificate_lines(i, cert, at, pem):
             console.print(line)
     console.print()
     if recording.report is not None:
@@ -324,6 +328,7 @@ def _json(target: str, server_name: str, fetched: Fetched, recording: Recording 
         "server_name": server_name,
         "connected": fetched.connected,
         "handshake_completed": hs is not None,
+        "verified": bool(report is not None and report.valid),
         "error": fetched.error,
         "handshake": None
         if hs is None
@@ -363,6 +368,14 @@ def _json(target: str, server_name: str, fetched: Fetched, recording: Recording 
     help="Seconds allowed for connecting and the handshake.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print everything as one JSON object.")
+@click.option(
+    "--pem", is_flag=True, help="Show each certificate in PEM too (as openssl s_client -showcerts)."
+)
+@click.option(
+    "--insecure",
+    is_flag=True,
+    help="An invalid chain is a warning, not a failure: exit 0 when the handshake completed.",
+)
 @plaintext_options
 def certs(
     target: str,
@@ -371,6 +384,8 @@ def certs(
     at: str | None,
     timeout: float,
     as_json: bool,
+    pem: bool,
+    insecure: bool,
     starttls: str | None,
     proxy: str | None,
 ) -> None:
@@ -390,12 +405,15 @@ def certs(
     if as_json:
         click.echo(json.dumps(_json(shown, name, fetched, recording), indent=2))
     else:
-        render_certs(console(), shown, name, fetched, recording, store)
+        render_certs(console(), shown, name, fetched, recording, store, pem)
     report = recording.report if recording is not None else None
     if report is not None and not report.valid:
         first = report.errors[0] if report.errors else None
         summary = f"{first.code}: {first.message}" if first else "chain refused"
         also = f" (and {fetched.error})" if fetched.error is not None else ""
+        if insecure and fetched.error is None:
+            click.echo(f"tlslens certs: warning: invalid chain (--insecure): {summary}", err=True)
+            return
         click.echo(f"tlslens certs: invalid chain: {summary}{also}", err=True)
         raise SystemExit(1)
     if fetched.error is not None:

@@ -46,13 +46,17 @@ from tlslens.cli.failure import (
     describe_tls_error,
     plain,
 )
+from tlslens.cli.peer_chain import RecordThenVerify, pem_chain, problems
 from tlslens.cli.plain import choose_proxy, open_plain, parse_target, plaintext_options
 from tlslens.cli.resume import check_session_out, load_session, read_early_data, save_session
 from tlslens.config import ClientConfig
+from tlslens.dangerous import RecordingVerifier
 from tlslens.errors import ConfigurationError, LocalProtocolError, TLSError
 from tlslens.events import HandshakeCompleted
+from tlslens.pki import TrustStore
 from tlslens.session import Session
 from tlslens.trace import Tracer
+from tlslens.verifier import WebPkiVerifier
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -206,7 +210,11 @@ def build_client_config(
     key: str | None,
     keylog: str | None,
     key_password: bytes | None = None,
+    recorder: RecordingVerifier | None = None,
+    insecure: bool = False,
 ) -> ClientConfig:
+    """The options as a ClientConfig. With ``recorder``, every chain the server presents is recorded
+    there; with ``insecure`` too, the recorder alone judges it (it never refuses)."""
     kwargs: dict[str, Any] = {}
     if ciphers is not None:
         kwargs["cipher_suites"] = name_list(ciphers)
@@ -223,8 +231,12 @@ def build_client_config(
     if cert is not None and key is not None:
         kwargs["certificate_chain"] = load_certificates(cert, "--cert")
         kwargs["private_key"] = load_key(key, "--key", key_password)
-    if cafile is not None:
-        kwargs["trust_anchors"] = load_trust_anchors(cafile, "--cafile")
+    anchors = load_trust_anchors(cafile, "--cafile") if cafile is not None else None
+    if recorder is not None:
+        recorder.store = TrustStore.system() if anchors is None else TrustStore(anchors)
+        kwargs["verifier"] = recorder if insecure else RecordThenVerify(recorder, WebPkiVerifier(anchors))
+    elif anchors is not None:
+        kwargs["trust_anchors"] = anchors
     kwargs["keylog"] = keylog_for(keylog)
     try:
         return ClientConfig(**kwargs)
@@ -262,6 +274,18 @@ def build_client_config(
     "--keylog", metavar="F", help="Append NSS key log lines to F (default: $SSLKEYLOGFILE when set)."
 )
 @key_password_option
+@click.option(
+    "-k",
+    "--insecure",
+    is_flag=True,
+    help="Finish the handshake even when the server's chain does not verify; say why as a warning and "
+    'report "verified": false. Never for anything that matters.',
+)
+@click.option(
+    "--showcerts",
+    is_flag=True,
+    help="Print every certificate the server presents, in PEM, on stdout before its data.",
+)
 @plaintext_options
 @trace_options
 @click.option(
@@ -290,6 +314,8 @@ def client(
     early_data: str | None,
     keylog: str | None,
     key_password: str | None,
+    insecure: bool,
+    showcerts: bool,
     starttls: str | None,
     proxy: str | None,
     trace: bool,
@@ -306,6 +332,7 @@ def client(
         )
     host, port = parse_target(target, starttls)
     via = choose_proxy(host, proxy, starttls)
+    recorder = RecordingVerifier(TrustStore([]), keep=1) if insecure or showcerts else None
     config = build_client_config(
         cafile=cafile,
         ciphers=ciphers,
@@ -315,18 +342,33 @@ def client(
         key=key,
         keylog=keylog,
         key_password=read_password(key_password),
+        recorder=recorder,
+        insecure=insecure,
     )
     session = load_session(sess_in) if sess_in is not None else None
     early = read_early_data(early_data, session) if early_data is not None else None
     if sess_out is not None:
         check_session_out(sess_out)
-    report = Report(sys.stderr)
+    report = Report(sys.stderr, json_lines=trace and trace_format == "json")
     tracer = tracer_factory(trace, trace_format, report, "client")("")
     stdout = sys.stdout.buffer
 
     def write_data(data: bytes) -> None:
         stdout.write(data)
         stdout.flush()
+
+    def show_chain() -> None:
+        if recorder is not None and showcerts and recorder.last is not None:
+            write_data(pem_chain(recorder.last.chain).encode("ascii"))
+
+    def handshake_done(completed: HandshakeCompleted) -> None:
+        show_chain()
+        if insecure and recorder is not None:
+            wrong = problems(recorder.last)
+            report.verified = not wrong
+            if wrong:
+                report.warning("the server's certificate chain does not verify (ignored: --insecure)", wrong)
+        report.summary(completed)
 
     run = ClientRun(
         host,
@@ -338,7 +380,7 @@ def client(
         key_update,
         session,
         early,
-        on_handshake=report.summary,
+        on_handshake=handshake_done,
         on_data=write_data,
         on_warning=report.warning,
         starttls=starttls,
@@ -357,6 +399,8 @@ def client(
         if warning is not None:
             report.warning(warning)
     if failure is not None:
+        if run.completed is None:
+            show_chain()  # refused: what was presented
         report.failed(run.completed, failure)
         sys.exit(1)
     report.summary_last(run.completed)
