@@ -46,6 +46,7 @@ from tlslens.cli.failure import (
     describe_tls_error,
     plain,
 )
+from tlslens.cli.main import INTERRUPTED
 from tlslens.cli.peer_chain import RecordThenVerify, pem_chain, problems
 from tlslens.cli.plain import choose_proxy, open_plain, parse_target, plaintext_options
 from tlslens.cli.resume import check_session_out, load_session, read_early_data, save_session
@@ -387,12 +388,14 @@ def client(
         proxy=via,
     )
     failure: SessionFailed | None = None
+    status = 1
     try:
         asyncio.run(run.run(StdinSource()))
     except SessionFailed as exc:
         failure = exc
     except KeyboardInterrupt:
         failure = SessionFailed("interrupted")
+        status = INTERRUPTED
     run.watch.finish()
     if sess_out is not None:
         warning = save_session(sess_out, run.tickets)
@@ -402,5 +405,5 @@ def client(
         if run.completed is None:
             show_chain()  # refused: what was presented
         report.failed(run.completed, failure)
-        sys.exit(1)
+        sys.exit(status)
     report.summary_last(run.completed)
