@@ -2,7 +2,8 @@
 
 The Python blocks are taken from README.md by their first line (``# make_certs.py``, ``# fetch.py``,
 ``# echo_server.py``, ``# echo_client.py``, ``# smtp_starttls.py``) and run as scripts in a temporary
-folder, so the README cannot drift from what works; the ``openssl s_server`` command comes from the README too.
+folder, so the README cannot drift from what works; the ``openssl s_server`` command comes from the
+README too.
 """
 
 from __future__ import annotations
