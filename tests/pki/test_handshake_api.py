@@ -12,7 +12,13 @@ import pytest
 
 from tests.pki import corpus
 from tests.pki.factory import NOW, standard_pki
-from tlslens.errors import BadCertificate, CertificateError, CertificateExpired, UnknownCA
+from tlslens.errors import (
+    BadCertificate,
+    CertificateError,
+    CertificateExpired,
+    UnknownCA,
+    UnsupportedCertificate,
+)
 from tlslens.pki import TrustStore, diagnosis, verify_client_chain, verify_server_chain
 from tlslens.pki import findings as F
 from tlslens.wire.enums import AlertDescription
@@ -53,7 +59,24 @@ def test_good_chain_takes_the_fast_path_without_diagnosis(monkeypatch: pytest.Mo
         ("secp256k1-leaf", BadCertificate, AlertDescription.BAD_CERTIFICATE),
         ("leaf-key-usage-without-digital-signature", BadCertificate, AlertDescription.BAD_CERTIFICATE),
         ("intermediate-with-ca-false", BadCertificate, AlertDescription.BAD_CERTIFICATE),
-        ("leaf-without-authority-key-identifier", BadCertificate, AlertDescription.BAD_CERTIFICATE),
+        ("webpki-leaf-without-authority-key-identifier", BadCertificate, AlertDescription.BAD_CERTIFICATE),
+        ("leaf-serial-zero", BadCertificate, AlertDescription.BAD_CERTIFICATE),
+        ("leaf-with-duplicate-extension", BadCertificate, AlertDescription.BAD_CERTIFICATE),
+        (
+            "leaf-with-malformed-authority-information-access",
+            BadCertificate,
+            AlertDescription.BAD_CERTIFICATE,
+        ),
+        (
+            "intermediate-with-unknown-critical-extension",
+            UnsupportedCertificate,
+            AlertDescription.UNSUPPORTED_CERTIFICATE,
+        ),
+        ("name-constraints-times-names-beyond-the-budget", BadCertificate, AlertDescription.BAD_CERTIFICATE),
+        ("leaf-issued-by-a-namesake-of-the-trusted-root", UnknownCA, AlertDescription.UNKNOWN_CA),
+        ("wildcard-meets-an-excluded-subtree", BadCertificate, AlertDescription.BAD_CERTIFICATE),
+        ("webpki-leaf-without-eku", BadCertificate, AlertDescription.BAD_CERTIFICATE),
+        ("webpki-wildcard-over-public-suffix", BadCertificate, AlertDescription.BAD_CERTIFICATE),
     ],
 )
 def test_bad_server_chain_raises_the_alert_named_error_with_findings(
@@ -62,11 +85,11 @@ def test_bad_server_chain_raises_the_alert_named_error_with_findings(
     case = BY_ID[case_id]
     s = case.build()
     with pytest.raises(error) as info:
-        verify_server_chain(s.chain, s.server_name, TrustStore(s.anchors), NOW)
+        verify_server_chain(s.chain, s.server_name, TrustStore(s.anchors), NOW, profile=s.profile)
     exc = info.value
     assert type(exc) is error and exc.description == alert
     codes = {f.code for f in exc.findings if isinstance(f, F.Finding)}
-    assert codes == case.codes - {F.EXPIRING_SOON}
+    assert codes == case.codes - {F.EXPIRING_SOON}  # the handshake's diagnosis is the same as verify's
     first = next(f for f in exc.findings if isinstance(f, F.Finding) and f.severity == "error")
     assert str(exc).startswith(f"tls: {first.code}: ")
 
