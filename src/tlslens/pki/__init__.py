@@ -6,6 +6,7 @@ so a report names the missing, expired, misnamed or untrusted link even when no 
 
 from __future__ import annotations
 
+from tlslens.pki.budget import Budget
 from tlslens.pki.diagnosis import certificate_error, verify_chain, verify_client_chain, verify_server_chain
 from tlslens.pki.findings import CODES, ChainReport, Finding
 from tlslens.pki.trust import (
@@ -20,6 +21,7 @@ from tlslens.pki.trust import (
 
 __all__ = [
     "CODES",
+    "Budget",
     "CertificateFileError",
     "ChainReport",
     "Finding",

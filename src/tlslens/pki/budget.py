@@ -15,9 +15,10 @@ from typing import Literal
 
 __all__ = ["LIMITS", "Budget", "OutOfBudget", "Work"]
 
-Work = Literal["name-checks", "signatures", "issuer-candidates"]
+Work = Literal["name-checks", "signatures", "issuer-candidates", "path-length"]
 
 LIMITS: dict[Work, int] = {
+    "path-length": 12,  # certificates in one path, leaf and anchor included (the deepest one tried)
     "name-checks": 1024,  # one name compared with one constraint subtree (cryptography's own limit)
     "signatures": 256,  # one signature verified (a few tens of microseconds to a millisecond each)
     "issuer-candidates": 512,  # one certificate considered as the issuer of another during path search
@@ -27,6 +28,7 @@ _WHAT: dict[Work, str] = {
     "name-checks": "name-constraint checks (names by constraints)",
     "signatures": "signature checks",
     "issuer-candidates": "candidate issuers examined",
+    "path-length": "certificates in one path",
 }
 
 
@@ -60,6 +62,13 @@ class Budget:
             self.exhausted = self.exhausted or OutOfBudget(kind, limit)
             raise self.exhausted
         self.spent[kind] += units
+
+    def reach(self, kind: Work, level: int) -> None:
+        """Record a level reached (``spent`` keeps the highest); :class:`OutOfBudget` past the limit."""
+        if level > self.limits[kind]:
+            self.exhausted = self.exhausted or OutOfBudget(kind, self.limits[kind])
+            raise self.exhausted
+        self.spent[kind] = max(self.spent[kind], level)
 
     def left(self, kind: Work) -> int:
         return self.limits[kind] - self.spent[kind]

@@ -20,12 +20,12 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 
-from tlslens.pki.budget import Budget, OutOfBudget
+from tlslens.pki.budget import LIMITS, Budget, OutOfBudget
 from tlslens.pki.trust import TrustStore, subject_key_identifier
 
 __all__ = ["PathResult", "authority_key_identifier", "build_path", "is_self_signed", "signature_verifies"]
 
-MAX_DEPTH = 12
+MAX_DEPTH = LIMITS["path-length"]
 
 End = Literal["trusted", "self-signed", "missing-issuer"]
 _END_RANK: dict[End, int] = {"missing-issuer": 0, "self-signed": 1, "trusted": 2}
@@ -162,7 +162,9 @@ class _Search:
             own = self.verifies(cur, cur) if self_issued else None
             if own is True:
                 return PathResult(path, "self-signed", bad)
-            choices = self.candidates(cur, set(path)) if len(path) < MAX_DEPTH and not self.exhausted else []
+            choices = self.candidates(cur, set(path)) if not self.exhausted else []
+            if choices:
+                self.budget.reach("path-length", len(path) + 1)
         except OutOfBudget:
             self.exhausted, choices = True, []
         if choices:
