@@ -102,6 +102,7 @@ class _Job:
     profile: ProfileChoice
     expiring_soon: dt.timedelta
     budget: Budget
+    extra: tuple[x509.Certificate, ...] = ()  # more intermediates for the path, not judged as served
 
     def report(
         self, valid: bool, path: tuple[x509.Certificate, ...], found: list[Finding], **kw: object
@@ -202,6 +203,7 @@ def _diagnose(job: _Job, verified: tuple[x509.Certificate, ...] | None, reason: 
     if job.chain[0] in unusable:  # nothing else can be said about a leaf that cannot be read
         return job.report(False, job.chain[:1], found, trusted=False, verifier_error=reason)
     usable = tuple(c for c in job.chain if c not in unusable)
+    pool = usable + tuple(c for c in job.extra if certificate_fault(c) is None)
     leaf, leaf_moved = choose_leaf(usable)
     trusted_directly = leaf in job.store
     if trusted_directly:
@@ -209,7 +211,7 @@ def _diagnose(job: _Job, verified: tuple[x509.Certificate, ...] | None, reason: 
     elif verified is not None and not leaf_moved:
         result = PathResult(verified, "trusted")
     else:
-        result = build_path(leaf, usable, job.store, job.at, job.budget)
+        result = build_path(leaf, pool, job.store, job.at, job.budget)
     path, trusted = result.path, result.end == "trusted"
     ctx = PathContext(
         path=path,
@@ -265,7 +267,8 @@ def _diagnose(job: _Job, verified: tuple[x509.Certificate, ...] | None, reason: 
 
 
 def _judge(job: _Job) -> ChainReport:
-    verified, reason = run_verifier(job.chain, job.store, job.at, job.purpose, job.name, job.profile.name)
+    given = job.chain + job.extra
+    verified, reason = run_verifier(given, job.store, job.at, job.purpose, job.name, job.profile.name)
     try:
         return _diagnose(job, verified, reason)
     except Exception as exc:  # a certificate that breaks in a way no check foresaw: refuse, never crash
@@ -282,8 +285,10 @@ def _job(
     profile: str | None,
     expiring_soon_days: int,
     budget: Budget | None,
+    intermediates: Sequence[x509.Certificate] = (),
 ) -> _Job:
     certs = _check_chain(chain)
+    extra = _check_chain([*certs, *intermediates])[len(certs) :]
     if purpose not in ("server", "client"):
         raise ValueError(f"purpose must be 'server' or 'client', not {purpose!r}")
     name = parse_server_name(server_name) if server_name is not None else None
@@ -299,6 +304,7 @@ def _job(
         choice,
         dt.timedelta(days=expiring_soon_days),
         budget if budget is not None else Budget(),
+        extra,
     )
 
 
@@ -312,6 +318,7 @@ def verify_chain(
     expiring_soon_days: int = 30,
     profile: Profile | None = None,
     budget: Budget | None = None,
+    intermediates: Sequence[x509.Certificate] = (),
 ) -> ChainReport:
     """Validate ``chain`` (leaf first, as presented) and diagnose every problem found.
 
@@ -319,10 +326,14 @@ def verify_chain(
     ``purpose="server"``; ``trust_anchors`` defaults to the system store; ``at`` (default: now; naive
     means UTC) is the validation time. ``profile``: ``"webpki"`` or ``"rfc5280"``; by default
     ``webpki`` with the system store and ``rfc5280`` with your own anchors (the report says which, and
-    why). ``budget`` bounds the work (pass one to read what was spent). Raises ``ValueError`` only for
+    why). ``intermediates``: more certificates to build the path from, which were not served (as
+    ``openssl verify -untrusted``): they get no finding about how a chain is served. ``budget`` bounds
+    the work (pass one to read what was spent). Raises ``ValueError`` only for
     caller errors (an empty chain, an invalid name or profile); a malformed certificate is a finding.
     """
-    job = _job(chain, server_name, trust_anchors, at, purpose, profile, expiring_soon_days, budget)
+    job = _job(
+        chain, server_name, trust_anchors, at, purpose, profile, expiring_soon_days, budget, intermediates
+    )
     return _judge(job)
 
 

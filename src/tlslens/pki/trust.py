@@ -32,6 +32,7 @@ __all__ = [
     "load_ca_locations",
     "load_pem_certificates",
     "load_pem_private_key",
+    "parse_certificates",
     "system_trust_store",
 ]
 
@@ -71,20 +72,24 @@ def load_pem_certificates(path: _PathLike) -> list[x509.Certificate]:
 
     Raises :class:`CertificateFileError` saying what is wrong: unreadable, no certificate, bad PEM.
     """
-    data = _read(path)
+    return parse_certificates(_read(path), path)
+
+
+def parse_certificates(data: bytes, source: _PathLike = "-") -> list[x509.Certificate]:
+    """Every certificate in PEM ``data`` (or one DER certificate); ``source`` names it in errors."""
     labels = _pem_labels(data)
     if not labels:
         try:
             return [x509.load_der_x509_certificate(data)]
-        except ValueError:
-            raise CertificateFileError(path, "contains no PEM certificate") from None
+        except (ValueError, x509.InvalidVersion):
+            raise CertificateFileError(source, "contains no PEM certificate") from None
     if "CERTIFICATE" not in labels:
         found = ", ".join(sorted(set(labels)))
-        raise CertificateFileError(path, f"contains no certificate (found: {found})")
+        raise CertificateFileError(source, f"contains no certificate (found: {found})")
     try:
         return x509.load_pem_x509_certificates(data)
-    except ValueError as exc:
-        raise CertificateFileError(path, f"contains a malformed certificate ({exc})") from None
+    except (ValueError, x509.InvalidVersion) as exc:
+        raise CertificateFileError(source, f"contains a malformed certificate ({exc})") from None
 
 
 def load_pem_private_key(path: _PathLike, password: bytes | str | None = None) -> PrivateKey:
