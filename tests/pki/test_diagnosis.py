@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 
 import pytest
 
 from tests.pki import corpus
 from tests.pki.factory import DAY, NOW, make_intermediate, make_leaf, make_root, standard_pki
-from tlslens.pki import TrustStore, verify_chain
+from tlslens.pki import Budget, TrustStore, verify_chain
 from tlslens.pki import findings as F
 
 BY_ID = {c.id: c for c in corpus.ALL}
@@ -190,14 +189,14 @@ def test_certificates_that_issue_each_other_end_the_search() -> None:
     assert report.path == (leaf.cert, a.cert, b.cert) and not report.valid
 
 
-def test_many_candidate_issuers_with_one_name_stay_fast() -> None:
+def test_many_candidate_issuers_with_one_name_are_each_checked_once() -> None:
     root = make_root()
     decoys = [make_intermediate(make_root(f"Decoy {i}"), "Shared Name CA", aki=False) for i in range(25)]
     real = make_intermediate(root, "Shared Name CA")
     leaf = make_leaf(real, aki=False)
-    start = time.perf_counter()
     chain = [leaf.cert, *(d.cert for d in decoys), real.cert]
-    report = verify_chain(chain, trust_anchors=[root.cert], at=NOW)
-    assert time.perf_counter() - start < 5.0
+    budget = Budget()
+    report = verify_chain(chain, trust_anchors=[root.cert], at=NOW, budget=budget)
     assert report.path == (leaf.cert, real.cert, root.cert)
     assert F.UNUSED_CERTIFICATE in report.codes and F.MISSING_INTERMEDIATE not in report.codes
+    assert budget.spent["signatures"] <= 26 + 2  # each candidate's signature once, then the path's links

@@ -6,8 +6,6 @@ subclass named after the alert to send, carrying the diagnosis.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests.pki import corpus
@@ -19,8 +17,9 @@ from tlslens.errors import (
     UnknownCA,
     UnsupportedCertificate,
 )
-from tlslens.pki import TrustStore, diagnosis, verify_client_chain, verify_server_chain
+from tlslens.pki import TrustStore, diagnosis, profile, verify_client_chain, verify_server_chain
 from tlslens.pki import findings as F
+from tlslens.pki.faults import certificate_fault
 from tlslens.wire.enums import AlertDescription
 
 BY_ID = {c.id: c for c in corpus.ALL}
@@ -130,12 +129,17 @@ def test_caller_errors_are_not_certificate_errors() -> None:
         verify_server_chain([p.leaf.cert], "bad host", store, NOW)
 
 
-def test_fast_path_is_cheap_to_repeat() -> None:
+def test_fast_path_checks_each_certificate_once_across_handshakes(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_diagnosis(*_args: object) -> None:
+        raise AssertionError("the diagnosis ran for a good chain")
+
+    monkeypatch.setattr(diagnosis, "_diagnose", no_diagnosis)
     p = standard_pki()
     store = TrustStore([p.root.cert])
     chain = [p.leaf.cert, p.inter.cert]
     verify_server_chain(chain, "www.example.com", store, NOW)
-    start = time.perf_counter()
-    for _ in range(200):
+    rules, faults = profile.certificate_rules.cache_info(), certificate_fault.cache_info()
+    for _ in range(50):
         verify_server_chain(chain, "www.example.com", store, NOW)
-    assert time.perf_counter() - start < 2.0  # about 0.3 ms each on a laptop
+    assert profile.certificate_rules.cache_info().misses == rules.misses  # the rules ran once per certificate
+    assert certificate_fault.cache_info().misses == faults.misses
