@@ -592,7 +592,12 @@ def intermediate_without_authority_key_identifier() -> Scenario:
 
 
 @case(F.SKI_MISSING, valid=False, openssl=False)
-def webpki_root_without_subject_key_identifier() -> Scenario:
+def webpki_intermediate_without_subject_key_identifier() -> Scenario:
+    return webpki(with_inter(ski=False))
+
+
+@case(F.SKI_MISSING)  # system stores hold such roots: a trust anchor's lack is reported, not enforced
+def webpki_trust_anchor_without_subject_key_identifier() -> Scenario:
     return webpki(with_root(make_root("No SKI Root", ski=False)))
 
 

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tlslens
-from tests.handshake.helpers import ConnectionPair
+from tests.handshake.helpers import ConnectionPair, TamperingServer, replacing
 from tests.pki.factory import (
     DAY,
     NOW,
@@ -31,6 +31,7 @@ from tests.pki.factory import (
     make_leaf,
     make_root,
     standard_pki,
+    with_duplicate_extension,
 )
 from tlslens.dangerous import RecordingVerifier
 from tlslens.errors import BadCertificate, CertificateError
@@ -46,6 +47,8 @@ from tlslens.pki import (
 from tlslens.pki import findings as F
 from tlslens.pki.budget import LIMITS
 from tlslens.verifier import WebPkiVerifier
+from tlslens.wire.enums import AlertDescription
+from tlslens.wire.messages import Certificate, CertificateEntry
 
 # --- which profile, and why ----------------------------------------------------------------------------
 
@@ -332,7 +335,6 @@ def test_a_corrupted_leaf_gives_a_report_or_a_certificate_error_never_an_excepti
 
 
 def test_a_malformed_certificate_in_a_handshake_is_bad_certificate(tmp_path: Path) -> None:
-    from tests.pki.factory import with_duplicate_extension
 
     p = standard_pki()
     broken = with_duplicate_extension(p.leaf, p.inter, x509.ExtensionOID.SUBJECT_KEY_IDENTIFIER)
@@ -340,4 +342,24 @@ def test_a_malformed_certificate_in_a_handshake_is_bad_certificate(tmp_path: Pat
         WebPkiVerifier([p.root.cert]).verify_server(
             [broken.cert, p.inter.cert], "www.example.com", NOW.timestamp()
         )
+    assert "twice" in str(info.value)
+
+
+def test_a_malformed_certificate_from_a_server_ends_the_handshake_with_bad_certificate() -> None:
+
+    p = standard_pki()
+    leaf = make_leaf(p.inter, "localhost", sans=["localhost"])
+    broken = with_duplicate_extension(leaf, p.inter, x509.ExtensionOID.SUBJECT_KEY_IDENTIFIER)
+    der = broken.cert.public_bytes(serialization.Encoding.DER)
+
+    def swap(message: Certificate) -> Certificate:
+        entries = (CertificateEntry(der), *message.certificate_list[1:])
+        return Certificate(message.certificate_request_context, entries)
+
+    config = tlslens.ServerConfig(certificate_chain=[leaf.cert, p.inter.cert], private_key=leaf.key)
+    server = TamperingServer(config, tamper=replacing(Certificate, swap))
+    client = tlslens.ClientConnection(tlslens.ClientConfig(trust_anchors=[p.root.cert]), "localhost")
+    with pytest.raises(BadCertificate, match="malformed-certificate") as info:
+        ConnectionPair(client=client, server=server).pump()
+    assert info.value.alert == AlertDescription.BAD_CERTIFICATE
     assert "twice" in str(info.value)

@@ -275,12 +275,14 @@ def _aki_rules(cert: x509.Certificate, role: Role, profile: Profile) -> Iterator
 
 def _ca_rules(cert: x509.Certificate, role: Role, profile: Profile) -> Iterator[Finding]:
     if _ext(cert, ExtensionOID.SUBJECT_KEY_IDENTIFIER) is None:
+        # A trust anchor is the trust store's choice (some system roots predate the rule): reported only.
+        anchor = " (it is a trust anchor, so this is reported, not enforced)" if role == "anchor" else ""
         yield Finding(
             F.SKI_MISSING,
-            _severity(profile),
+            "warning" if role == "anchor" else _severity(profile),
             cert,
             f"The {role} CA {describe(cert)} has no subjectKeyIdentifier, which {_web_rule(profile)} require "
-            "in every CA certificate.",
+            f"in every CA certificate{anchor}.",
             "Reissue the CA certificate with a subjectKeyIdentifier.",
         )
     weak = []
