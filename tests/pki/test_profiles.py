@@ -363,3 +363,13 @@ def test_a_malformed_certificate_from_a_server_ends_the_handshake_with_bad_certi
         ConnectionPair(client=client, server=server).pump()
     assert info.value.alert == AlertDescription.BAD_CERTIFICATE
     assert "twice" in str(info.value)
+
+
+def test_many_duplicated_certificates_make_one_summary_warning() -> None:
+    p = standard_pki()
+    strays = [make_intermediate(p.root, f"Twice {i}").cert for i in range(6)]
+    chain = [p.leaf.cert, p.inter.cert, *strays, *strays]
+    report = verify_chain(chain, trust_anchors=[p.root.cert], at=NOW)
+    assert report.valid
+    assert sum(f.code == F.DUPLICATE_CERTIFICATE for f in report.findings) == 1
+    assert sum(f.code == F.UNUSED_CERTIFICATE for f in report.findings) == 1

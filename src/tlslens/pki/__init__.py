@@ -1,7 +1,9 @@
 """Certificates: trust stores, chain validation with a diagnosis (what is wrong, and the fix).
 
-The verdict comes from ``cryptography.x509.verification``; the diagnosis from tlslens's own path search,
-so a report names the missing, expired, misnamed or untrusted link even when no path exists.
+The verdict comes from ``cryptography.x509.verification`` under a profile (``webpki`` with the system
+store, ``rfc5280`` with your own anchors) plus the checks it leaves out; the diagnosis from tlslens's own
+path search, so a report names the missing, expired, misnamed or untrusted link even when no path
+exists. Every diagnosis is bounded by a counted :class:`Budget`.
 """
 
 from __future__ import annotations

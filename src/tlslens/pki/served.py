@@ -166,7 +166,7 @@ def presentation_findings(
     """How the chain was served: order, duplicates, an unneeded root, certificates off the path."""
     out: list[Finding] = []
     counts = Counter(chain)
-    for cert, n in list(counts.items())[:64]:
+    for cert, n in counts.items():
         if n > 1:
             out.append(
                 Finding(
@@ -177,6 +177,7 @@ def presentation_findings(
                     "Serve each certificate once: the leaf, then its intermediates.",
                 )
             )
+    out = summarise(out, F.DUPLICATE_CERTIFICATE)
     unique = list(counts)
     in_path = set(path)
     if leaf_moved:
