@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.x509.oid import ExtensionOID
 
-__all__ = ["Fault", "certificate_fault"]
+__all__ = ["Fault", "certificate_fault", "serial_number"]
 
 # Extensions whose criticality tlslens honours: it (or cryptography's verifier) enforces what they say.
 _PROCESSED = frozenset(
@@ -63,13 +63,34 @@ def _short(exc: BaseException) -> str:
     return (text[:160] + "…") if len(text) > 160 else text or type(exc).__name__
 
 
+def _header(der: bytes, pos: int) -> tuple[int, int]:
+    """(offset of the content, content length) of the DER element at ``pos``."""
+    first = der[pos + 1]
+    if first < 0x80:
+        return pos + 2, first
+    size = first & 0x7F
+    return pos + 2 + size, int.from_bytes(der[pos + 2 : pos + 2 + size], "big")
+
+
+def serial_number(cert: x509.Certificate) -> int:
+    """The serial number read from the TBSCertificate's DER (``cert.serial_number`` warns on the zero and
+    negative ones this module exists to report, from every thread that reads them)."""
+    tbs = cert.tbs_certificate_bytes
+    pos, _ = _header(tbs, 0)
+    if tbs[pos] == 0xA0:  # [0] EXPLICIT version
+        start, length = _header(tbs, pos)
+        pos = start + length
+    start, length = _header(tbs, pos)
+    return int.from_bytes(tbs[start : start + length], "big", signed=True)
+
+
 def _parse_fault(cert: x509.Certificate) -> Fault | None:
     try:
         cert.version  # noqa: B018  (reading is the check)
     except x509.InvalidVersion as exc:
         return Fault(f"has an unknown version ({exc.parsed_version})")
     parts = (
-        ("serial number", lambda: cert.serial_number),
+        ("serial number", lambda: serial_number(cert)),
         ("subject", lambda: cert.subject.rfc4514_string()),
         ("issuer", lambda: cert.issuer.rfc4514_string()),
         ("validity", lambda: (cert.not_valid_before_utc, cert.not_valid_after_utc)),

@@ -23,6 +23,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 from cryptography.x509.verification import Criticality, ExtensionPolicy, Policy
 
 from tlslens.pki import findings as F
+from tlslens.pki.faults import serial_number
 from tlslens.pki.findings import Finding, Severity, describe
 
 __all__ = [
@@ -307,7 +308,7 @@ def _ca_rules(cert: x509.Certificate, role: Role, profile: Profile) -> Iterator[
 
 def _common_rules(cert: x509.Certificate, role: Role, profile: Profile) -> Iterator[Finding]:
     if role != "anchor":  # a trust anchor is a name and a key the user chose; its encoding is not judged
-        serial = cert.serial_number
+        serial = serial_number(cert)
         if serial <= 0 or serial.bit_length() > _MAX_SERIAL_BITS:
             what = "zero" if serial == 0 else "negative" if serial < 0 else "longer than 20 octets"
             yield Finding(
