@@ -360,18 +360,25 @@ def certificate_error(report: ChainReport) -> CertificateError:
     return cls(f"{first.code}: {text}{more}", findings=report.findings)
 
 
-def _quick_ok(job: _Job, verified: tuple[x509.Certificate, ...]) -> bool:
-    """The verifier accepted: do the cached per-certificate rules agree (no error anywhere)?"""
-    if any(f is not None and not f.unsupported for f in map(certificate_fault, job.chain)):
+@lru_cache(maxsize=256)
+def _quick_ok(
+    chain: tuple[x509.Certificate, ...],
+    verified: tuple[x509.Certificate, ...],
+    purpose: Purpose,
+    profile: Profile,
+) -> bool:
+    """The verifier accepted: do the per-certificate rules agree (no error anywhere)? A pure function of
+    the certificates (never of the time), so the same chain in every handshake is judged once."""
+    if any(f is not None and not f.unsupported for f in map(certificate_fault, chain)):
         return False
     last = len(verified) - 1
     for i, cert in enumerate(verified):
         role: Role = "leaf" if i == 0 else "anchor" if i == last else "intermediate"
         if role == "intermediate" and certificate_fault(cert) is not None:
             return False
-        if any(f.severity == "error" for f in certificate_rules(cert, role, job.purpose, job.profile.name)):
+        if any(f.severity == "error" for f in certificate_rules(cert, role, purpose, profile)):
             return False
-    return _leaf_usage_ok(verified[0], job.purpose) and _constraints_ok(verified, job.budget)
+    return _leaf_usage_ok(verified[0], purpose) and _constraints_ok(verified, Budget())
 
 
 def _constraints_ok(path: tuple[x509.Certificate, ...], budget: Budget) -> bool:
@@ -401,7 +408,11 @@ def _leaf_usage_ok(leaf: x509.Certificate, purpose: Purpose) -> bool:
 def _fast_path(job: _Job) -> tuple[x509.Certificate, ...]:
     verified, reason = run_verifier(job.chain, job.store, job.at, job.purpose, job.name, job.profile.name)
     try:
-        if verified is not None and verified[0] == job.chain[0] and _quick_ok(job, verified):
+        if (
+            verified is not None
+            and verified[0] == job.chain[0]
+            and _quick_ok(job.chain, verified, job.purpose, job.profile.name)
+        ):
             return verified
         report = _diagnose(job, verified, reason)
     except Exception as exc:  # never let a malformed certificate escape receive_data
