@@ -36,7 +36,6 @@ from tlslens.handshake.client_hello import ClientHandshake, send_first_client_he
 from tlslens.handshake.common import (
     DOWNGRADE_TLS11,
     DOWNGRADE_TLS12,
-    Output,
     State,
     check_allowed_extensions,
     expect,
@@ -51,6 +50,7 @@ from tlslens.handshake.verify import (
     verify_finished,
     verify_server_certificates,
 )
+from tlslens.output import Output
 from tlslens.session.cache import Session
 from tlslens.wire.enums import (
     CompressionMethod,
@@ -185,9 +185,8 @@ class ExpectServerHello:
         hs.client_hs_secret = hs.secrets.client_traffic(th)
         hs.server_hs_secret = hs.secrets.server_traffic(th)
         out.set_read_key(suite, hs.server_hs_secret, keylog.SERVER_HANDSHAKE_TRAFFIC_SECRET)
-        if hs.session_id and not hs.ccs_sent:  # middlebox compatibility (RFC 8446 §D.4)
-            out.send_change_cipher_spec()
-            hs.ccs_sent = True
+        if hs.session_id:  # middlebox compatibility (RFC 8446 §D.4)
+            out.send_compatibility_ccs()
         if hs.early_data_sent:  # the early key stays until EndOfEarlyData
             out.keylog(keylog.CLIENT_HANDSHAKE_TRAFFIC_SECRET, hs.client_hs_secret)
         else:

@@ -18,7 +18,7 @@ from tlslens.crypto.suites import TLS13_SUITES, Tls13Suite
 from tlslens.crypto.transcript import Transcript
 from tlslens.errors import LocalProtocolError
 from tlslens.handshake import client_psk
-from tlslens.handshake.common import Output
+from tlslens.output import Output
 from tlslens.session.cache import Session
 from tlslens.wire.enums import (
     CompressionMethod,
@@ -60,7 +60,6 @@ class ClientHandshake:
     shares: dict[NamedGroup, KeyShare] = field(repr=False)
     transcript: Transcript
     hello_retry: bool = False
-    ccs_sent: bool = False
     suite: Tls13Suite | None = None
     group: NamedGroup | None = None
     secrets: HandshakeSecret | None = field(default=None, repr=False)
@@ -189,10 +188,9 @@ def _send_early_data(
     secret = early.client_early_traffic(hello_hash)
     out.keylog(keylog.EARLY_EXPORTER_SECRET, early.early_exporter(hello_hash))
     if hs.session_id:
-        out.send_change_cipher_spec()
-        hs.ccs_sent = True
+        out.send_compatibility_ccs()
     out.set_write_key(suite, secret, keylog.CLIENT_EARLY_TRAFFIC_SECRET)
-    out.send_early_data(data)
+    out.seal_application_data(data)
     hs.early_data_sent = True
     if out.tracing:
         out.decide("early_data", f"sent {len(data)} bytes of 0-RTT data with the ClientHello")
@@ -220,7 +218,6 @@ def send_second_client_hello(
         hs.hello = client_psk.with_psk(hs.hello, hs.session, hs.config.provider.now(), hs.transcript)
     elif hs.session is not None:  # the ticket cannot be used with the suite the server chose
         hs.session = None
-    if hs.session_id and not hs.ccs_sent:
-        out.send_change_cipher_spec()
-        hs.ccs_sent = True
+    if hs.session_id:
+        out.send_compatibility_ccs()
     hs.transcript.update(out.send(hs.hello))

@@ -23,7 +23,7 @@ from tlslens.crypto.signatures import certificate_verify_input
 from tlslens.crypto.transcript import Transcript
 from tlslens.errors import CertificateRequired, IllegalParameter
 from tlslens.events import HandshakeCompleted
-from tlslens.handshake.common import Output, State, expect, parse_certificate_chain
+from tlslens.handshake.common import State, expect, parse_certificate_chain
 from tlslens.handshake.cookie import build_hello_retry_request, open_cookie, seal_cookie
 from tlslens.handshake.server_negotiation import Negotiated, negotiate
 from tlslens.handshake.server_psk import (
@@ -41,6 +41,7 @@ from tlslens.handshake.verify import (
     verify_client_certificates,
     verify_finished,
 )
+from tlslens.output import Output
 from tlslens.wire.enums import ExtensionType, ProtocolVersion
 from tlslens.wire.extensions import (
     ALPN,
@@ -136,7 +137,9 @@ class ExpectClientHello:
         if transcript is None:
             transcript = Transcript(chosen.suite.hash)
         transcript.update(raw)
-        return _send_server_flight(config, ch, chosen, transcript, out, ccs_sent=retry is not None, psk=psk)
+        if retry is not None:  # our HelloRetryRequest (on this connection or another) sent it
+            out.compatibility_ccs_sent()
+        return _send_server_flight(config, ch, chosen, transcript, out, psk=psk)
 
     def _hello_retry(self, ch: ClientHello, raw: bytes, chosen: Negotiated, out: Output) -> State:
         config = self.config
@@ -153,7 +156,7 @@ class ExpectClientHello:
         )
         out.send(build_hello_retry_request(ch.legacy_session_id, chosen.suite.code, chosen.group, cookie))
         if ch.legacy_session_id:  # middlebox compatibility: CCS after our first handshake message
-            out.send_change_cipher_spec()
+            out.send_compatibility_ccs()
         if ch.extension(EarlyData) is not None:  # 0-RTT records may follow ClientHello1: skip them
             out.skip_early_data(_skip_limit(config))
         if out.tracing:
@@ -173,7 +176,6 @@ def _send_server_flight(
     transcript: Transcript,
     out: Output,
     *,
-    ccs_sent: bool,
     psk: PskChoice | None,
 ) -> State:
     suite = chosen.suite
@@ -205,8 +207,8 @@ def _send_server_flight(
     th = transcript.digest()
     client_hs = secrets.client_traffic(th)
     server_hs = secrets.server_traffic(th)
-    if ch.legacy_session_id and not ccs_sent:
-        out.send_change_cipher_spec()
+    if ch.legacy_session_id:
+        out.send_compatibility_ccs()
     out.set_write_key(suite, server_hs, keylog.SERVER_HANDSHAKE_TRAFFIC_SECRET)
     if chosen.peer_record_size_limit is not None:
         out.set_peer_record_size_limit(chosen.peer_record_size_limit)

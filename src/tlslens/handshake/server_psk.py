@@ -18,7 +18,7 @@ from tlslens.crypto.key_schedule import EarlySecret
 from tlslens.crypto.suites import TLS13_SUITES, Tls13Suite
 from tlslens.crypto.transcript import Transcript
 from tlslens.errors import DecryptError, IllegalParameter
-from tlslens.handshake.common import Output
+from tlslens.output import Output
 from tlslens.session.replay import ReplayStoreError, replay_expiry, replay_key, ticket_age_is_fresh
 from tlslens.session.tickets import TicketContents
 from tlslens.wire.enums import PskKeyExchangeMode

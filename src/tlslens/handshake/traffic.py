@@ -12,13 +12,14 @@ from tlslens.config import ClientConfig
 from tlslens.crypto.suites import Tls13Suite
 from tlslens.errors import IllegalParameter, UnexpectedMessage
 from tlslens.events import KeyUpdated, SessionTicketReceived
-from tlslens.handshake.common import Output, State, unexpected
+from tlslens.handshake.common import State, unexpected
 from tlslens.handshake.verify import (
     CertificateVerified,
     FinishedVerified,
     PskAuthenticated,
     SignatureVerified,
 )
+from tlslens.output import Output
 from tlslens.session.cache import Session
 from tlslens.wire.enums import KeyUpdateRequest
 from tlslens.wire.messages import HandshakeMessage, KeyUpdate, NewSessionTicket
