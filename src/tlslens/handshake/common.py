@@ -6,7 +6,12 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
+from tlslens.crypto import key_schedule
+from tlslens.crypto.key_schedule import EarlySecret
+from tlslens.crypto.suites import Tls13Suite
+from tlslens.crypto.transcript import Transcript
 from tlslens.errors import (
     BadCertificate,
     DecodeError,
@@ -98,3 +103,18 @@ def check_allowed_extensions(
             raise UnsupportedExtension(f"{where} carries {ext_type.name.lower()}, which we did not offer")
         if ext_type.known and ext_type not in allowed:
             raise IllegalParameter(f"{ext_type.name.lower()} is not allowed in {where}")
+
+
+def psk_binder(
+    suite: Tls13Suite, psk: bytes, truncated_hello: bytes, prior: Transcript | None
+) -> tuple[EarlySecret, bytes]:
+    """A resumption PSK's binder (RFC 8446 §4.2.11.2) over the ClientHello up to its binders list,
+    after ClientHello1 and the HelloRetryRequest when ``prior`` holds them; with the early secret."""
+    if prior is None:
+        digest = hashes.Hash(suite.hash)
+        digest.update(truncated_hello)
+        binder_hash = digest.finalize()
+    else:
+        binder_hash = prior.digest_with(truncated_hello)
+    early = EarlySecret.from_psk(suite, psk)
+    return early, key_schedule.binder(suite, early.binder_key(resumption=True), binder_hash)
