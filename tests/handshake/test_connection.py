@@ -4,7 +4,9 @@ tracing observes the one inbound path without changing what it does."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -313,3 +315,20 @@ def test_tracing_changes_neither_bytes_nor_events(chunk: int | None) -> None:
         assert data_received(plain_r.server_events) == b"after"
         early = [e.data for e in plain_r.server_events if isinstance(e, EarlyDataReceived)]
         assert early == ([b"GET / (0-RTT)"] if accept else [])
+
+
+# --- the README's sans-I/O example runs as written -----------------------------------------------------
+
+
+def test_readme_sans_io_example_runs_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"```python\n(# sans_io\.py.*?)```", readme, flags=re.S)
+    assert match, "README.md lost its sans_io.py example"
+    exec(compile(match.group(1), "README.md:sans_io.py", "exec"), {"__name__": "__readme__"})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ["ClientConnection HandshakeCompleted", "ServerConnection HandshakeCompleted"]
+    assert lines[-3:] == [
+        "ServerConnection DataReceived",
+        "ServerConnection ConnectionClosed",
+        "CLOSED CLOSED",
+    ]

@@ -416,7 +416,7 @@ class ExpectClientFinished:
             HandshakeCompleted(
                 version=ProtocolVersion.TLS1_3,
                 cipher_suite=suite.code,
-                group=chosen.group,
+                group=chosen.group if hs.psk is None or hs.psk.dhe else None,
                 signature_scheme=chosen.scheme if hs.psk is None else None,
                 alpn_protocol=chosen.alpn_protocol.decode("ascii", "replace")
                 if chosen.alpn_protocol
