@@ -373,3 +373,20 @@ def test_many_duplicated_certificates_make_one_summary_warning() -> None:
     assert report.valid
     assert sum(f.code == F.DUPLICATE_CERTIFICATE for f in report.findings) == 1
     assert sum(f.code == F.UNUSED_CERTIFICATE for f in report.findings) == 1
+
+
+def test_tlslens_decides_only_the_gap_the_verifier_has_not_another_refusal() -> None:
+    # A self-issued intermediate lets tlslens decide the path length, not what cryptography refuses
+    # for another reason (here, under webpki, a critical SAN beside a subject).
+    root = make_root()
+    old = make_intermediate(root, "Rolled CA", path_length=0)
+    rolled = make_cert("Rolled CA", issuer=old, ca=True, path_length=0, subject=old.cert.subject)
+    good = make_leaf(rolled)
+    chain = [good.cert, rolled.cert, old.cert]
+    accepted = verify_chain(chain, trust_anchors=[root.cert], at=NOW, profile="webpki")
+    assert accepted.valid and accepted.verifier_error and accepted.notes
+    critical = make_leaf(rolled, san_critical=True)
+    refused = verify_chain(
+        [critical.cert, rolled.cert, old.cert], trust_anchors=[root.cert], at=NOW, profile="webpki"
+    )
+    assert not refused.valid and F.INVALID_CHAIN in refused.codes and not refused.notes

@@ -234,7 +234,7 @@ def _diagnose(job: _Job, verified: tuple[x509.Certificate, ...] | None, reason: 
             raise job.budget.exhausted
         has_error = any(f.severity == "error" for f in found)
         valid = reason is None and not has_error
-        notes = own_verdict_notes(path, trusted_directly, trusted)
+        notes = own_verdict_notes(path, trusted_directly, trusted, reason)
         if reason is not None and not has_error:
             valid = bool(notes) and (trusted_directly or _links_verify(path, job.budget))
         if not valid and not trusted_directly:

@@ -138,8 +138,16 @@ def explained(reason: str, errors: Iterable[Finding]) -> bool:
 # --- where tlslens decides ---------------------------------------------------------------------------
 
 
-def own_verdict_notes(path: tuple[x509.Certificate, ...], trusted_directly: bool, trusted: bool) -> list[str]:
-    """Why ``cryptography``'s verdict does not apply to this path (empty when it does)."""
+def own_verdict_notes(
+    path: tuple[x509.Certificate, ...], trusted_directly: bool, trusted: bool, reason: str | None = None
+) -> list[str]:
+    """Why ``cryptography``'s verdict does not apply to this path (empty when it does).
+
+    With the verifier's ``reason`` for a refusal, a gap counts only when the reason is one that gap
+    produces: a refusal for anything else stands.
+    """
+    text = (reason or "").lower()
+    chain_search = any(k in text for k in ("path length", "candidates exhausted", "signature does not match"))
     notes = []
     if trusted_directly:
         notes.append(
@@ -149,7 +157,7 @@ def own_verdict_notes(path: tuple[x509.Certificate, ...], trusted_directly: bool
         return notes
     if not trusted:
         return notes
-    if any(c.subject == c.issuer for c in path[1:-1]):
+    if any(c.subject == c.issuer for c in path[1:-1]) and (reason is None or chain_search):
         notes.append(
             "The path has a self-issued CA certificate (a key rollover), which RFC 5280 §4.2.1.9 does not "
             "count against pathLenConstraint; cryptography's verifier does, so tlslens's own path "
@@ -161,7 +169,8 @@ def own_verdict_notes(path: tuple[x509.Certificate, ...], trusted_directly: bool
         except x509.ExtensionNotFound:
             continue
         subtrees = [*(nc.permitted_subtrees or ()), *(nc.excluded_subtrees or ())]
-        if any(isinstance(s, x509.DirectoryName) for s in subtrees):
+        gap = reason is None or "directoryname" in text or "name constraint" in text
+        if gap and any(isinstance(s, x509.DirectoryName) for s in subtrees):
             notes.append(
                 "A CA on the path has directoryName name constraints (RFC 5280 §4.2.1.10), which "
                 "cryptography's verifier does not implement; tlslens's own path validation checked them."
