@@ -50,14 +50,14 @@ from tlslens.cli.main import INTERRUPTED
 from tlslens.cli.peer_chain import RecordThenVerify, pem_chain, problems
 from tlslens.cli.plain import choose_proxy, open_plain, parse_target, plaintext_options
 from tlslens.cli.resume import check_session_out, load_session, read_early_data, save_session
+from tlslens.cli.verify import profile_option
 from tlslens.config import ClientConfig
 from tlslens.dangerous import RecordingVerifier
 from tlslens.errors import ConfigurationError, LocalProtocolError, TLSError
 from tlslens.events import HandshakeCompleted
-from tlslens.pki import TrustStore
 from tlslens.session import Session
 from tlslens.trace import Tracer
-from tlslens.verifier import WebPkiVerifier
+from tlslens.verifier import CertificateVerifier, WebPkiVerifier
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -211,11 +211,13 @@ def build_client_config(
     key: str | None,
     keylog: str | None,
     key_password: bytes | None = None,
-    recorder: RecordingVerifier | None = None,
+    profile: str | None = None,
+    record: bool = False,
     insecure: bool = False,
-) -> ClientConfig:
-    """The options as a ClientConfig. With ``recorder``, every chain the server presents is recorded
-    there; with ``insecure`` too, the recorder alone judges it (it never refuses)."""
+) -> tuple[ClientConfig, RecordingVerifier | None]:
+    """The options as a ClientConfig. With ``record`` (or ``insecure``), every chain the server
+    presents is recorded by the RecordingVerifier returned too; with ``insecure``, that recorder
+    alone judges it (it never refuses). ``profile``: the rules chains are judged by (verify's)."""
     kwargs: dict[str, Any] = {}
     if ciphers is not None:
         kwargs["cipher_suites"] = name_list(ciphers)
@@ -233,14 +235,20 @@ def build_client_config(
         kwargs["certificate_chain"] = load_certificates(cert, "--cert")
         kwargs["private_key"] = load_key(key, "--key", key_password)
     anchors = load_trust_anchors(cafile, "--cafile") if cafile is not None else None
-    if recorder is not None:
-        recorder.store = TrustStore.system() if anchors is None else TrustStore(anchors)
-        kwargs["verifier"] = recorder if insecure else RecordThenVerify(recorder, WebPkiVerifier(anchors))
+    recorder: RecordingVerifier | None = None
+    checker: CertificateVerifier | None = None
+    if profile is not None:
+        checker = WebPkiVerifier(anchors, profile=profile)  # type: ignore[arg-type]
+    if record or insecure:
+        recorder = RecordingVerifier(anchors, keep=1, profile=profile)  # type: ignore[arg-type]
+        checker = recorder if insecure else RecordThenVerify(recorder, checker or WebPkiVerifier(anchors))
+    if checker is not None:
+        kwargs["verifier"] = checker
     elif anchors is not None:
         kwargs["trust_anchors"] = anchors
     kwargs["keylog"] = keylog_for(keylog)
     try:
-        return ClientConfig(**kwargs)
+        return ClientConfig(**kwargs), recorder
     except ConfigurationError as exc:
         raise config_error(exc) from None
 
@@ -253,6 +261,7 @@ def build_client_config(
     metavar="F",
     help="Trust these CA certificates (PEM file or folder) instead of the system store.",
 )
+@profile_option
 @click.option(
     "--ciphers", metavar="LIST", help="Cipher suites in preference order, e.g. TLS_AES_128_GCM_SHA256."
 )
@@ -305,6 +314,7 @@ def client(
     target: str,
     servername: str | None,
     cafile: str | None,
+    profile: str | None,
     ciphers: str | None,
     groups: str | None,
     alpn: str | None,
@@ -333,8 +343,7 @@ def client(
         )
     host, port = parse_target(target, starttls)
     via = choose_proxy(host, proxy, starttls)
-    recorder = RecordingVerifier(TrustStore([]), keep=1) if insecure or showcerts else None
-    config = build_client_config(
+    config, recorder = build_client_config(
         cafile=cafile,
         ciphers=ciphers,
         groups=groups,
@@ -343,7 +352,8 @@ def client(
         key=key,
         keylog=keylog,
         key_password=read_password(key_password),
-        recorder=recorder,
+        profile=profile,  # the rules the server's chain is judged by (tlslens verify --profile)
+        record=showcerts,
         insecure=insecure,
     )
     session = load_session(sess_in) if sess_in is not None else None
