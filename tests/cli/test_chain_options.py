@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 
 import pytest
 
 from tests.cli.conftest import ClientPkiFiles, PkiFiles
-from tests.cli.procs import run_tlslens, summary_lines, tlslens_server
+from tests.cli.procs import Proc, run_tlslens, summary_lines, tlslens_args, tlslens_server
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -112,3 +113,25 @@ def test_certs_says_a_connection_failure_once_on_stderr() -> None:
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.count("connection refused") == 1
+
+
+def test_server_trace_format_json_writes_only_json_lines(pki: PkiFiles) -> None:
+    args = ("server", "--host", "127.0.0.1", "--port", "0", "--cert", str(pki.chain), "--key", str(pki.key))
+    proc = Proc(tlslens_args(*args, "--trace", "--trace-format", "json"))
+    try:
+        port = int(proc.wait_for(r'"text": "listening on 127\.0\.0\.1:(\d+)"').group(1))
+        client = run_tlslens(
+            "client", f"127.0.0.1:{port}", "--cafile", str(pki.ca), "--servername", "localhost", input=b"x"
+        )
+        assert client.returncode == 0, client.stderr
+        proc.wait_for(r'"text": "127\.0\.0\.1:\d+ ok TLSv1\.3 ')
+        proc.signal(signal.SIGTERM)
+        assert proc.wait() == 0
+    finally:
+        proc.kill()
+    objects = [json.loads(line) for line in proc.stderr.splitlines()]  # every line parses
+    assert any(o.get("kind") == "message" and o["title"] == "ClientHello" for o in objects)
+    assert objects[-1] == {"type": "log", "text": "stopped"}
+    assert any(
+        o.get("type") == "log" and o["text"].startswith("warning: our certificate chain") for o in objects
+    )

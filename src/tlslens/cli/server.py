@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import errno
 import itertools
+import json
 import signal
 import socket
 import sys
@@ -409,10 +410,16 @@ def server(
         key_password=read_password(key_password),
     )
     store = TrustStore(load_trust_anchors(cafile, "--cafile")) if cafile is not None else None
+    log = echo_err
+    if trace and trace_format == "json":  # stderr carries only JSON lines: the log lines too
+
+        def log(text: str) -> None:
+            echo_err(json.dumps({"type": "log", "text": text}))
+
     for line in own_chain_warnings(config.certificate_chain or (), store):
-        echo_err(line)  # and serve all the same
+        log(line)  # and serve all the same
     settings = ServerSettings(
-        config, www=www, make_tracer=tracer_factory(trace, trace_format, sys.stderr, "server")
+        config, www=www, make_tracer=tracer_factory(trace, trace_format, sys.stderr, "server"), log=log
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(settings, host, port))
