@@ -32,7 +32,7 @@ from tlslens.adapters.proxy import Proxy
 from tlslens.adapters.starttls import DEFAULT_PORTS
 from tlslens.cli.common import console, format_address
 from tlslens.cli.events import Watch
-from tlslens.cli.failure import SessionFailed
+from tlslens.cli.failure import SessionFailed, face_closes
 from tlslens.cli.plain import choose_proxy, open_plain, plaintext_options
 from tlslens.cli.verify import parse_time, profile_option, render
 from tlslens.config import ClientConfig
@@ -153,7 +153,8 @@ async def _fetch(
             ssl_handshake_timeout=max(deadline - loop.time(), 0.001),
         )
     except BaseException as exc:
-        writer.close()  # still ours when TLS did not start; closed already when it failed
+        if not face_closes(exc):
+            writer.close()
         if isinstance(exc, UnexpectedEOF):
             return Fetched(None, f"{where} closed the connection during the handshake", True)
         if isinstance(exc, TLSError) and not isinstance(exc, LocalProtocolError):

@@ -44,6 +44,7 @@ from tlslens.cli.failure import (
     SessionFailed,
     describe_os_error,
     describe_tls_error,
+    face_closes,
     plain,
 )
 from tlslens.cli.main import INTERRUPTED
@@ -108,11 +109,7 @@ class ClientRun:
             timeout=self.timeout,
             watch=self.watch,
         )
-        try:
-            tls_reader, tls_writer = await self._handshake(reader, writer, deadline - loop.time())
-        except BaseException:
-            writer.close()  # still ours when TLS did not start; closed already when it failed
-            raise
+        tls_reader, tls_writer = await self._handshake(reader, writer, deadline - loop.time())
         try:
             await self._exchange(tls_reader, tls_writer, source)
         finally:
@@ -122,17 +119,22 @@ class ClientRun:
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         try:
-            tls_reader, tls_writer = await tlslens.aio.start_tls(
-                reader,
-                writer,
-                config=self.config,
-                server_name=self.server_name,
-                session=self.session,
-                early_data=self.early_data,
-                ssl_handshake_timeout=max(timeout, 0.001),
-                trace=self.tracer is not None,
-                on_event=self.watch,
-            )
+            try:
+                tls_reader, tls_writer = await tlslens.aio.start_tls(
+                    reader,
+                    writer,
+                    config=self.config,
+                    server_name=self.server_name,
+                    session=self.session,
+                    early_data=self.early_data,
+                    ssl_handshake_timeout=max(timeout, 0.001),
+                    trace=self.tracer is not None,
+                    on_event=self.watch,
+                )
+            except BaseException as exc:
+                if not face_closes(exc):
+                    writer.close()
+                raise
         except LocalProtocolError as exc:  # the engine refused to start (e.g. a name it cannot send)
             raise SessionFailed(plain(exc)) from None
         except UnexpectedEOF:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 import os
 
-from tlslens.errors import CertificateError, FatalAlert, RemoteProtocolError, TLSError
+from tlslens.errors import CertificateError, FatalAlert, LocalProtocolError, RemoteProtocolError, TLSError
 from tlslens.wire.enums import AlertDescription
 
 READ_SIZE = 65536
@@ -84,3 +84,10 @@ def connect_error_text(exc: OSError) -> str:
     if text.startswith("Connect call failed") and exc.errno:
         text = os.strerror(exc.errno)
     return text[:1].lower() + text[1:]
+
+
+def face_closes(exc: BaseException) -> bool:
+    """After ``tlslens.aio.start_tls`` raised ``exc``, does the face close the connection itself? It
+    does when the handshake failed (politely: our alert out, then a short drain, so that no TCP reset
+    destroys it) or timed out; otherwise (the engine refused to start) the plain pair is still ours."""
+    return isinstance(exc, TLSError | TimeoutError) and not isinstance(exc, LocalProtocolError)

@@ -44,7 +44,7 @@ from tlslens.cli.common import (
     tracer_factory,
 )
 from tlslens.cli.events import Watch
-from tlslens.cli.failure import READ_SIZE, SessionFailed, describe_tls_error, plain
+from tlslens.cli.failure import READ_SIZE, SessionFailed, describe_tls_error, face_closes, plain
 from tlslens.cli.own_chain import check_leaf_first, own_chain_warnings
 from tlslens.cli.resume import EARLY_DATA_LIMIT
 from tlslens.cli.www import WwwResponder
@@ -96,14 +96,19 @@ async def _handshake(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, settings: ServerSettings, conn: _Connection
 ) -> None:
     try:
-        conn.reader, conn.writer = await tlslens.aio.start_tls(
-            reader,
-            writer,
-            config=settings.config,
-            ssl_handshake_timeout=settings.handshake_timeout,
-            trace=conn.watch.tracer is not None,
-            on_event=conn.watch,
-        )
+        try:
+            conn.reader, conn.writer = await tlslens.aio.start_tls(
+                reader,
+                writer,
+                config=settings.config,
+                ssl_handshake_timeout=settings.handshake_timeout,
+                trace=conn.watch.tracer is not None,
+                on_event=conn.watch,
+            )
+        except BaseException as exc:
+            if not face_closes(exc):
+                writer.close()
+            raise
     except TimeoutError:
         raise SessionFailed(
             f"timeout: no complete handshake within {settings.handshake_timeout:g} s"
@@ -215,8 +220,6 @@ async def handle_client(
     except Exception as exc:  # a bug must not stop the server: log it with the connection
         outcome.failure = f"internal error: {exc!r}"
     finally:
-        if conn.writer is None:
-            writer.close()  # TLS never started, or failed (then the face closes it politely already)
         with contextlib.suppress(asyncio.CancelledError):
             await _close(conn)
         conn.watch.finish()
