@@ -79,9 +79,9 @@ EXPECT = "handshake/common.py:expect"
 KEY_CHANGE = "connection.py:_Connection._handshake_data"
 
 
-def sh(fn: Callable[[ServerHello], object], nth: int = 1) -> Tamper:
-    """The ``nth`` ServerHello (a HelloRetryRequest counts) changed by ``fn``."""
-    return replacing(ServerHello, fn, nth=nth)
+def sh(fn: Callable[[ServerHello], object]) -> Tamper:
+    """The ServerHello changed by ``fn``."""
+    return replacing(ServerHello, fn)
 
 
 def ee(fn: Callable[[EncryptedExtensions], object]) -> Tamper:
