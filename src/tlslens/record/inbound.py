@@ -99,33 +99,34 @@ class Inbound:
         reassembler = records.reassembler
         life = self._life
         events = self.events
+        tracing = self.tracing
+        app_data, open_ = _APPLICATION_DATA, _OPEN  # (locals: this loop is the bulk path)
+        # Their direction is OPEN (the handshake is over) until a handshake message or an alert says
+        # otherwise: read again after each of those.
+        established = life.theirs is open_
         for record in records.deframer.feed(data):
             opener = records.opener  # read again each time: a handshake message may have changed it
-            if record.content_type == _APPLICATION_DATA and opener is not None:
-                if self._skip_early:
-                    try:
-                        inner_type, content = opener.open(record)
-                    except BadRecordMac:
-                        self._skip_refused_early_data(record)
-                        continue
-                    self._skip_early = 0  # the first record that opens ends the refused 0-RTT stream
-                else:
+            if record.content_type == app_data and opener is not None:
+                if established:
                     inner_type, content = opener.open(record)
-                if self.tracing:
-                    events.append(
-                        RecordReceived(
-                            ContentType.APPLICATION_DATA, len(record.fragment), True, ContentType(inner_type)
-                        )
-                    )
-                if (
-                    inner_type == _APPLICATION_DATA
-                    and content
-                    and life.theirs is _OPEN
-                    and reassembler.is_aligned
-                ):
-                    self._key_updates = 0
-                    events.append(DataReceived(content))
-                    continue
+                    if tracing:
+                        self._trace_protected(record, inner_type)
+                    if inner_type == app_data and content and reassembler.is_aligned:
+                        self._key_updates = 0
+                        events.append(DataReceived(content))
+                        continue
+                else:
+                    if self._skip_early:  # (only before the handshake completes)
+                        try:
+                            inner_type, content = opener.open(record)
+                        except BadRecordMac:
+                            self._skip_refused_early_data(record)
+                            continue
+                        self._skip_early = 0  # the first record that opens ends the refused 0-RTT
+                    else:
+                        inner_type, content = opener.open(record)
+                    if tracing:
+                        self._trace_protected(record, inner_type)
                 if opener.consecutive_empty > MAX_CONSECUTIVE_EMPTY_RECORDS:
                     raise UnexpectedMessage(
                         f"more than {MAX_CONSECUTIVE_EMPTY_RECORDS} empty records in a row"
@@ -134,7 +135,7 @@ class Inbound:
                     if not content:
                         raise UnexpectedMessage("zero-length handshake fragment")
                     yield content
-                elif inner_type == _APPLICATION_DATA:
+                elif inner_type == app_data:
                     self._application_data(content)
                 else:
                     self._alert(content)
@@ -142,8 +143,17 @@ class Inbound:
                 fragment = self._unprotected(record)
                 if fragment is not None:
                     yield fragment
-            if life.theirs is _CLOSED:  # RFC 8446 §6.1: nothing after close_notify is read
-                return
+            if life.theirs is not open_:
+                if life.theirs is _CLOSED:  # RFC 8446 §6.1: nothing after close_notify is read
+                    return
+                established = False
+            else:
+                established = True
+
+    def _trace_protected(self, record: Record, inner_type: int) -> None:
+        self.events.append(
+            RecordReceived(ContentType.APPLICATION_DATA, len(record.fragment), True, ContentType(inner_type))
+        )
 
     def eof(self) -> None:
         """The transport reached EOF: the peer's direction is closed, cleanly only after close_notify."""
