@@ -18,6 +18,7 @@ from cryptography import x509
 
 from tlslens import keylog
 from tlslens.config import ServerConfig
+from tlslens.crypto.groups import server_key_exchange
 from tlslens.crypto.key_schedule import EarlySecret, HandshakeSecret, MasterSecret, finished_verify_data
 from tlslens.crypto.signatures import certificate_verify_input
 from tlslens.crypto.transcript import Transcript
@@ -184,7 +185,7 @@ def _send_server_flight(
         sh_extensions.append(PreSharedKeyServerHello(0))
     if psk is None or psk.dhe:
         assert chosen.client_share is not None
-        server_share, shared_secret = provider.server_key_exchange(chosen.group, chosen.client_share)
+        server_share, shared_secret = server_key_exchange(chosen.group, chosen.client_share, provider)
         sh_extensions.append(KeyShareServerHello(KeyShareEntry(chosen.group, server_share)))
     sh_extensions.append(_TLS13)
     early = psk.early_secret if psk is not None else EarlySecret.from_psk(suite, None)
