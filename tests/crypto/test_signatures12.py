@@ -32,7 +32,7 @@ from tlslens.wire.enums import NamedGroup, ProtocolVersion, SignatureScheme
 S = SignatureScheme
 TLS12, TLS13 = ProtocolVersion.TLS1_2, ProtocolVersion.TLS1_3
 PKCS1_SHA2 = {S.RSA_PKCS1_SHA256, S.RSA_PKCS1_SHA384, S.RSA_PKCS1_SHA512}
-REFUSED = {S.RSA_PKCS1_SHA1, S.ECDSA_SHA1, S.RSA_PKCS1_MD5, S.RSA_PKCS1_SHA224, S.ECDSA_SHA224, S.DSA_SHA256}
+REFUSED = {S.RSA_PKCS1_SHA1, S.ECDSA_SHA1, S.RSA_PKCS1_MD5, S.RSA_PKCS1_SHA224, S.ECDSA_SHA224}
 
 
 @pytest.fixture(scope="module")
