@@ -1,0 +1,256 @@
+"""The runner: scans targets, the only part of the scanner that drives I/O (through ``net`` and
+``fullhs``).
+
+One target runs in stages, each as concurrent as the per-host connection limit allows:
+
+1. protocols (one hello per version, SSL 2.0 included) and version intolerance;
+2. cipher suites per protocol, TLS 1.3 groups, TLS_FALLBACK_SCSV, and the complete handshakes
+   (certificates per key type, with and without SNI, ALPN, OCSP, HTTP for HSTS), then resumption;
+3. AIA downloads for chains missing an intermediate.
+
+Then the checks, the grader and the improvements run on the data. ``scan_many`` runs many targets
+at once (bounded) and yields each result as it finishes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import TypeVar
+
+from tlslens.pki import TrustStore, system_trust_store
+from tlslens.scan import enumerate as en
+from tlslens.scan.analysis import Analysis, analyse
+from tlslens.scan.checks_certs import aia_urls_needed
+from tlslens.scan.fullhs import FULL_HANDSHAKE_VERSIONS, fetch_aia, full_handshake, http_request
+from tlslens.scan.hellos import ECDSA_SCHEMES, RSA_SCHEMES, TLS13, HelloSpec
+from tlslens.scan.model import ScanData, ServedChain
+from tlslens.scan.net import Prober, Target, TargetError, resolve
+from tlslens.scan.suites import candidates
+from tlslens.wire.enums import ProtocolVersion
+
+__all__ = ["ScanOptions", "ScanResult", "scan_many", "scan_target"]
+
+T = TypeVar("T")
+
+NEEDS_TLS12_HANDSHAKE = "needs a TLS 1.2 handshake, which the engine does not do yet"
+ALPN_OFFER = (b"h2", b"http/1.1")
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOptions:
+    servername: str | None = None
+    """SNI and the name certificates are checked against (default: the target's host name)."""
+    trust: TrustStore | None = None
+    """Roots for the chain diagnosis; None = the system store."""
+    timeout: float = 5.0
+    """Seconds one probe (connect, hello, answer) or one complete handshake may take."""
+    connections: int = 5
+    """Connections open to one host at a time."""
+    concurrency: int = 16
+    """Hosts scanned at a time."""
+    http: bool = True
+    """Send one GET / (for HSTS) on a complete handshake."""
+    aia: bool = True
+    """Download missing intermediates through the leaf's AIA URL."""
+
+
+@dataclass(slots=True)
+class ScanResult:
+    """One target: its data and analysis, or why it could not be scanned (``error``)."""
+
+    label: str
+    data: ScanData | None = None
+    analysis: Analysis | None = None
+    error: str | None = None
+    elapsed: float = 0.0
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+async def _timed(prober: Prober, check: str, work: Awaitable[T]) -> T:
+    start = time.perf_counter()
+    try:
+        return await work
+    finally:
+        stats = prober.stats_for(check)
+        stats.wall = max(stats.wall, time.perf_counter() - start)
+
+
+def _spec_factory(name: str | None) -> Callable[[ProtocolVersion], HelloSpec]:
+    def spec_for(version: ProtocolVersion) -> HelloSpec:
+        return HelloSpec(
+            version=version,
+            cipher_suites=candidates(version),
+            server_name=name,
+            alpn=ALPN_OFFER if version >= ProtocolVersion.TLS1_0 else (),
+            extensions=version != ProtocolVersion.SSL3,
+        )
+
+    return spec_for
+
+
+def _unscannable(data: ScanData) -> str | None:
+    answers = [a for a in data.protocols.values()]
+    if any(a.accepted for a in answers) or (data.sslv2 is not None and data.sslv2.kind == "sslv2"):
+        return None
+    kinds = {a.kind for a in answers}
+    if kinds <= {"refused"}:
+        return next((a.error for a in answers if a.error), "connection refused") or "connection refused"
+    if "not_tls" in kinds:
+        return "not TLS: " + next((a.error or "" for a in answers if a.kind == "not_tls"), "")
+    if kinds <= {"timeout", "refused"}:
+        return "no answer to any ClientHello within the timeout"
+    summary = ", ".join(sorted({a.describe() for a in answers}))
+    return f"the server accepted none of the protocols offered ({summary})"
+
+
+async def _scan_stage2(prober: Prober, data: ScanData, name: str | None, options: ScanOptions) -> None:
+    spec_for = _spec_factory(name)
+    versions = data.supported_versions()
+    jobs: list[Awaitable[object]] = []
+
+    async def suites(version: ProtocolVersion) -> None:
+        base = spec_for(version)
+        first = data.protocols.get(version)
+
+        def spec(offer: object) -> HelloSpec:
+            return replace(base, cipher_suites=tuple(offer))  # type: ignore[call-overload]
+
+        data.suites[version] = await _timed(
+            prober,
+            "cipher_suites",
+            en.enumerate_suites(prober, version, candidates(version), spec, first),
+        )
+
+    for version in versions:
+        jobs.append(suites(version))
+    if TLS13 in versions:
+
+        async def groups() -> None:
+            data.groups[TLS13] = await _timed(prober, "groups", en.enumerate_groups_tls13(prober, spec_for(TLS13)))
+
+        jobs.append(groups())
+    if len(versions) >= 2:
+
+        async def fallback() -> None:
+            data.fallback = await _timed(prober, "fallback_scsv", en.probe_fallback_scsv(prober, versions, spec_for))
+
+        jobs.append(fallback())
+    if FULL_HANDSHAKE_VERSIONS.intersection(versions):
+        jobs.append(_timed(prober, "handshakes", _handshakes(prober, data, name, options)))
+    else:
+        for check in ("hsts", "certificates", "resumption", "zero_rtt", "alpn", "ocsp_stapling"):
+            data.not_tested[check] = NEEDS_TLS12_HANDSHAKE
+    await asyncio.gather(*jobs)
+
+
+async def _handshakes(prober: Prober, data: ScanData, name: str | None, options: ScanOptions) -> None:
+    host = name or data.target.host
+    alpn = [p.decode() for p in ALPN_OFFER]
+
+    async def main() -> None:
+        http_host = host if options.http else None
+        result = await full_handshake(prober, "handshakes", server_name=name, alpn=["http/1.1"], http_host=http_host)
+        data.handshakes["main"] = result
+        if result.ok and result.session is not None:
+            early = http_request(host) if options.http else None
+            data.handshakes["resumed"] = await full_handshake(
+                prober, "resumption", server_name=name, session=result.session, early_data=early,
+                http_host=http_host if early is not None else None,
+            )
+
+    async def other(role: str, **kw: object) -> None:
+        data.handshakes[role] = await full_handshake(prober, "handshakes", **kw)  # type: ignore[arg-type]
+
+    jobs = [
+        main(),
+        other("ecdsa", server_name=name, schemes=ECDSA_SCHEMES, alpn=alpn),
+        other("rsa", server_name=name, schemes=RSA_SCHEMES, alpn=alpn),
+    ]
+    if name is not None:
+        jobs.append(other("no_sni", server_name=None))
+    await asyncio.gather(*jobs)
+    if not options.http:
+        data.not_tested["hsts"] = "HTTP was turned off (--no-http)"
+    labels = {"main": "all schemes", "ecdsa": "ECDSA schemes", "rsa": "RSA schemes", "no_sni": "no SNI"}
+    for role, label in labels.items():
+        hs = data.handshakes.get(role)
+        if hs is not None and hs.ok and hs.chain:
+            sni = role != "no_sni" and name is not None
+            how = f"{hs.version.label if hs.version else 'TLS'} handshake, {label}"
+            if sni:
+                how += f", SNI {name}"
+            data.chains.append(ServedChain(hs.chain, how, sni, hs.ocsp_response is not None))
+
+
+async def scan_target(host: str, port: int, options: ScanOptions, store: TrustStore | None = None) -> ScanResult:
+    """Scan one target; never raises for what the network does (the result says ``error``)."""
+    start = time.perf_counter()
+    label = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    try:
+        address = await resolve(host, port, options.timeout)
+    except TargetError as exc:
+        return ScanResult(label, error=str(exc), elapsed=time.perf_counter() - start)
+    name = options.servername or (None if _is_ip(host) else host)
+    target = Target(host, port, address, name)
+    prober = Prober(target, timeout=options.timeout, connections=options.connections)
+    data = ScanData(target, dt.datetime.now(dt.UTC), stats=prober.stats)
+    spec_for = _spec_factory(name)
+
+    async def protocols() -> None:
+        data.protocols = await en.probe_protocols(prober, lambda v: replace(spec_for(v), compression=v < TLS13))
+
+    async def sslv2() -> None:
+        data.sslv2 = await en.probe_sslv2(prober)
+
+    async def intolerance() -> None:
+        data.intolerance = await _timed(prober, "intolerance", en.probe_intolerance(prober, spec_for))
+
+    await asyncio.gather(_timed(prober, "protocols", asyncio.gather(protocols(), sslv2())), intolerance())
+    error = _unscannable(data)
+    if error is not None:
+        return ScanResult(label, data, error=error, elapsed=time.perf_counter() - start)
+    await _scan_stage2(prober, data, name, options)
+    trust = store if store is not None else (options.trust or system_trust_store())
+    if options.aia:
+        urls = aia_urls_needed(data, trust)
+        if urls:
+            downloads = await _timed(
+                prober, "aia", asyncio.gather(*(fetch_aia(u, options.timeout) for u in urls))
+            )
+            prober.stats_for("aia").probes += len(urls)
+            data.aia = {d.url: d for d in downloads}
+    data.elapsed = time.perf_counter() - start
+    analysis = analyse(data, trust)
+    return ScanResult(label, data, analysis, elapsed=time.perf_counter() - start)
+
+
+def _is_ip(host: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+async def scan_many(
+    targets: Iterable[tuple[str, int]], options: ScanOptions, store: TrustStore | None = None
+) -> AsyncIterator[ScanResult]:
+    """Scan ``targets``, ``options.concurrency`` at a time, yielding each result as it finishes."""
+    trust = store if store is not None else (options.trust or system_trust_store())
+    semaphore = asyncio.Semaphore(options.concurrency)
+
+    async def one(host: str, port: int) -> ScanResult:
+        async with semaphore:
+            return await scan_target(host, port, options, trust)
+
+    pending = {asyncio.ensure_future(one(h, p)) for h, p in targets}
+    while pending:
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            yield task.result()
