@@ -1,37 +1,39 @@
-"""Which cipher suites a probe offers, and in what order.
+"""Which cipher suites a probe offers, and in what order, from the codec's registry
+(``wire.suite_registry``).
 
-TLS 1.3 hellos offer the five TLS 1.3 suites; older hellos offer every other suite the codec knows
-(signalling values excepted), strongest first, so that a server following the client's order picks
-what a modern client would get.
+TLS 1.3 hellos offer the TLS 1.3 suites; a hello for an older version offers every suite defined for
+that version, strongest first (forward secret, AEAD, more bits), so that a server following the
+client's order picks what a modern client would get.
 """
 
 from __future__ import annotations
 
+from functools import cache
+
 from tlslens.wire.enums import CipherSuite, ProtocolVersion
+from tlslens.wire.suite_registry import SUITES, BulkCipher, KeyExchange, SuiteInfo, suite_info
 
-__all__ = ["LEGACY_SUITES", "TLS13_SUITE_IDS", "candidates"]
-
-_SIGNALLING = frozenset({0x0000, 0x00FF, 0x5600})
-
-
-def _strength_key(suite: CipherSuite) -> tuple[int, int, int, int]:
-    name = suite.name
-    forward_secret = "_ECDHE_" in name or "_DHE_" in name
-    aead = any(m in name for m in ("_GCM_", "_CHACHA20_", "_CCM"))
-    weak = any(w in name for w in ("_NULL_", "_EXPORT", "_RC4_", "_DES_", "_3DES_", "_anon_", "_RC2_"))
-    bits256 = "_256_" in name or "_CHACHA20_" in name
-    return (weak, not forward_secret, not aead, not bits256)
+__all__ = ["candidates", "info", "is_weak"]
 
 
-TLS13_SUITE_IDS: tuple[CipherSuite, ...] = tuple(s for s in CipherSuite if s.is_tls13)
-LEGACY_SUITES: tuple[CipherSuite, ...] = tuple(
-    sorted(
-        (s for s in CipherSuite if not s.is_tls13 and s.value not in _SIGNALLING and s.value < 0xFF00),
-        key=_strength_key,
-    )
-)
+def info(suite: int) -> SuiteInfo | None:
+    return suite_info(suite)
 
 
+def is_weak(s: SuiteInfo) -> bool:
+    """Export, NULL, anonymous, RC4, or under 112 bits: never a first choice."""
+    return s.export or s.null_encryption or s.anonymous or s.cipher == BulkCipher.RC4 or s.bits < 112
+
+
+def _strength_key(s: SuiteInfo) -> tuple[bool, bool, bool, bool, int, int]:
+    ecdhe = s.key_exchange in (KeyExchange.ECDHE, KeyExchange.ANY)
+    return (is_weak(s), not s.forward_secrecy, not s.aead, not ecdhe, -s.bits, int(s.suite))
+
+
+@cache
 def candidates(version: ProtocolVersion) -> tuple[CipherSuite, ...]:
-    """The suites a hello for ``version`` offers."""
-    return TLS13_SUITE_IDS if version >= ProtocolVersion.TLS1_3 else LEGACY_SUITES
+    """The suites a hello for ``version`` offers, strongest first."""
+    rows = [s for s in SUITES.values() if s.defined_for(version)]
+    if version < ProtocolVersion.TLS1_3:
+        rows = [s for s in rows if not s.suite.is_tls13]
+    return tuple(s.suite for s in sorted(rows, key=_strength_key))
