@@ -305,9 +305,7 @@ def certificate_facts(verdicts: list[ChainVerdict]) -> list[dict[str, Any]]:
         final = v.final
         out.append(
             {
-                "served": [
-                    {"how": s.how, "sni": s.sni, "ocsp_stapled": s.ocsp_stapled} for s in v.served
-                ],
+                "served": [{"how": s.how, "sni": s.sni, "ocsp_stapled": s.ocsp_stapled} for s in v.served],
                 "chain": [_cert_dict(c) for c in v.chain],
                 "valid": final.valid,
                 "trusted": final.trusted,

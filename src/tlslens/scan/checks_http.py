@@ -79,7 +79,11 @@ def hsts_facts(data: ScanData) -> dict[str, Any]:
     if http is None or http.status is None:
         return {"tested": False, "reason": http.error if http is not None else "no HTTP request made"}
     values = http.header("strict-transport-security")
-    out: dict[str, Any] = {"tested": True, "http_status": http.status, "header": values[0] if values else None}
+    out: dict[str, Any] = {
+        "tested": True,
+        "http_status": http.status,
+        "header": values[0] if values else None,
+    }
     if values:
         hsts = parse_hsts(values[0])
         out |= {

@@ -72,7 +72,9 @@ def hello_facts(data: ScanData) -> dict[str, Any]:
         "session_id": bool(sh.legacy_session_id_echo),
         "session_ticket": sh.extension(SessionTicket) is not None,
         "ocsp_stapling": _has(best, ExtensionType.STATUS_REQUEST),
-        "alpn": alpn.protocol_name_list[0].decode("ascii", "replace") if alpn and alpn.protocol_name_list else None,
+        "alpn": alpn.protocol_name_list[0].decode("ascii", "replace")
+        if alpn and alpn.protocol_name_list
+        else None,
         "encrypt_then_mac": _has(best, ExtensionType.ENCRYPT_THEN_MAC),
     }
 

@@ -63,7 +63,11 @@ def accepted_suites(data: ScanData) -> dict[ProtocolVersion, list[SuiteInfo]]:
 
 
 def _protocols_with(accepted: dict[ProtocolVersion, list[SuiteInfo]], pred: Any) -> dict[str, list[str]]:
-    return {v.label: [s.name for s in rows if pred(s)] for v, rows in accepted.items() if any(pred(s) for s in rows)}
+    return {
+        v.label: [s.name for s in rows if pred(s)]
+        for v, rows in accepted.items()
+        if any(pred(s) for s in rows)
+    }
 
 
 def reference_client_choice(data: ScanData) -> SuiteInfo | None:
@@ -103,26 +107,63 @@ def check_suites(data: ScanData) -> list[Finding]:
                 )
             )
 
-    add("export-suites", "critical", "Export cipher suites are offered",
-        "Export suites use 40-bit ciphers or 512-bit keys, broken in minutes (FREAK, Logjam).", lambda s: s.export)
-    add("null-suites", "critical", "Suites without encryption are offered",
-        "NULL suites send everything in clear text.", lambda s: s.null_encryption)
-    add("anon-suites", "critical", "Anonymous cipher suites are offered",
+    add(
+        "export-suites",
+        "critical",
+        "Export cipher suites are offered",
+        "Export suites use 40-bit ciphers or 512-bit keys, broken in minutes (FREAK, Logjam).",
+        lambda s: s.export,
+    )
+    add(
+        "null-suites",
+        "critical",
+        "Suites without encryption are offered",
+        "NULL suites send everything in clear text.",
+        lambda s: s.null_encryption,
+    )
+    add(
+        "anon-suites",
+        "critical",
+        "Anonymous cipher suites are offered",
         "Anonymous suites authenticate nobody: anyone in the middle can read and change the traffic.",
-        lambda s: s.anonymous)
-    add("weak-cipher", "critical", "Ciphers weaker than 112 bits are offered",
-        "DES and 40/56-bit ciphers can be brute-forced.", lambda s: 0 < s.bits < 112 and not s.export)
-    add("rc4", "high", "RC4 is offered", "RC4 has exploitable biases (RFC 7465 prohibits it).",
-        lambda s: s.cipher == BulkCipher.RC4)
-    add("3des", "medium", "64-bit block ciphers (3DES) are offered",
+        lambda s: s.anonymous,
+    )
+    add(
+        "weak-cipher",
+        "critical",
+        "Ciphers weaker than 112 bits are offered",
+        "DES and 40/56-bit ciphers can be brute-forced.",
+        lambda s: 0 < s.bits < 112 and not s.export,
+    )
+    add(
+        "rc4",
+        "high",
+        "RC4 is offered",
+        "RC4 has exploitable biases (RFC 7465 prohibits it).",
+        lambda s: s.cipher == BulkCipher.RC4,
+    )
+    add(
+        "3des",
+        "medium",
+        "64-bit block ciphers (3DES) are offered",
         "Ciphers with a 64-bit block leak data after a few hundred gigabytes on one connection (SWEET32).",
-        lambda s: s.cipher in _SMALL_BLOCK)
-    add("cbc-suites", "low", "CBC cipher suites are offered",
+        lambda s: s.cipher in _SMALL_BLOCK,
+    )
+    add(
+        "cbc-suites",
+        "low",
+        "CBC cipher suites are offered",
         "CBC suites (MAC-then-encrypt) have a long history of padding-oracle attacks (Lucky13, "
-        "POODLE-TLS); AEAD suites (GCM, ChaCha20-Poly1305) do not.", lambda s: s.cbc)
-    add("static-rsa", "medium", "Suites without forward secrecy are offered",
+        "POODLE-TLS); AEAD suites (GCM, ChaCha20-Poly1305) do not.",
+        lambda s: s.cbc,
+    )
+    add(
+        "static-rsa",
+        "medium",
+        "Suites without forward secrecy are offered",
         "With static RSA key exchange, whoever obtains the server key later can decrypt recorded traffic.",
-        lambda s: s.key_exchange == KeyExchange.RSA)
+        lambda s: s.key_exchange == KeyExchange.RSA,
+    )
     choice = reference_client_choice(data)
     if choice is not None and not choice.forward_secrecy:
         out.append(
@@ -132,7 +173,8 @@ def check_suites(data: ScanData) -> list[Finding]:
                 "Modern browsers get no forward secrecy",
                 f"A current browser offering its usual TLS 1.2 suites would negotiate {choice.name}, a "
                 "static RSA key exchange.",
-                "Prefer ECDHE suites (nginx: ssl_prefer_server_ciphers on, ECDHE suites first) or enable TLS 1.3.",
+                "Prefer ECDHE suites (nginx: ssl_prefer_server_ciphers on, ECDHE suites first) or enable "
+                "TLS 1.3.",
                 {"suite": choice.name},
             )
         )

@@ -165,13 +165,9 @@ class FlightReader:
         if self._server_hello is not None:
             sh = self._server_hello
             kind = "hello_retry" if sh.is_hello_retry_request else "hello"
-            if error is not None and self._alert is None:
-                error = f"after the ServerHello: {error}"
-            else:
-                error = None
-        self._answer = ServerAnswer(
-            kind, self._server_hello, tuple(self._messages), self._alert, error if error else None
-        )
+            # An error after a complete ServerHello is kept as a note; an alert there says enough.
+            error = f"after the ServerHello: {error}" if error is not None and self._alert is None else None
+        self._answer = ServerAnswer(kind, self._server_hello, tuple(self._messages), self._alert, error)
 
     def _record(self, content_type: int, fragment: bytes) -> bool:
         if content_type == _ALERT:

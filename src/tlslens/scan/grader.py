@@ -171,9 +171,17 @@ RULES: tuple[Rule, ...] = (
     Rule("no-tls1.3", "A-", "TLS 1.3 is not supported", f"{_GUIDE} 2009r (16 May 2025)"),
     Rule("export-suites", "F", "export cipher suites are offered", "testssl.sh (SSL Labs list; unconfirmed)"),
     Rule("null-suites", "F", "cipher suites without encryption are offered", f"{_GUIDE} §1.2: 0-bit cipher"),
-    Rule("anon-suites", "F", "anonymous (unauthenticated) suites are offered", f"{_GUIDE} §1.2: anonymous 0 %"),
+    Rule(
+        "anon-suites", "F", "anonymous (unauthenticated) suites are offered", f"{_GUIDE} §1.2: anonymous 0 %"
+    ),
     Rule("weak-cipher", "F", "ciphers weaker than 112 bits are offered", "testssl.sh (SSL Labs list)"),
-    Rule("rc4", "C", "RC4 is offered with TLS 1.1 or 1.2", "Qualys blog 2015-05 (1.17.10)", _with_newer_protocols),
+    Rule(
+        "rc4",
+        "C",
+        "RC4 is offered with TLS 1.1 or 1.2",
+        "Qualys blog 2015-05 (1.17.10)",
+        _with_newer_protocols,
+    ),
     Rule("rc4", "B", "RC4 is offered (with old protocols only)", "live SSL Labs reports"),
     Rule(
         "3des",
@@ -182,21 +190,50 @@ RULES: tuple[Rule, ...] = (
         "Qualys blog 2017-01; live 2017-04 (1.28.3)",
         _with_newer_protocols,
     ),
-    Rule("weak-dh", "F", "Diffie-Hellman group under 1024 bits", "Qualys blog 2015-05 (Logjam)",
-         lambda f: _data(f, "bits", 2048) < 1024),
+    Rule(
+        "weak-dh",
+        "F",
+        "Diffie-Hellman group under 1024 bits",
+        "Qualys blog 2015-05 (Logjam)",
+        lambda f: _data(f, "bits", 2048) < 1024,
+    ),
     Rule("weak-dh", "B", "Diffie-Hellman group under 2048 bits (Logjam)", "Qualys blog 2015-05 (Logjam)"),
-    Rule("weak-key", "F", "server key under 1024 bits", "Qualys blog 2014-01", lambda f: _data(f, "bits", 0) < 1024),
+    Rule(
+        "weak-key",
+        "F",
+        "server key under 1024 bits",
+        "Qualys blog 2014-01",
+        lambda f: _data(f, "bits", 0) < 1024,
+    ),
     Rule("weak-key", "B", "server key under 2048 bits", "Qualys blog 2014-01"),
-    Rule("weak-signature", "F", "certificate signed with MD5", "Qualys blog 2014-01",
-         lambda f: "MD5" in f.detail.upper()),
-    Rule("missing-intermediate", "B", "the certificate chain is incomplete (completed through AIA)",
-         f"{_GUIDE} 2009i (8 Dec 2014)", lambda f: bool(_data(f, "completed_by_aia"))),
+    Rule(
+        "weak-signature",
+        "F",
+        "certificate signed with MD5",
+        "Qualys blog 2014-01",
+        lambda f: "MD5" in f.detail.upper(),
+    ),
+    Rule(
+        "missing-intermediate",
+        "B",
+        "the certificate chain is incomplete (completed through AIA)",
+        f"{_GUIDE} 2009i (8 Dec 2014)",
+        lambda f: bool(_data(f, "completed_by_aia")),
+    ),
     Rule("compression", "B", "TLS compression is enabled (CRIME)", f"{_GUIDE} 2009c"),
-    Rule("no-forward-secrecy", "B", "a modern browser would negotiate a suite without forward secrecy",
-         "Qualys blog 2018-02 (1.31.0)"),
+    Rule(
+        "no-forward-secrecy",
+        "B",
+        "a modern browser would negotiate a suite without forward secrecy",
+        "Qualys blog 2018-02 (1.31.0)",
+    ),
     Rule("no-aead", "B", "no AEAD cipher suite is offered", "Qualys blog 2018-02 (1.31.0)"),
-    Rule("insecure-renegotiation", "A-", "secure renegotiation (RFC 5746) is not supported",
-         "Qualys blog 2014-01 (warnings cap at A-)"),
+    Rule(
+        "insecure-renegotiation",
+        "A-",
+        "secure renegotiation (RFC 5746) is not supported",
+        "Qualys blog 2014-01 (warnings cap at A-)",
+    ),
     Rule("no-hsts", "A-", "HSTS is not enabled", f"{_GUIDE} 2009r (16 May 2025)"),
     Rule("hsts-invalid", "A-", "the HSTS header is invalid", f"{_GUIDE} 2009r (16 May 2025)"),
 )
@@ -288,7 +325,9 @@ def grade(findings: Sequence[Finding], metrics: Metrics) -> Grade:
         "cipher": cipher_score(metrics.cipher_bits),
     }
     zero = min(scores.values()) == 0
-    total = 0 if zero else round(0.3 * scores["protocol"] + 0.3 * scores["key_exchange"] + 0.4 * scores["cipher"])
+    total = (
+        0 if zero else round(0.3 * scores["protocol"] + 0.3 * scores["key_exchange"] + 0.4 * scores["cipher"])
+    )
     scores["total"] = total
     letter = letter_for(total)
     reasons = [f"score {total} ({letter})" + (": a category scored 0" if zero else "")]
@@ -310,9 +349,12 @@ def grade(findings: Sequence[Finding], metrics: Metrics) -> Grade:
     if trust:
         final = "M" if any(f.code == NAME_MISMATCH for f in trust) else "T"
         names = ", ".join(dict.fromkeys(f.code for f in trust))
-        reasons.insert(0, f"{final}: the certificate is not trusted ({names}); if trust issues were "
-                          f"ignored: {result}")
-    return Grade(final, result, scores, tuple(caps), tuple(dict.fromkeys(f.code for f in trust)), tuple(reasons))
+        reasons.insert(
+            0, f"{final}: the certificate is not trusted ({names}); if trust issues were ignored: {result}"
+        )
+    return Grade(
+        final, result, scores, tuple(caps), tuple(dict.fromkeys(f.code for f in trust)), tuple(reasons)
+    )
 
 
 # --- what would raise the grade --------------------------------------------------------------------

@@ -31,8 +31,8 @@ from tlslens.wire.enums import (
 from tlslens.wire.extensions import (
     ALPN,
     ECPointFormats,
-    Extension,
     ExtendedMasterSecret,
+    Extension,
     KeyShareClientHello,
     KeyShareEntry,
     OCSPStatusRequest,
@@ -230,8 +230,8 @@ def client_hello(spec: HelloSpec) -> ClientHello:
         legacy = ProtocolVersion(spec.legacy_version)
     else:
         legacy = min(spec.version, TLS12)
-    methods = (CompressionMethod.DEFLATE, CompressionMethod.NULL) if spec.compression else (
-        CompressionMethod.NULL,
+    methods = (
+        (CompressionMethod.DEFLATE, CompressionMethod.NULL) if spec.compression else (CompressionMethod.NULL,)
     )
     return ClientHello(
         legacy_version=legacy,

@@ -71,7 +71,11 @@ class CheckStats:
     wall: float = 0.0
 
     def to_dict(self) -> dict[str, float | int]:
-        return {"probes": self.probes, "seconds": round(self.wall, 4), "probe_seconds": round(self.probe_seconds, 4)}
+        return {
+            "probes": self.probes,
+            "seconds": round(self.wall, 4),
+            "probe_seconds": round(self.probe_seconds, 4),
+        }
 
 
 @dataclass(slots=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
@@ -116,8 +116,8 @@ async def _scan_stage2(prober: Prober, data: ScanData, name: str | None, options
         base = spec_for(version)
         first = data.protocols.get(version)
 
-        def spec(offer: object) -> HelloSpec:
-            return replace(base, cipher_suites=tuple(offer))  # type: ignore[call-overload]
+        def spec(offer: Sequence[int]) -> HelloSpec:
+            return replace(base, cipher_suites=tuple(offer))
 
         data.suites[version] = await _timed(
             prober,
@@ -130,13 +130,17 @@ async def _scan_stage2(prober: Prober, data: ScanData, name: str | None, options
     if TLS13 in versions:
 
         async def groups() -> None:
-            data.groups[TLS13] = await _timed(prober, "groups", en.enumerate_groups_tls13(prober, spec_for(TLS13)))
+            data.groups[TLS13] = await _timed(
+                prober, "groups", en.enumerate_groups_tls13(prober, spec_for(TLS13))
+            )
 
         jobs.append(groups())
     if len(versions) >= 2:
 
         async def fallback() -> None:
-            data.fallback = await _timed(prober, "fallback_scsv", en.probe_fallback_scsv(prober, versions, spec_for))
+            data.fallback = await _timed(
+                prober, "fallback_scsv", en.probe_fallback_scsv(prober, versions, spec_for)
+            )
 
         jobs.append(fallback())
     if FULL_HANDSHAKE_VERSIONS.intersection(versions):
@@ -153,12 +157,18 @@ async def _handshakes(prober: Prober, data: ScanData, name: str | None, options:
 
     async def main() -> None:
         http_host = host if options.http else None
-        result = await full_handshake(prober, "handshakes", server_name=name, alpn=["http/1.1"], http_host=http_host)
+        result = await full_handshake(
+            prober, "handshakes", server_name=name, alpn=["http/1.1"], http_host=http_host
+        )
         data.handshakes["main"] = result
         if result.ok and result.session is not None:
             early = http_request(host) if options.http else None
             data.handshakes["resumed"] = await full_handshake(
-                prober, "resumption", server_name=name, session=result.session, early_data=early,
+                prober,
+                "resumption",
+                server_name=name,
+                session=result.session,
+                early_data=early,
                 http_host=http_host if early is not None else None,
             )
 
@@ -186,7 +196,9 @@ async def _handshakes(prober: Prober, data: ScanData, name: str | None, options:
             data.chains.append(ServedChain(hs.chain, how, sni, hs.ocsp_response is not None))
 
 
-async def scan_target(host: str, port: int, options: ScanOptions, store: TrustStore | None = None) -> ScanResult:
+async def scan_target(
+    host: str, port: int, options: ScanOptions, store: TrustStore | None = None
+) -> ScanResult:
     """Scan one target; never raises for what the network does (the result says ``error``)."""
     start = time.perf_counter()
     label = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -201,7 +213,9 @@ async def scan_target(host: str, port: int, options: ScanOptions, store: TrustSt
     spec_for = _spec_factory(name)
 
     async def protocols() -> None:
-        data.protocols = await en.probe_protocols(prober, lambda v: replace(spec_for(v), compression=v < TLS13))
+        data.protocols = await en.probe_protocols(
+            prober, lambda v: replace(spec_for(v), compression=v < TLS13)
+        )
 
     async def sslv2() -> None:
         data.sslv2 = await en.probe_sslv2(prober)
