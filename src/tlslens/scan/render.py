@@ -85,9 +85,9 @@ def _findings(findings: list[dict[str, Any]], console: Console) -> None:
         console.print(
             Text.assemble("  ", (f"{f['severity']:<8}", style), " ", (f["code"], "bold"), f"  {f['title']}")
         )
-        console.print(Text(f"      {f['detail']}"), overflow="fold")
+        console.print(Text(f"      {f['detail']}"))
         if f["fix"]:
-            console.print(Text(f"      fix: {f['fix']}", style="green"), overflow="fold")
+            console.print(Text(f"      fix: {f['fix']}", style="green"))
 
 
 def _yes_no(value: Any) -> str:

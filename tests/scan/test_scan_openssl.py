@@ -1,0 +1,145 @@
+"""Scans of real ``openssl s_server`` processes in several configurations: grade, scores, findings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .conftest import LeafFiles, ScanPki, codes, requires_openssl, run_scan
+from .servers import http_server, openssl_server
+
+pytestmark = [pytest.mark.interop, requires_openssl]
+
+CHAIN_CODES = {
+    "missing-intermediate",
+    "self-signed",
+    "untrusted-root",
+    "expired",
+    "name-mismatch",
+    "invalid-chain",
+}
+
+
+def serve(leaf: LeafFiles, *args: str, chain: bool = True) -> list[str]:
+    cert = ["-cert", str(leaf.cert), "-key", str(leaf.key)]
+    if chain:
+        cert += ["-cert_chain", str(leaf.chain)]
+    return [*cert, "-www", *args]
+
+
+def test_tls13_only_server(scan_pki: ScanPki, ec_leaf: LeafFiles) -> None:
+    with openssl_server(*serve(ec_leaf, "-tls1_3")) as port:
+        report = run_scan(port, scan_pki)
+    assert report["error"] is None
+    assert {p for p, on in report["protocols"].items() if on} == {"TLSv1.3"}
+    assert report["grade"] == "A-" and report["grade_if_trusted"] == "A-"
+    assert report["scores"] == {"protocol": 100, "key_exchange": 100, "cipher": 90, "total": 96}
+    assert codes(report) >= {"no-hsts", "tls1.3-only"}
+    assert not codes(report) & CHAIN_CODES
+    assert [c["code"] for c in report["caps"]] == ["no-hsts"]
+    suites = [s["name"] for s in report["cipher_suites"]["TLSv1.3"]["suites"]]
+    assert set(suites) == {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"}
+    groups = report["groups"]["TLSv1.3"]["groups"]
+    assert {"x25519", "secp256r1", "secp384r1", "ffdhe2048"} <= set(groups)
+    assert report["server"]["hello_retry_request"]["sent"] is True
+    assert report["server"]["resumption"]["tls13_resumed"] is True
+    cert = report["certificates"][0]
+    assert cert["valid"] and [c["subject"] for c in cert["chain"]][0].startswith("CN=localhost")
+    assert report["hsts"]["tested"] is True and report["hsts"]["header"] is None
+    assert report["probes"] == sum(c["probes"] for c in report["checks"].values())
+    assert report["improvements"][-1]["grade"] == "A+"
+
+
+def test_tls12_only_server(scan_pki: ScanPki, ec_leaf: LeafFiles) -> None:
+    with openssl_server(*serve(ec_leaf, "-tls1_2", "-serverpref")) as port:
+        report = run_scan(port, scan_pki)
+    assert {p for p, on in report["protocols"].items() if on} == {"TLSv1.2"}
+    assert "no-tls1.3" in codes(report)
+    assert report["grade_if_trusted"] == "A-"
+    assert report["cipher_suites"]["TLSv1.2"]["order"] == "server"
+    first = report["cipher_suites"]["TLSv1.2"]["suites"][0]
+    assert first["forward_secrecy"] and first["aead"]
+    assert report["hsts"] == {"tested": False, "reason": report["not_tested"]["hsts"]}
+    assert "TLS 1.2 handshake" in report["not_tested"]["hsts"]
+    assert report["server"]["secure_renegotiation"] is True
+    assert report["server"]["extended_master_secret"] is True
+
+
+def test_legacy_protocols_and_cbc_suites(scan_pki: ScanPki, rsa_leaf: LeafFiles) -> None:
+    ciphers = "ECDHE-RSA-AES128-SHA:AES128-SHA:AES256-SHA256:ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0"
+    with openssl_server(*serve(rsa_leaf, "-tls1", "-tls1_1", "-tls1_2", "-cipher", ciphers)) as port:
+        pass
+    args = serve(rsa_leaf, "-cipher", ciphers, "-no_tls1_3")
+    with openssl_server(*args) as port:
+        report = run_scan(port, scan_pki)
+    on = {p for p, v in report["protocols"].items() if v}
+    assert on == {"TLSv1", "TLSv1.1", "TLSv1.2"}
+    assert codes(report) >= {"protocol-tls1.0", "protocol-tls1.1", "cbc-suites", "static-rsa", "no-tls1.3"}
+    assert report["grade"] == "B"
+    assert report["scores"]["protocol"] == 95
+    names = {s["name"] for s in report["cipher_suites"]["TLSv1"]["suites"]}
+    assert names == {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "TLS_RSA_WITH_AES_128_CBC_SHA"}
+    names12 = {s["name"] for s in report["cipher_suites"]["TLSv1.2"]["suites"]}
+    assert "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" in names12 and "TLS_RSA_WITH_AES_256_CBC_SHA256" in names12
+    caps = {c["code"]: c["grade"] for c in report["caps"]}
+    assert caps["protocol-tls1.0"] == "B" and caps["protocol-tls1.1"] == "B"
+    assert report["server"]["fallback_scsv"] is True  # OpenSSL refuses the SCSV from below its best
+
+
+@pytest.mark.parametrize(
+    ("leaf_fixture", "grade", "code"),
+    [
+        ("expired_leaf", "T", "expired"),
+        ("misnamed_leaf", "M", "name-mismatch"),
+        ("self_signed_leaf", "T", "self-signed"),
+    ],
+)
+def test_certificate_problems(
+    request: pytest.FixtureRequest, scan_pki: ScanPki, leaf_fixture: str, grade: str, code: str
+) -> None:
+    leaf: LeafFiles = request.getfixturevalue(leaf_fixture)
+    with openssl_server(*serve(leaf, "-tls1_3", chain=leaf_fixture != "self_signed_leaf")) as port:
+        report = run_scan(port, scan_pki)
+    assert report["grade"] == grade
+    assert report["grade_if_trusted"] == "A-"
+    finding = next(f for f in report["findings"] if f["code"] == code)
+    assert finding["severity"] == "critical" and finding["fix"]
+    assert report["improvements"][0]["fix_codes"][0] == code
+    if code == "expired":
+        assert "9 days ago" in finding["detail"]
+
+
+def test_missing_intermediate_is_completed_through_aia(scan_pki: ScanPki, tmp_path: Path) -> None:
+    from tests.pki.factory import make_leaf
+
+    (tmp_path / "ca").mkdir()
+    (tmp_path / "ca" / "intermediate.cer").write_bytes(scan_pki.inter.cert.public_bytes(_DER))
+    with http_server(tmp_path / "ca") as http_port:
+        url = f"http://127.0.0.1:{http_port}/intermediate.cer"
+        leaf = scan_pki.leaf("aia", make_leaf(scan_pki.inter, "localhost", sans=["localhost"], aia_url=url))
+        with openssl_server(*serve(leaf, "-tls1_3", chain=False)) as port:
+            report = run_scan(port, scan_pki)
+    assert report["grade"] == "B"
+    finding = next(f for f in report["findings"] if f["code"] == "missing-intermediate")
+    assert finding["severity"] == "high"
+    assert finding["data"]["completed_by_aia"] is True and finding["data"]["aia_url"] == url
+    assert "tlslens scan test intermediate" in finding["detail"]
+    assert "ssl_certificate" in finding["fix"]
+    aia = report["certificates"][0]["aia"]
+    assert aia["completes_chain"] is True and aia["fetched"] == [
+        "CN=tlslens scan test intermediate,O=tlslens tests"
+    ]
+    assert {"grade": "B", "code": "missing-intermediate"}.items() <= report["caps"][0].items()
+
+
+def test_missing_intermediate_without_aia_is_untrusted(scan_pki: ScanPki, ec_leaf: LeafFiles) -> None:
+    with openssl_server(*serve(ec_leaf, "-tls1_3", chain=False)) as port:
+        report = run_scan(port, scan_pki)
+    assert report["grade"] == "T"
+    assert "missing-intermediate" in codes(report)
+
+
+from cryptography.hazmat.primitives.serialization import Encoding  # noqa: E402
+
+_DER = Encoding.DER
