@@ -68,8 +68,6 @@ def test_tls12_only_server(scan_pki: ScanPki, ec_leaf: LeafFiles) -> None:
 
 def test_legacy_protocols_and_cbc_suites(scan_pki: ScanPki, rsa_leaf: LeafFiles) -> None:
     ciphers = "ECDHE-RSA-AES128-SHA:AES128-SHA:AES256-SHA256:ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0"
-    with openssl_server(*serve(rsa_leaf, "-tls1", "-tls1_1", "-tls1_2", "-cipher", ciphers)) as port:
-        pass
     args = serve(rsa_leaf, "-cipher", ciphers, "-no_tls1_3")
     with openssl_server(*args) as port:
         report = run_scan(port, scan_pki)

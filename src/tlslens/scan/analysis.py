@@ -13,7 +13,7 @@ from tlslens.scan.checks_certs import ChainVerdict, check_certificates, check_se
 from tlslens.scan.checks_certs import server_key_strengths as key_strengths
 from tlslens.scan.checks_http import check_handshakes, check_hsts, hsts_max_age
 from tlslens.scan.checks_protocols import check_protocols, protocol_table
-from tlslens.scan.checks_suites import check_suites, cipher_bits, suite_key_exchange
+from tlslens.scan.checks_suites import check_dh, check_suites, cipher_bits, dh_strengths, suite_key_exchange
 from tlslens.scan.grader import Grade, KeyExchangeStrength, Metrics, Step, grade, improvements
 from tlslens.scan.model import Finding, ScanData, sort_findings
 from tlslens.wire.enums import NamedGroup
@@ -75,7 +75,7 @@ def _negotiated_groups(data: ScanData) -> list[KeyExchangeStrength]:
 
 def metrics_for(data: ScanData, verdicts: list[ChainVerdict]) -> Metrics:
     protocols = tuple(p for p, on in protocol_table(data).items() if on)
-    kx = [*key_strengths(verdicts), *suite_key_exchange(data), *_negotiated_groups(data)]
+    kx = [*key_strengths(verdicts), *suite_key_exchange(data), *_negotiated_groups(data), *dh_strengths(data)]
     return Metrics(protocols, tuple(dict.fromkeys(kx)), tuple(cipher_bits(data)), hsts_max_age(data))
 
 
@@ -86,6 +86,7 @@ def analyse(data: ScanData, trust: TrustStore) -> Analysis:
         *check_server_keys(verdicts),
         *check_protocols(data),
         *check_suites(data),
+        *check_dh(data),
         *check_hsts(data),
         *check_handshakes(data),
     ]

@@ -18,6 +18,7 @@ from tlslens.wire.suite_registry import BulkCipher, KeyExchange, SuiteInfo
 __all__ = [
     "REFERENCE_CLIENT_TLS12",
     "accepted_suites",
+    "check_dh",
     "check_suites",
     "cipher_bits",
     "reference_client_choice",
@@ -214,6 +215,37 @@ def _client_order(data: ScanData, accepted: dict[ProtocolVersion, list[SuiteInfo
             {"protocols": versions},
         )
     ]
+
+
+def check_dh(data: ScanData) -> list[Finding]:
+    """weak-dh: a DHE group under 2048 bits (Logjam), naming the prime (a shared one is a precomputation
+    target; a custom one at least is not)."""
+    weak = {name: dh for name, dh in data.dh.items() if dh.bits < 2048}
+    if not weak:
+        return []
+    smallest = min(weak.values(), key=lambda dh: dh.bits)
+    prime = f"the well-known {smallest.name}" if smallest.name else "a custom prime"
+    return [
+        Finding(
+            "weak-dh",
+            "critical" if smallest.bits < 1024 else "high",
+            "The Diffie-Hellman group is too small",
+            f"DHE suites use a {smallest.bits}-bit group ({prime}); groups under 2048 bits are within "
+            "reach of well-funded attackers (Logjam), and 1024-bit shared primes may already be precomputed.",
+            "Use a 2048-bit or larger group (nginx: ssl_dhparam with `openssl dhparam 2048`, or the RFC 7919 "
+            "ffdhe2048 group), or drop the DHE suites and keep ECDHE.",
+            {"bits": smallest.bits, "prime": smallest.name or "custom", "suites": sorted(weak)},
+        )
+    ]
+
+
+def dh_strengths(data: ScanData) -> list[KeyExchangeStrength]:
+    out = []
+    for dh in data.dh.values():
+        strength = KeyExchangeStrength("dh", dh.bits, f"DHE {dh.bits}-bit {dh.name or 'custom prime'}")
+        if strength not in out:
+            out.append(strength)
+    return out
 
 
 def cipher_bits(data: ScanData) -> list[int]:

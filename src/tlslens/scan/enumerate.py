@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from tlslens.scan.flight import ServerAnswer
@@ -33,6 +33,7 @@ __all__ = [
     "Intolerance",
     "Order",
     "SuiteEnumeration",
+    "enumerate_groups_tls12",
     "enumerate_groups_tls13",
     "enumerate_suites",
     "probe_fallback_scsv",
@@ -76,6 +77,9 @@ class SuiteEnumeration:
     order: Order
     probes: int
     error: str | None = None
+    answers: tuple[ServerAnswer, ...] = field(default=(), repr=False)
+    """The ServerHello answer for each suite found, in the same order (their flights carry the
+    certificate and ServerKeyExchange of that suite, in TLS 1.2 and older)."""
 
 
 async def enumerate_suites(
@@ -92,6 +96,7 @@ async def enumerate_suites(
     """
     remaining = list(candidates)
     found: list[CipherSuite] = []
+    answers: list[ServerAnswer] = []
     probes = 0
     error = None
     answer = first
@@ -106,6 +111,7 @@ async def enumerate_suites(
             error = f"the server chose {chosen.name}, which was not offered"
             break
         found.append(chosen)
+        answers.append(answer)
         remaining.remove(chosen)
         answer = None
     order: Order = None
@@ -114,7 +120,7 @@ async def enumerate_suites(
         probes += 1
         if supported(version, swapped):
             order = "server" if swapped.cipher_suite == found[0] else "client"
-    return SuiteEnumeration(version, tuple(found), order, probes, error)
+    return SuiteEnumeration(version, tuple(found), order, probes, error, tuple(answers))
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +182,44 @@ async def enumerate_groups_tls13(
         if chosen is not None:
             order = "server" if chosen == found[0] else "client"
     return GroupEnumeration(TLS13, tuple(found), order, probes, hrr, cookie, error)
+
+
+async def enumerate_groups_tls12(
+    prober: Prober,
+    version: ProtocolVersion,
+    base: HelloSpec,
+    curve_of: Callable[[ServerAnswer], NamedGroup | None],
+    candidates: Sequence[NamedGroup],
+) -> GroupEnumeration:
+    """ECDHE curves in TLS 1.2 and older: ``base`` offers only ECDHE suites; the ServerKeyExchange
+    (read by ``curve_of``) names the curve chosen; remove it from supported_groups; repeat."""
+    remaining = list(candidates)
+    found: list[NamedGroup] = []
+    probes = 0
+    error = None
+
+    def spec(groups: Sequence[NamedGroup]) -> HelloSpec:
+        return replace(base, groups=tuple(groups))
+
+    while remaining:
+        answer = await prober.hello(spec(remaining), "groups")
+        probes += 1
+        if not supported(version, answer):
+            break
+        curve = curve_of(answer)
+        if curve is None or curve not in remaining:
+            error = None if curve is None else f"the server chose {curve.iana_name}, which was not offered"
+            break
+        found.append(curve)
+        remaining.remove(curve)
+    order: Order = None
+    if len(found) >= 2:
+        swapped = await prober.hello(spec([found[-1], found[0]]), "groups")
+        probes += 1
+        chosen = curve_of(swapped) if supported(version, swapped) else None
+        if chosen is not None:
+            order = "server" if chosen == found[0] else "client"
+    return GroupEnumeration(version, tuple(found), order, probes, error=error)
 
 
 @dataclass(frozen=True, slots=True)

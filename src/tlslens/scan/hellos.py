@@ -22,7 +22,7 @@ from tlslens.wire.enums import (
     CipherSuite,
     CompressionMethod,
     ECPointFormat,
-    ExtensionType,
+    HeartbeatMode,
     NamedGroup,
     ProtocolVersion,
     PskKeyExchangeMode,
@@ -33,6 +33,7 @@ from tlslens.wire.extensions import (
     ECPointFormats,
     ExtendedMasterSecret,
     Extension,
+    Heartbeat,
     KeyShareClientHello,
     KeyShareEntry,
     OCSPStatusRequest,
@@ -45,7 +46,6 @@ from tlslens.wire.extensions import (
     StatusRequest,
     SupportedGroups,
     SupportedVersionsClientHello,
-    UnknownExtension,
 )
 from tlslens.wire.hello import ClientHello
 from tlslens.wire.messages import encode_handshake
@@ -141,7 +141,6 @@ TLS13_GROUPS: tuple[NamedGroup, ...] = (
 DEFAULT_KEY_SHARES: tuple[NamedGroup, ...] = (G.X25519, G.SECP256R1)
 
 _SCSV = CipherSuite.TLS_EMPTY_RENEGOTIATION_INFO_SCSV
-_HEARTBEAT_PEER_ALLOWED_TO_SEND = b"\x01"  # RFC 6520 §2: HeartbeatMode peer_allowed_to_send
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -199,7 +198,7 @@ def _tls12_extensions(spec: HelloSpec) -> list[Extension]:
         exts.append(StatusRequest(CertificateStatusType.OCSP, OCSPStatusRequest()))
         exts.append(SignedCertificateTimestampEmpty())
     if spec.heartbeat:
-        exts.append(UnknownExtension(ExtensionType.HEARTBEAT, _HEARTBEAT_PEER_ALLOWED_TO_SEND))
+        exts.append(Heartbeat(HeartbeatMode.PEER_ALLOWED_TO_SEND))
     if spec.alpn:
         exts.append(ALPN(spec.alpn))
     return exts

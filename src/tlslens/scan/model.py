@@ -17,6 +17,7 @@ from tlslens.scan.enumerate import FallbackResult, GroupEnumeration, Intolerance
 from tlslens.scan.flight import ServerAnswer
 from tlslens.scan.fullhs import AiaDownload, HandshakeResult
 from tlslens.scan.net import CheckStats, Target
+from tlslens.scan.tls12 import DhParams
 from tlslens.wire.enums import ProtocolVersion
 
 __all__ = ["SEVERITIES", "Finding", "ScanData", "ServedChain", "Severity"]
@@ -96,6 +97,8 @@ class ScanData:
     handshakes: dict[str, HandshakeResult] = field(default_factory=dict)
     """Complete handshakes by role: "main" (with the HTTP request), "ecdsa", "rsa", "no_sni", "resumed"."""
     chains: list[ServedChain] = field(default_factory=list)
+    dh: dict[str, DhParams] = field(default_factory=dict)
+    """DHE groups seen in ServerKeyExchanges, by suite name."""
     aia: dict[str, AiaDownload] = field(default_factory=dict)
     not_tested: dict[str, str] = field(default_factory=dict)
     """Check name → why it could not run (e.g. "needs a TLS 1.2 handshake")."""

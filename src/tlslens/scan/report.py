@@ -57,6 +57,10 @@ def to_json(result: ScanResult) -> dict[str, Any]:
         "protocols": protocol_table(data),
         "cipher_suites": suite_facts(data),
         "groups": _groups(result),
+        "dh": {
+            name: {"bits": d.bits, "prime": d.name or "custom", "generator": d.generator}
+            for name, d in data.dh.items()
+        },
         "key_exchange": [
             {"kind": k.kind, "bits": k.bits, "what": k.what} for k in analysis.metrics.key_exchange
         ],

@@ -25,12 +25,17 @@ from tlslens.pki import TrustStore, system_trust_store
 from tlslens.scan import enumerate as en
 from tlslens.scan.analysis import Analysis, analyse
 from tlslens.scan.checks_certs import aia_urls_needed
+from tlslens.scan.enumerate import supported
+from tlslens.scan.flight import ServerAnswer
 from tlslens.scan.fullhs import FULL_HANDSHAKE_VERSIONS, fetch_aia, full_handshake, http_request
-from tlslens.scan.hellos import ECDSA_SCHEMES, RSA_SCHEMES, TLS13, HelloSpec
+from tlslens.scan.hellos import ECDHE_GROUPS, ECDSA_SCHEMES, RSA_SCHEMES, TLS13, HelloSpec
 from tlslens.scan.model import ScanData, ServedChain
 from tlslens.scan.net import Prober, Target, TargetError, resolve
-from tlslens.scan.suites import candidates
-from tlslens.wire.enums import ProtocolVersion
+from tlslens.scan.suites import candidates, info
+from tlslens.scan.tls12 import read_flight12
+from tlslens.wire.enums import NamedGroup, ProtocolVersion
+from tlslens.wire.suite_registry import Authentication
+from tlslens.wire.suite_registry import KeyExchange as KX
 
 __all__ = ["ScanOptions", "ScanResult", "scan_many", "scan_target"]
 
@@ -143,11 +148,80 @@ async def _scan_stage2(prober: Prober, data: ScanData, name: str | None, options
             )
 
         jobs.append(fallback())
-    if FULL_HANDSHAKE_VERSIONS.intersection(versions):
+    full = bool(FULL_HANDSHAKE_VERSIONS.intersection(versions))
+    if full:
         jobs.append(_timed(prober, "handshakes", _handshakes(prober, data, name, options)))
     else:
-        for check in ("hsts", "certificates", "resumption", "zero_rtt", "alpn", "ocsp_stapling"):
+        for check in ("hsts", "resumption", "zero_rtt"):
             data.not_tested[check] = NEEDS_TLS12_HANDSHAKE
+    legacy = [v for v in versions if v < TLS13]
+    if legacy:
+        jobs.append(_legacy(prober, data, max(legacy), spec_for(max(legacy)), name, certificates=not full))
+    await asyncio.gather(*jobs)
+    for found in data.suites.values():
+        for suite, answer in zip(found.suites, found.answers, strict=False):
+            dh = read_flight12(answer).dh
+            if dh is not None:
+                data.dh[suite.name] = dh
+
+
+def _auth_suites(version: ProtocolVersion, auth: Authentication) -> tuple[int, ...]:
+    return tuple(
+        s for s in candidates(version) if (row := info(s)) is not None and row.authentication == auth
+    )
+
+
+def _ecdhe_suites(version: ProtocolVersion) -> tuple[int, ...]:
+    return tuple(
+        s for s in candidates(version) if (row := info(s)) is not None and row.key_exchange == KX.ECDHE
+    )
+
+
+async def _legacy(
+    prober: Prober,
+    data: ScanData,
+    best: ProtocolVersion,
+    base: HelloSpec,
+    name: str | None,
+    *,
+    certificates: bool,
+) -> None:
+    """TLS 1.2-and-older extras: ECDHE curves, and (without a complete handshake) the certificates per
+    key type and without SNI, all read from plaintext flights."""
+    label = f"{best.label} hello"
+
+    def add_chain(answer: ServerAnswer, how: str, sni: bool) -> None:
+        flight = read_flight12(answer)
+        if flight.chain:
+            data.chains.append(ServedChain(flight.chain, how, sni, flight.ocsp_stapled))
+
+    first = data.protocols[best]
+    add_chain(first, f"{label}" + (f", SNI {name}" if name else ""), name is not None)
+
+    async def groups() -> None:
+        def curve(answer: ServerAnswer) -> NamedGroup | None:
+            return read_flight12(answer).curve
+
+        ecdhe = replace(base, cipher_suites=_ecdhe_suites(best))
+        data.groups[best] = await _timed(
+            prober, "groups", en.enumerate_groups_tls12(prober, best, ecdhe, curve, ECDHE_GROUPS)
+        )
+
+    async def chain(role: str, spec: HelloSpec, sni: bool) -> None:
+        answer = await _timed(prober, "certificates", prober.hello(spec, "certificates"))
+        if supported(best, answer):
+            add_chain(answer, f"{label}, {role}" + (f", SNI {name}" if sni and name else ""), sni)
+
+    jobs = [groups()]
+    if certificates:
+        jobs += [
+            chain(
+                "ECDSA suites", replace(base, cipher_suites=_auth_suites(best, Authentication.ECDSA)), True
+            ),
+            chain("RSA suites", replace(base, cipher_suites=_auth_suites(best, Authentication.RSA)), True),
+        ]
+        if name is not None:
+            jobs.append(chain("no SNI", replace(base, server_name=None), False))
     await asyncio.gather(*jobs)
 
 
