@@ -45,7 +45,7 @@ def test_tls13_only_server(scan_pki: ScanPki, ec_leaf: LeafFiles) -> None:
     assert report["server"]["hello_retry_request"]["sent"] is True
     assert report["server"]["resumption"]["tls13_resumed"] is True
     cert = report["certificates"][0]
-    assert cert["valid"] and [c["subject"] for c in cert["chain"]][0].startswith("CN=localhost")
+    assert cert["valid"] and cert["chain"][0]["subject"].startswith("CN=localhost")
     assert report["hsts"]["tested"] is True and report["hsts"]["header"] is None
     assert report["probes"] == sum(c["probes"] for c in report["checks"].values())
     assert report["improvements"][-1]["grade"] == "A+"
@@ -141,3 +141,45 @@ def test_missing_intermediate_without_aia_is_untrusted(scan_pki: ScanPki, ec_lea
 from cryptography.hazmat.primitives.serialization import Encoding  # noqa: E402
 
 _DER = Encoding.DER
+
+
+def test_dhe_with_a_1024_bit_group(scan_pki: ScanPki, rsa_leaf: LeafFiles, tmp_path: Path) -> None:
+    import subprocess
+
+    from .servers import OPENSSL
+
+    assert OPENSSL is not None
+    dh = tmp_path / "dh1024.pem"
+    subprocess.run(
+        [OPENSSL, "dhparam", "-out", str(dh), "1024"], check=True, capture_output=True, timeout=120
+    )
+    ciphers = "DHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0"
+    with openssl_server(*serve(rsa_leaf, "-tls1_2", "-dhparam", str(dh), "-cipher", ciphers)) as port:
+        report = run_scan(port, scan_pki)
+    weak = next(f for f in report["findings"] if f["code"] == "weak-dh")
+    assert weak["data"]["bits"] == 1024 and weak["data"]["prime"] == "custom"
+    assert report["dh"]["TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"]["bits"] == 1024
+    assert report["scores"]["key_exchange"] == 80  # RSA 2048 with DHE 1024 (SCANNER.md §1.2)
+    assert report["grade"] == "B"
+    assert {"grade": "B", "code": "weak-dh"}.items() <= next(
+        c for c in report["caps"] if c["code"] == "weak-dh"
+    ).items()
+    # TLS 1.2 only: the certificate comes from the plaintext Certificate message.
+    cert = report["certificates"][0]
+    assert cert["valid"] and cert["chain"][0]["key"] == "RSA 2048 bits"
+    assert any(s["how"].startswith("TLSv1.2 hello") for s in cert["served"])
+    assert report["groups"]["TLSv1.2"]["groups"][:2] == ["x25519", "secp256r1"]
+
+
+def test_rsa_and_ecdsa_certificates_are_both_found(
+    scan_pki: ScanPki, rsa_leaf: LeafFiles, ec_leaf: LeafFiles
+) -> None:
+    dual = ["-dcert", str(ec_leaf.cert), "-dkey", str(ec_leaf.key), "-dcert_chain", str(ec_leaf.chain)]
+    with openssl_server(*serve(rsa_leaf, *dual)) as port:
+        report = run_scan(port, scan_pki)
+    keys = {c["chain"][0]["key"] for c in report["certificates"]}
+    assert keys == {"RSA 2048 bits", "EC secp256r1 (256 bits)"}
+    assert all(c["valid"] for c in report["certificates"])
+    auths = {s["authentication"] for s in report["cipher_suites"]["TLSv1.2"]["suites"]}
+    assert auths == {"RSA", "ECDSA"}
+    assert report["grade"] == "A-"
