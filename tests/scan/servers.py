@@ -123,10 +123,11 @@ def nginx_server(prefix: Path, servers: list[str]) -> Iterator[Proc]:
         proc.kill()
 
 
-def nginx_block(port: int, cert: Path, key: Path, *extra: str) -> str:
+def nginx_block(port: int, cert: Path, key: Path, *extra: str, http2: bool = False) -> str:
     lines = "\n".join(f"    {e}" for e in extra)
+    listen = f"127.0.0.1:{port} ssl" + (" http2" if http2 else "")
     return (
-        f"  server {{\n    listen 127.0.0.1:{port} ssl;\n    server_name localhost;\n"
+        f"  server {{\n    listen {listen};\n    server_name localhost;\n"
         f"    ssl_certificate {cert};\n    ssl_certificate_key {key};\n{lines}\n"
         '    location / { return 200 "hello from nginx\\n"; }\n  }'
     )
