@@ -192,9 +192,15 @@ async def enumerate_groups_tls12(
     candidates: Sequence[NamedGroup],
 ) -> GroupEnumeration:
     """ECDHE curves in TLS 1.2 and older: ``base`` offers only ECDHE suites; the ServerKeyExchange
-    (read by ``curve_of``) names the curve chosen; remove it from supported_groups; repeat."""
+    (read by ``curve_of``) names the curve chosen; remove it from supported_groups; repeat.
+
+    An ECDSA certificate's own curve must stay offered in TLS 1.2 (RFC 8422 §5.1: the client must
+    support it), so when the server refuses a list without it, the curves found so far are offered
+    again, last, and the elimination goes on among the others (with a server that follows the client's
+    order; one that imposes its own then picks a curve already found, which ends the search)."""
     remaining = list(candidates)
     found: list[NamedGroup] = []
+    pinned: list[NamedGroup] = []
     probes = 0
     error = None
 
@@ -202,13 +208,18 @@ async def enumerate_groups_tls12(
         return replace(base, groups=tuple(groups))
 
     while remaining:
-        answer = await prober.hello(spec(remaining), "groups")
+        answer = await prober.hello(spec(remaining + pinned), "groups")
         probes += 1
+        if not supported(version, answer) and found and not pinned:
+            pinned = list(found)
+            answer = await prober.hello(spec(remaining + pinned), "groups")
+            probes += 1
         if not supported(version, answer):
             break
         curve = curve_of(answer)
-        if curve is None or curve not in remaining:
-            error = None if curve is None else f"the server chose {curve.iana_name}, which was not offered"
+        if curve is None or curve in pinned or curve not in remaining:
+            if curve is not None and curve not in pinned:
+                error = f"the server chose {curve.iana_name}, which was not offered"
             break
         found.append(curve)
         remaining.remove(curve)
