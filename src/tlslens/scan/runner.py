@@ -237,13 +237,17 @@ async def _handshakes(prober: Prober, data: ScanData, name: str | None, options:
         data.handshakes["main"] = result
         if result.ok and result.session is not None:
             early = http_request(host) if options.http else None
-            data.handshakes["resumed"] = await full_handshake(
+            data.handshakes["resumed"] = await _timed(
                 prober,
                 "resumption",
-                server_name=name,
-                session=result.session,
-                early_data=early,
-                http_host=http_host if early is not None else None,
+                full_handshake(
+                    prober,
+                    "resumption",
+                    server_name=name,
+                    session=result.session,
+                    early_data=early,
+                    http_host=http_host if early is not None else None,
+                ),
             )
 
     async def other(role: str, **kw: object) -> None:
