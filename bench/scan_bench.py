@@ -4,10 +4,12 @@
 
 Starts six servers on 127.0.0.1 (stopped by PID at the end), each with a throwaway chain for localhost:
 
-1. ``openssl s_server`` TLS 1.3 only (ECDSA)          4. ``openssl s_server`` TLS 1.2, DHE with a 1024-bit group (RSA)
-2. ``openssl s_server`` TLS 1.2 only (ECDSA)          5. nginx, TLS 1.2 + 1.3, ECDHE AEAD suites, HSTS (ECDSA)
-3. ``openssl s_server`` TLS 1.0-1.2 with CBC suites    6. ``tlslens server --www`` (TLS 1.3)
-   (RSA, @SECLEVEL=0)
+1. ``openssl s_server`` TLS 1.3 only (ECDSA)
+2. ``openssl s_server`` TLS 1.2 only (ECDSA)
+3. ``openssl s_server`` TLS 1.0-1.2 with CBC suites (RSA, @SECLEVEL=0)
+4. ``openssl s_server`` TLS 1.2, DHE with a 1024-bit group (RSA)
+5. nginx, TLS 1.2 + 1.3, ECDHE AEAD suites, HSTS (ECDSA)
+6. ``tlslens server --www`` (TLS 1.3)
 
 Then, ``--rounds`` times each, in alternation: ``tlslens scan`` of all six in one invocation (``--json``),
 ``sslyze`` of all six in one invocation with its default scan commands (``--json_out``), and ``sslyze``
@@ -145,7 +147,8 @@ def servers(d: Path, f: dict[str, Path]) -> Iterator[dict[str, int]]:
             f"  server {{ listen 127.0.0.1:{port} ssl http2; server_name localhost;\n"
             f"    ssl_certificate {f['ec-chain']}; ssl_certificate_key {f['ec-key']};\n"
             "    ssl_protocols TLSv1.2 TLSv1.3; ssl_prefer_server_ciphers on;\n"
-            "    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305;\n"
+            "    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+            "ECDHE-ECDSA-CHACHA20-POLY1305;\n"
             '    add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;\n'
             '    location / { return 200 "hello\\n"; } } }\n'
         )
@@ -336,9 +339,8 @@ def main() -> int:
     print("\nper server (tlslens grade, probes' scan time inside the process):")
     for n, t in zip(names, targets, strict=True):
         r = by_target[t]
-        print(
-            f"  {n:<16} {r['grade']:<3} {r['elapsed_s']:.3f} s  {r['probes']} probes  findings: {', '.join(ours[n]['findings'])}"
-        )
+        codes = ", ".join(dict.fromkeys(ours[n]["findings"]))
+        print(f"  {n:<16} {r['grade']:<3} {r['elapsed_s']:.3f} s  {r['probes']} probes  findings: {codes}")
     print("\nfindings compared with sslyze (protocols, suites per protocol, elliptic curves):")
     if not sslyze:
         print("  sslyze not found")
