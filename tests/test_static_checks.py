@@ -34,6 +34,6 @@ def test_no_module_is_over_500_lines() -> None:
     too_long = {
         str(p.relative_to(ROOT)): n
         for p in (ROOT / "src").rglob("*.py")
-        if (n := len(p.read_text(encoding="utf-8").splitlines())) > 520
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > 500
     }
     assert not too_long, f"split these by responsibility: {too_long}"

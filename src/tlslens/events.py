@@ -36,7 +36,7 @@ class Event:
 class HandshakeCompleted(Event):
     version: ProtocolVersion
     cipher_suite: CipherSuite
-    group: NamedGroup | None  # None for a psk_ke resumption
+    group: NamedGroup | None  # None when no key exchange took place (a psk_ke resumption)
     signature_scheme: SignatureScheme | None  # None when resumed
     alpn_protocol: str | None
     server_name: str | None
@@ -78,7 +78,11 @@ class KeyUpdated(Event):
 
 @dataclass(frozen=True, slots=True)
 class AlertReceived(Event):
-    """An alert that did not end the connection by itself (user_canceled, or a warning)."""
+    """An alert from the peer other than close_notify (which is ``ConnectionClosed``).
+
+    user_canceled leaves the connection open. Every other alert, whatever its level, ends it
+    (RFC 8446 §6.2): this event is then the last of the call, and ``receive_data`` raises
+    ``FatalAlert`` with the events in ``exc.events``."""
 
     level: AlertLevel
     description: AlertDescription

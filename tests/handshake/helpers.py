@@ -40,6 +40,7 @@ from tlslens.events import (
     RecordSent,
     SecretDerived,
 )
+from tlslens.output import Output
 from tlslens.record.deframer import Deframer, Record, encode_plaintext
 from tlslens.record.protection import RecordOpener, RecordSealer
 from tlslens.verifier import WebPkiVerifier
@@ -204,6 +205,36 @@ class ConnectionPair:
 Tamper = Callable[[HandshakeMessage], "HandshakeMessage | bytes | Sequence[HandshakeMessage] | None"]
 
 
+class _TamperingOutput(Output):
+    """The Output of a tampering connection: applies ``tamper`` and records what was sent and keyed."""
+
+    def __init__(self, owner: _Tampering, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.owner = owner
+
+    def send(self, message: HandshakeMessage) -> bytes:
+        owner = self.owner
+        result = owner.tamper(message) if owner.tamper is not None else message
+        if result is None:  # dropped: neither sent nor in our transcript
+            return b""
+        if isinstance(result, bytes | bytearray):  # raw bytes standing for the message
+            raw = bytes(result)
+            self.send_raw(message, raw)
+            owner.sent.append((raw, len(owner.write_keys) - 1))
+            return raw
+        messages = [result] if not isinstance(result, list | tuple) else list(result)
+        out = b""
+        for m in messages:
+            raw = super().send(m)
+            owner.sent.append((raw, len(owner.write_keys) - 1))
+            out += raw
+        return out
+
+    def set_write_key(self, suite: Tls13Suite, secret: bytes, label: str | None) -> None:
+        super().set_write_key(suite, secret, label)
+        self.owner.write_keys.append((suite, secret))
+
+
 class _Tampering:
     """Mixin over ClientConnection / ServerConnection; see the module docstring."""
 
@@ -218,26 +249,9 @@ class _Tampering:
         self.write_keys = []
         self.wire = bytearray()
 
-    def send(self, message: HandshakeMessage) -> bytes:
-        result = self.tamper(message) if self.tamper is not None else message
-        if result is None:  # dropped: neither sent nor in our transcript
-            return b""
-        if isinstance(result, bytes | bytearray):  # raw bytes standing for the message
-            raw = bytes(result)
-            self.send_raw(message, raw)  # type: ignore[attr-defined]
-            self.sent.append((raw, len(self.write_keys) - 1))
-            return raw
-        messages = [result] if not isinstance(result, list | tuple) else list(result)
-        out = b""
-        for m in messages:
-            raw = super().send(m)  # type: ignore[misc]
-            self.sent.append((raw, len(self.write_keys) - 1))
-            out += raw
-        return out
-
-    def set_write_key(self, suite: Tls13Suite, secret: bytes, label: str | None) -> None:
-        super().set_write_key(suite, secret, label)  # type: ignore[misc]
-        self.write_keys.append((suite, secret))
+    @property
+    def _output_type(self) -> Callable[..., Output]:
+        return functools.partial(_TamperingOutput, self)
 
     def data_to_send(self) -> bytes:
         data = super().data_to_send()  # type: ignore[misc]

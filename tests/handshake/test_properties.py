@@ -149,8 +149,8 @@ def server_at(k: int) -> ServerConnection:
 def state_name(conn: ClientConnection | ServerConnection) -> str:
     """The state machine's current state (an internal detail, read only by tests)."""
     state = conn._state
-    after_retry = getattr(state, "after_retry", False) or getattr(
-        getattr(state, "hs", None), "hello_retry", False
+    after_retry = getattr(state, "after_retry", False) or (
+        getattr(getattr(state, "sent", None), "retry_suite", None) is not None
     )
     name = type(state).__name__
     return f"{name}-after_retry" if after_retry and name.startswith("Expect") and "Hello" in name else name

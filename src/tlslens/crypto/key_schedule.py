@@ -128,7 +128,12 @@ class EarlySecret:
         else:
             derived = derive_secret(h, self.secret, b"derived", self.suite.empty_hash)
         ikm = self.suite.zeros if shared_secret is None else shared_secret
-        return HandshakeSecret(self.suite, hkdf_extract(h, derived, ikm))
+        return HandshakeSecret(self.suite, hkdf_extract(h, derived, ikm), psk_keyed=self.psk_keyed)
+
+    @property
+    def psk_keyed(self) -> bool:
+        """Built from a PSK (resumption), not the all-zero input of a full handshake."""
+        return self is not _NO_PSK.get(self.suite.code)
 
 
 _NO_PSK: dict[CipherSuite, EarlySecret] = {}
@@ -141,6 +146,7 @@ class HandshakeSecret:
 
     suite: Tls13Suite
     secret: bytes = field(repr=False)
+    psk_keyed: bool = False  # the early secret came from a PSK: Finished under these keys proves it
 
     def client_traffic(self, transcript_hash: bytes) -> bytes:
         """client_handshake_traffic_secret, over ClientHello...ServerHello."""

@@ -10,7 +10,7 @@ from tlslens.config import ClientConfig
 from tlslens.crypto.signatures import certificate_verify_input
 from tlslens.crypto.transcript import Transcript
 from tlslens.errors import IllegalParameter, MissingExtension
-from tlslens.handshake.common import Output
+from tlslens.output import Output
 from tlslens.wire.extensions import SignatureAlgorithms
 from tlslens.wire.messages import Certificate, CertificateRequest, CertificateVerify
 

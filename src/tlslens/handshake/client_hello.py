@@ -7,18 +7,17 @@ import functools
 import ipaddress
 from dataclasses import dataclass, field, replace
 
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from tlslens import keylog
 from tlslens.config import ClientConfig
 from tlslens.crypto.groups import KeyShare
-from tlslens.crypto.key_schedule import EarlySecret, HandshakeSecret
+from tlslens.crypto.key_schedule import EarlySecret
 from tlslens.crypto.suites import TLS13_SUITES, Tls13Suite
 from tlslens.crypto.transcript import Transcript
 from tlslens.errors import LocalProtocolError
 from tlslens.handshake import client_psk
-from tlslens.handshake.common import Output
+from tlslens.output import Output
 from tlslens.session.cache import Session
 from tlslens.wire.enums import (
     CompressionMethod,
@@ -26,7 +25,6 @@ from tlslens.wire.enums import (
     NamedGroup,
     ProtocolVersion,
     PskKeyExchangeMode,
-    SignatureScheme,
 )
 from tlslens.wire.extensions import (
     ALPN,
@@ -42,39 +40,28 @@ from tlslens.wire.extensions import (
     SupportedVersionsClientHello,
 )
 from tlslens.wire.hello import ClientHello
-from tlslens.wire.messages import CertificateRequest
 
 _T = ExtensionType
 
 
-@dataclass(slots=True)
-class ClientHandshake:
-    """Everything the client's states share while the handshake runs."""
+@dataclass(frozen=True, slots=True)
+class ClientHelloSent:
+    """What the client said: its ClientHello (the first, or the second after a HelloRetryRequest) and
+    what the rest of the handshake answers to. Built complete when the hello is sent."""
 
     config: ClientConfig
     server_name: str | None  # sent as SNI (never an IP literal)
     verify_name: str | None  # checked against the certificate: the host name or the IP address
-    client_random: bytes
-    session_id: bytes
     hello: ClientHello
     shares: dict[NamedGroup, KeyShare] = field(repr=False)
-    transcript: Transcript
-    hello_retry: bool = False
-    ccs_sent: bool = False
-    suite: Tls13Suite | None = None
-    group: NamedGroup | None = None
-    secrets: HandshakeSecret | None = field(default=None, repr=False)
-    client_hs_secret: bytes = field(default=b"", repr=False)
-    server_hs_secret: bytes = field(default=b"", repr=False)
-    alpn_protocol: bytes | None = None
-    certificate_request: CertificateRequest | None = None
-    peer_chain: tuple[x509.Certificate, ...] = ()
-    peer_chain_der: tuple[bytes, ...] = field(default=(), repr=False)  # as received, for sessions
-    signature_scheme: SignatureScheme | None = None
-    session: Session | None = None  # the ticket offered, if any
-    early_data_sent: bool = False
-    resumed: bool = False
-    early_data_accepted: bool = False
+    transcript: Transcript  # through this hello (its hash is chosen by the ServerHello)
+    session: Session | None  # the ticket offered, if any
+    early_data_sent: bool  # 0-RTT records follow the hello under the early key
+    retry_suite: Tls13Suite | None = None  # after a HelloRetryRequest: the suite it named
+
+    @property
+    def session_id(self) -> bytes:
+        return self.hello.legacy_session_id
 
     @property
     def offered_extensions(self) -> frozenset[ExtensionType]:
@@ -106,7 +93,7 @@ def send_first_client_hello(
     out: Output,
     session: Session | None,
     early_data: bytes | None,
-) -> ClientHandshake:
+) -> ClientHelloSent:
     """Build and queue the ClientHello (with a ticket and early data when given)."""
     sni, verify_name = _sni_and_verify_name(server_name)
     if verify_name is None and config.verifier is None:
@@ -155,30 +142,21 @@ def send_first_client_hello(
     transcript = Transcript()
     first_raw = out.send(hello)
     transcript.update(first_raw)
-    hs = ClientHandshake(
-        config,
-        sni,
-        verify_name,
-        hello.random,
-        hello.legacy_session_id,
-        hello,
-        shares,
-        transcript,
-        session=session,
-    )
     if out.tracing:
         out.decide("key_share", "sent key shares for " + ", ".join(g.iana_name for g in shares))
         if session is not None:
             out.decide(
                 "resumption", f"offering a ticket for {sni} received {now - session.received_at:.0f} s ago"
             )
+    early_data_sent = False
     if session is not None and early_data is not None:
-        _send_early_data(hs, session, first_raw, early_data, out)
-    return hs
+        _send_early_data(session, first_raw, early_data, bool(hello.legacy_session_id), out)
+        early_data_sent = True
+    return ClientHelloSent(config, sni, verify_name, hello, shares, transcript, session, early_data_sent)
 
 
 def _send_early_data(
-    hs: ClientHandshake, session: Session, hello_raw: bytes, data: bytes, out: Output
+    session: Session, hello_raw: bytes, data: bytes, compatibility_mode: bool, out: Output
 ) -> None:
     """0-RTT: CCS (compatibility mode), then the data under the client_early_traffic_secret."""
     suite = TLS13_SUITES[session.suite]
@@ -188,24 +166,26 @@ def _send_early_data(
     hello_hash = digest.finalize()
     secret = early.client_early_traffic(hello_hash)
     out.keylog(keylog.EARLY_EXPORTER_SECRET, early.early_exporter(hello_hash))
-    if hs.session_id:
-        out.send_change_cipher_spec()
-        hs.ccs_sent = True
+    if compatibility_mode:  # a CCS before the first protected record (RFC 8446 §D.4)
+        out.send_compatibility_ccs()
     out.set_write_key(suite, secret, keylog.CLIENT_EARLY_TRAFFIC_SECRET)
-    out.send_early_data(data)
-    hs.early_data_sent = True
+    out.seal_application_data(data)
     if out.tracing:
         out.decide("early_data", f"sent {len(data)} bytes of 0-RTT data with the ClientHello")
 
 
 def send_second_client_hello(
-    hs: ClientHandshake, suite: Tls13Suite, cookie: Cookie | None, out: Output
-) -> None:
+    sent: ClientHelloSent,
+    suite: Tls13Suite,
+    shares: dict[NamedGroup, KeyShare],
+    cookie: Cookie | None,
+    out: Output,
+) -> ClientHelloSent:
     """RFC 8446 §4.1.2: after a HelloRetryRequest, the same ClientHello with the new key share, the
-    cookie, no early_data, and a binder recomputed over the new transcript."""
-    shares = hs.shares
+    cookie, no early_data, and a binder recomputed over the new transcript (``sent.transcript`` holds
+    message_hash + HelloRetryRequest by now)."""
     extensions = []
-    for ext in hs.hello.extensions or ():
+    for ext in sent.hello.extensions or ():
         if isinstance(ext, KeyShareClientHello):
             ext = KeyShareClientHello(tuple(KeyShareEntry(g, s.public_bytes) for g, s in shares.items()))
         elif ext.ext_type in (_T.EARLY_DATA, _T.COOKIE, _T.PRE_SHARED_KEY):
@@ -213,14 +193,18 @@ def send_second_client_hello(
         extensions.append(ext)
         if isinstance(ext, KeyShareClientHello) and cookie is not None:
             extensions.append(cookie)
-    hs.hello = replace(hs.hello, extensions=tuple(extensions))
-    if hs.config.client_hello_hook is not None:
-        hs.hello = hs.config.client_hello_hook(hs.hello)
-    if hs.session is not None and TLS13_SUITES[hs.session.suite].hash.name == suite.hash.name:
-        hs.hello = client_psk.with_psk(hs.hello, hs.session, hs.config.provider.now(), hs.transcript)
-    elif hs.session is not None:  # the ticket cannot be used with the suite the server chose
-        hs.session = None
-    if hs.session_id and not hs.ccs_sent:
-        out.send_change_cipher_spec()
-        hs.ccs_sent = True
-    hs.transcript.update(out.send(hs.hello))
+    hello = replace(sent.hello, extensions=tuple(extensions))
+    config = sent.config
+    if config.client_hello_hook is not None:
+        hello = config.client_hello_hook(hello)
+    session = sent.session
+    if session is not None and TLS13_SUITES[session.suite].hash.name == suite.hash.name:
+        hello = client_psk.with_psk(hello, session, config.provider.now(), sent.transcript)
+    else:  # the ticket cannot be used with the suite the server chose
+        session = None
+    if sent.session_id:
+        out.send_compatibility_ccs()
+    sent.transcript.update(out.send(hello))
+    return replace(
+        sent, hello=hello, shares=shares, session=session, early_data_sent=False, retry_suite=suite
+    )

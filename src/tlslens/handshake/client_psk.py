@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from cryptography.hazmat.primitives import hashes
-
 from tlslens.config import ClientConfig
-from tlslens.crypto import key_schedule
-from tlslens.crypto.key_schedule import EarlySecret
 from tlslens.crypto.suites import TLS13_SUITES
 from tlslens.crypto.transcript import Transcript
 from tlslens.errors import LocalProtocolError
+from tlslens.handshake.common import psk_binder
 from tlslens.session.cache import Session
 from tlslens.wire.enums import ExtensionType
 from tlslens.wire.extensions import EarlyData, PreSharedKeyClientHello, PskIdentity
@@ -67,13 +64,5 @@ def with_psk(hello: ClientHello, session: Session, now: float, prior: Transcript
     placeholder = PreSharedKeyClientHello((identity,), (bytes(suite.hash_len),))
     draft = replace(hello, extensions=(*others, placeholder))
     raw = encode_handshake(draft)
-    truncated = raw[: len(raw) - placeholder.binders_length()]
-    if prior is None:
-        digest = hashes.Hash(suite.hash)
-        digest.update(truncated)
-        binder_hash = digest.finalize()
-    else:
-        binder_hash = prior.digest_with(truncated)
-    early = EarlySecret.from_psk(suite, session.psk)
-    binder = key_schedule.binder(suite, early.binder_key(resumption=True), binder_hash)
+    _, binder = psk_binder(suite, session.psk, raw[: len(raw) - placeholder.binders_length()], prior)
     return replace(hello, extensions=(*others, PreSharedKeyClientHello((identity,), (binder,))))

@@ -1,13 +1,17 @@
-"""What the client and server state machines share: the Output seam, message checks, limits."""
+"""What the client and server state machines share: the State protocol, message checks, limits."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
+from tlslens.crypto import key_schedule
+from tlslens.crypto.key_schedule import EarlySecret
 from tlslens.crypto.suites import Tls13Suite
+from tlslens.crypto.transcript import Transcript
 from tlslens.errors import (
     BadCertificate,
     DecodeError,
@@ -15,9 +19,11 @@ from tlslens.errors import (
     UnexpectedMessage,
     UnsupportedExtension,
 )
-from tlslens.events import Event
 from tlslens.wire.enums import ExtensionType, HandshakeType
 from tlslens.wire.messages import Certificate, HandshakeMessage
+
+if TYPE_CHECKING:
+    from tlslens.output import Output
 
 # Limits on what a peer controls.
 MAX_CERTIFICATE_CHAIN_LENGTH = 10
@@ -28,77 +34,6 @@ DOWNGRADE_TLS11 = b"DOWNGRD\x00"
 HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
 
 M = TypeVar("M", bound=HandshakeMessage)
-
-
-class Output(Protocol):
-    """The route by which a state machine acts on its connection (it never touches bytes itself)."""
-
-    @property
-    def tracing(self) -> bool: ...
-
-    def send(self, message: HandshakeMessage) -> bytes:
-        """Queue a handshake message under the current write key; returns its encoding."""
-        ...
-
-    def send_change_cipher_spec(self) -> None: ...
-
-    def set_read_key(self, suite: Tls13Suite, secret: bytes, label: str | None) -> None: ...
-
-    def set_write_key(self, suite: Tls13Suite, secret: bytes, label: str | None) -> None: ...
-
-    def drop_write_key(self) -> None:
-        """Back to plaintext records (a client whose 0-RTT was cut short by a HelloRetryRequest)."""
-        ...
-
-    def update_read_key(self) -> None: ...
-
-    def update_write_key(self) -> None: ...
-
-    def set_peer_record_size_limit(self, limit: int) -> None: ...
-
-    def set_own_record_size_limit(self, limit: int) -> None:
-        """The peer agreed to our record_size_limit: enforce it on what we read from now on."""
-        ...
-
-    def keylog(self, label: str, secret: bytes) -> None: ...
-
-    def emit(self, event: Event) -> None: ...
-
-    def decide(self, topic: str, text: str) -> None:
-        """A trace line saying why; callers build costly text only when ``tracing`` is true."""
-        ...
-
-    def set_client_random(self, client_random: bytes) -> None:
-        """Keys the key log lines of this connection."""
-        ...
-
-    def peer_finished(self) -> None:
-        """The peer's Finished was verified: change_cipher_spec is no longer tolerated."""
-        ...
-
-    def handshake_finished(self) -> None:
-        """The handshake is complete: application data may flow."""
-        ...
-
-    def send_early_data(self, data: bytes | bytearray | memoryview) -> None:
-        """Client: 0-RTT application data under the current (early) write key."""
-        ...
-
-    def accept_early_data(self, limit: int) -> None:
-        """Server: application data may now arrive (as EarlyDataReceived), up to ``limit`` bytes."""
-        ...
-
-    def end_early_data(self) -> None:
-        """Server: EndOfEarlyData arrived; application data before Finished is an error again."""
-        ...
-
-    def skip_early_data(self, limit: int) -> None:
-        """Server: 0-RTT was refused; skip up to ``limit`` bytes of records we cannot decrypt."""
-        ...
-
-    def answer_key_update(self) -> None:
-        """Send KeyUpdate(update_not_requested) and move to the next write key, unless closed."""
-        ...
 
 
 class State(Protocol):
@@ -168,3 +103,18 @@ def check_allowed_extensions(
             raise UnsupportedExtension(f"{where} carries {ext_type.name.lower()}, which we did not offer")
         if ext_type.known and ext_type not in allowed:
             raise IllegalParameter(f"{ext_type.name.lower()} is not allowed in {where}")
+
+
+def psk_binder(
+    suite: Tls13Suite, psk: bytes, truncated_hello: bytes, prior: Transcript | None
+) -> tuple[EarlySecret, bytes]:
+    """A resumption PSK's binder (RFC 8446 §4.2.11.2) over the ClientHello up to its binders list,
+    after ClientHello1 and the HelloRetryRequest when ``prior`` holds them; with the early secret."""
+    if prior is None:
+        digest = hashes.Hash(suite.hash)
+        digest.update(truncated_hello)
+        binder_hash = digest.finalize()
+    else:
+        binder_hash = prior.digest_with(truncated_hello)
+    early = EarlySecret.from_psk(suite, psk)
+    return early, key_schedule.binder(suite, early.binder_key(resumption=True), binder_hash)

@@ -2,12 +2,16 @@
 
     ExpectClientHello ─(no fitting key share)─► HelloRetryRequest ─► ExpectClientHello (with cookie)
             │
-            ▼  ServerHello, {EncryptedExtensions}, [{CertificateRequest}], {Certificate},
-            │  {CertificateVerify}, {Finished}
+            ▼  ServerHello, {EncryptedExtensions}      send_server_parameters
+            │  [{CertificateRequest}], {Certificate}, {CertificateVerify}      send_certificate
+            │  {Finished}                                send_finished
             ▼
-    [ExpectClientCertificate ─► ExpectClientCertificateVerify] ─► ExpectClientFinished ─► ServerTraffic
+    [ExpectEndOfEarlyData] [ExpectClientCertificate ─► ExpectClientCertificateVerify]
+            ─► ExpectClientFinished ─► ServerTraffic
 
-What the server chooses (suite, group, certificate, ALPN) is decided in ``server_negotiation.py``.
+What the server chooses (suite, group, certificate, ALPN) is decided in ``server_negotiation.py``;
+resumption and 0-RTT in ``server_psk.py``. ``ServerTraffic`` takes the client's Finished and how the
+client was authenticated (``CertAndSig``, ``Resumed`` or ``NoClientCertificate``), never None.
 """
 
 from __future__ import annotations
@@ -18,13 +22,19 @@ from cryptography import x509
 
 from tlslens import keylog
 from tlslens.config import ServerConfig
+from tlslens.crypto import groups
 from tlslens.crypto.key_schedule import EarlySecret, HandshakeSecret, MasterSecret, finished_verify_data
 from tlslens.crypto.signatures import certificate_verify_input
 from tlslens.crypto.transcript import Transcript
-from tlslens.errors import CertificateRequired, IllegalParameter
+from tlslens.errors import IllegalParameter, InternalError
 from tlslens.events import HandshakeCompleted
-from tlslens.handshake.common import Output, State, expect, parse_certificate_chain
+from tlslens.handshake.common import State, expect
 from tlslens.handshake.cookie import build_hello_retry_request, open_cookie, seal_cookie
+from tlslens.handshake.peer_certificate import (
+    PeerCertificates,
+    receive_certificate,
+    receive_certificate_verify,
+)
 from tlslens.handshake.server_negotiation import Negotiated, negotiate
 from tlslens.handshake.server_psk import (
     PskChoice,
@@ -36,11 +46,13 @@ from tlslens.handshake.server_psk import (
 from tlslens.handshake.traffic import ServerTraffic
 from tlslens.handshake.verify import (
     CertificateVerified,
-    SignatureVerified,
-    verify_certificate_verify,
+    ClientAuth,
+    Resumed,
     verify_client_certificates,
     verify_finished,
+    verify_no_client_certificate,
 )
+from tlslens.output import Output
 from tlslens.wire.enums import ExtensionType, ProtocolVersion
 from tlslens.wire.extensions import (
     ALPN,
@@ -74,21 +86,18 @@ def start_server(config: ServerConfig) -> State:
     return ExpectClientHello(config)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ServerHandshake:
-    """What the server's states share after the ServerHello."""
+    """What the server's states share after its Finished."""
 
     config: ServerConfig
     chosen: Negotiated
+    psk: PskChoice | None  # the ticket that resumes this session, if one does
     transcript: Transcript
-    secrets: HandshakeSecret = field(repr=False)
     master: MasterSecret = field(repr=False)
     client_hs_secret: bytes = field(repr=False)
     client_ap_secret: bytes = field(repr=False)
     exporter_secret: bytes = field(repr=False)
-    client_chain: tuple[x509.Certificate, ...] = ()
-    client_chain_der: tuple[bytes, ...] = field(default=(), repr=False)
-    psk: PskChoice | None = None
 
 
 @dataclass(slots=True)
@@ -136,7 +145,9 @@ class ExpectClientHello:
         if transcript is None:
             transcript = Transcript(chosen.suite.hash)
         transcript.update(raw)
-        return _send_server_flight(config, ch, chosen, transcript, out, ccs_sent=retry is not None, psk=psk)
+        if retry is not None:  # our HelloRetryRequest (on this connection or another) sent it
+            out.compatibility_ccs_sent()
+        return _send_server_flight(config, ch, chosen, psk, transcript, out)
 
     def _hello_retry(self, ch: ClientHello, raw: bytes, chosen: Negotiated, out: Output) -> State:
         config = self.config
@@ -153,7 +164,7 @@ class ExpectClientHello:
         )
         out.send(build_hello_retry_request(ch.legacy_session_id, chosen.suite.code, chosen.group, cookie))
         if ch.legacy_session_id:  # middlebox compatibility: CCS after our first handshake message
-            out.send_change_cipher_spec()
+            out.send_compatibility_ccs()
         if ch.extension(EarlyData) is not None:  # 0-RTT records may follow ClientHello1: skip them
             out.skip_early_data(_skip_limit(config))
         if out.tracing:
@@ -170,12 +181,48 @@ def _send_server_flight(
     config: ServerConfig,
     ch: ClientHello,
     chosen: Negotiated,
+    psk: PskChoice | None,
     transcript: Transcript,
     out: Output,
-    *,
-    ccs_sent: bool,
-    psk: PskChoice | None,
 ) -> State:
+    """Our flight in three steps (as Go's sendServerParameters / sendServerCertificate /
+    sendServerFinished), then the state that waits for the client's answer."""
+    secrets, client_hs, server_hs, early_traffic = _send_server_parameters(
+        config, ch, chosen, psk, transcript, out
+    )
+    ask_client = config.client_verifier is not None and psk is None
+    if psk is None:  # a resumed session is authenticated by the PSK: no certificates
+        _send_certificate(config, chosen, transcript, ask_client, out)
+    hs = _send_finished(config, chosen, psk, transcript, secrets.next_stage(), client_hs, server_hs, out)
+    if psk is not None:
+        client_chain = tuple(
+            x509.load_der_x509_certificate(c) for c in psk.contents.client_certificates or ()
+        )
+        if psk.accept_early_data:
+            out.set_read_key(chosen.suite, early_traffic, keylog.CLIENT_EARLY_TRAFFIC_SECRET)
+            out.accept_early_data(psk.contents.max_early_data_size)
+            return ExpectEndOfEarlyData(hs, psk.auth, client_chain)
+    out.set_read_key(chosen.suite, client_hs, keylog.CLIENT_HANDSHAKE_TRAFFIC_SECRET)
+    if ch.extension(EarlyData) is not None:
+        out.skip_early_data(_skip_limit(config))
+    if psk is not None:
+        return ExpectClientFinished(hs, psk.auth, client_chain)
+    if ask_client:
+        return ExpectClientCertificate(hs)
+    return ExpectClientFinished(hs, verify_no_client_certificate(required=False), ())
+
+
+def _send_server_parameters(
+    config: ServerConfig,
+    ch: ClientHello,
+    chosen: Negotiated,
+    psk: PskChoice | None,
+    transcript: Transcript,
+    out: Output,
+) -> tuple[HandshakeSecret, bytes, bytes, bytes]:
+    """ServerHello, the compatibility CCS, handshake keys, {EncryptedExtensions}. Returns the handshake
+    secret, the client's and our handshake traffic secrets, and the client's early traffic secret (when
+    0-RTT is accepted; else empty)."""
     suite = chosen.suite
     provider = config.provider
     sh_extensions: list[Extension] = []
@@ -183,8 +230,9 @@ def _send_server_flight(
     if psk is not None:
         sh_extensions.append(PreSharedKeyServerHello(0))
     if psk is None or psk.dhe:
-        assert chosen.client_share is not None
-        server_share, shared_secret = provider.server_key_exchange(chosen.group, chosen.client_share)
+        if chosen.client_share is None:  # (a HelloRetryRequest was sent instead: never here)
+            raise InternalError(f"no client key share for {chosen.group.iana_name}")
+        server_share, shared_secret = groups.server_key_exchange(chosen.group, chosen.client_share, provider)
         sh_extensions.append(KeyShareServerHello(KeyShareEntry(chosen.group, server_share)))
     sh_extensions.append(_TLS13)
     early = psk.early_secret if psk is not None else EarlySecret.from_psk(suite, None)
@@ -205,12 +253,11 @@ def _send_server_flight(
     th = transcript.digest()
     client_hs = secrets.client_traffic(th)
     server_hs = secrets.server_traffic(th)
-    if ch.legacy_session_id and not ccs_sent:
-        out.send_change_cipher_spec()
+    if ch.legacy_session_id:
+        out.send_compatibility_ccs()
     out.set_write_key(suite, server_hs, keylog.SERVER_HANDSHAKE_TRAFFIC_SECRET)
     if chosen.peer_record_size_limit is not None:
         out.set_peer_record_size_limit(chosen.peer_record_size_limit)
-    # {EncryptedExtensions}
     extensions: list[Extension] = []
     if chosen.sni_used:
         extensions.append(ServerNameEmpty())
@@ -225,52 +272,54 @@ def _send_server_flight(
     if config.encrypted_extensions_hook is not None:
         ee = config.encrypted_extensions_hook(ee)
     transcript.update(out.send(ee))
-    ask_client = config.client_verifier is not None and psk is None
-    if psk is None:  # a resumed session is authenticated by the PSK: no certificates
-        # [{CertificateRequest}]
-        if ask_client:
-            request = CertificateRequest(b"", (SignatureAlgorithms(tuple(config.signature_schemes)),))
-            transcript.update(out.send(request))
-        # {Certificate}, {CertificateVerify}
-        if out.tracing:
-            subject = chosen.certificate.chain[0].subject.rfc4514_string()
-            why = f"its names match {chosen.server_name}" if chosen.sni_used else "the default certificate"
-            out.decide("certificate", f"presenting {subject} ({why}); signing with {chosen.scheme.iana_name}")
-        transcript.update(out.send(Certificate(b"", chosen.certificate.entries)))
-        signature = chosen.certificate.signer.sign(
-            chosen.scheme, certificate_verify_input(True, transcript.digest())
-        )
-        transcript.update(out.send(CertificateVerify(chosen.scheme, signature)))
-    # {Finished}
+    return secrets, client_hs, server_hs, early_traffic
+
+
+def _send_certificate(
+    config: ServerConfig, chosen: Negotiated, transcript: Transcript, ask_client: bool, out: Output
+) -> None:
+    """[{CertificateRequest}], {Certificate}, {CertificateVerify}."""
+    if ask_client:
+        request = CertificateRequest(b"", (SignatureAlgorithms(tuple(config.signature_schemes)),))
+        transcript.update(out.send(request))
+    if out.tracing:
+        subject = chosen.certificate.chain[0].subject.rfc4514_string()
+        why = f"its names match {chosen.server_name}" if chosen.sni_used else "the default certificate"
+        out.decide("certificate", f"presenting {subject} ({why}); signing with {chosen.scheme.iana_name}")
+    transcript.update(out.send(Certificate(b"", chosen.certificate.entries)))
+    signature = chosen.certificate.signer.sign(
+        chosen.scheme, certificate_verify_input(True, transcript.digest())
+    )
+    transcript.update(out.send(CertificateVerify(chosen.scheme, signature)))
+
+
+def _send_finished(
+    config: ServerConfig,
+    chosen: Negotiated,
+    psk: PskChoice | None,
+    transcript: Transcript,
+    master: MasterSecret,
+    client_hs: bytes,
+    server_hs: bytes,
+    out: Output,
+) -> ServerHandshake:
+    """{Finished}, then the application write key and the exporter secret."""
+    suite = chosen.suite
     transcript.update(out.send(Finished(finished_verify_data(suite, server_hs, transcript.digest()))))
     th = transcript.digest()
-    master = secrets.next_stage()
     out.set_write_key(suite, master.server_application_traffic(th), keylog.SERVER_TRAFFIC_SECRET_0)
     exporter_secret = master.exporter(th)
     out.keylog(keylog.EXPORTER_SECRET, exporter_secret)
-    hs = ServerHandshake(
+    return ServerHandshake(
         config,
         chosen,
+        psk,
         transcript,
-        secrets,
         master,
         client_hs,
         master.client_application_traffic(th),
         exporter_secret,
-        psk=psk,
     )
-    if psk is not None and psk.contents.client_certificates:
-        hs.client_chain = tuple(x509.load_der_x509_certificate(c) for c in psk.contents.client_certificates)
-    if psk is not None and psk.accept_early_data:
-        out.set_read_key(suite, early_traffic, keylog.CLIENT_EARLY_TRAFFIC_SECRET)
-        out.accept_early_data(psk.contents.max_early_data_size)
-        return ExpectEndOfEarlyData(hs)
-    out.set_read_key(suite, client_hs, keylog.CLIENT_HANDSHAKE_TRAFFIC_SECRET)
-    if ch.extension(EarlyData) is not None:
-        out.skip_early_data(_skip_limit(config))
-    if ask_client:
-        return ExpectClientCertificate(hs)
-    return ExpectClientFinished(hs, None, None)
 
 
 def _skip_limit(config: ServerConfig) -> int:
@@ -283,15 +332,16 @@ class ExpectEndOfEarlyData:
     """0-RTT accepted: early data arrives as EarlyDataReceived until EndOfEarlyData (RFC 8446 §4.5)."""
 
     hs: ServerHandshake
+    auth: Resumed
+    client_chain: tuple[x509.Certificate, ...]  # from the ticket
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
         expect(message, EndOfEarlyData, "during 0-RTT")
+        hs = self.hs
         out.end_early_data()
-        self.hs.transcript.update(raw)
-        out.set_read_key(
-            self.hs.chosen.suite, self.hs.client_hs_secret, keylog.CLIENT_HANDSHAKE_TRAFFIC_SECRET
-        )
-        return ExpectClientFinished(self.hs, None, None)
+        hs.transcript.update(raw)
+        out.set_read_key(hs.chosen.suite, hs.client_hs_secret, keylog.CLIENT_HANDSHAKE_TRAFFIC_SECRET)
+        return ExpectClientFinished(hs, self.auth, self.client_chain)
 
 
 @dataclass(slots=True)
@@ -301,47 +351,47 @@ class ExpectClientCertificate:
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
         cert = expect(message, Certificate, "after the server's Finished")
         hs = self.hs
-        if cert.certificate_request_context:
-            raise IllegalParameter("client Certificate has a context we did not send")
-        if not cert.certificate_list:
-            if hs.config.require_client_certificate:
-                raise CertificateRequired("the client sent no certificate")
+        config = hs.config
+        if not cert.certificate_list and not cert.certificate_request_context:
+            client_auth = verify_no_client_certificate(config.require_client_certificate)
             hs.transcript.update(raw)
-            return ExpectClientFinished(hs, None, None)
-        chain = parse_certificate_chain(cert, "client", _REQUESTED_ENTRY_EXTENSIONS)
-        assert hs.config.client_verifier is not None
-        cert_ok = verify_client_certificates(hs.config.client_verifier, chain, hs.config.provider.now())
-        hs.client_chain = chain
-        hs.client_chain_der = tuple(e.cert_data for e in cert.certificate_list)
+            return ExpectClientFinished(hs, client_auth, ())
+        verifier = config.client_verifier
+        assert verifier is not None  # (we asked only with one)
+
+        def verify(chain: tuple[x509.Certificate, ...]) -> CertificateVerified:
+            return verify_client_certificates(verifier, chain, config.provider.now())
+
+        peer = receive_certificate(cert, "client", _REQUESTED_ENTRY_EXTENSIONS, verify)
         hs.transcript.update(raw)
-        return ExpectClientCertificateVerify(hs, cert_ok)
+        return ExpectClientCertificateVerify(hs, peer)
 
 
 @dataclass(slots=True)
 class ExpectClientCertificateVerify:
     hs: ServerHandshake
-    cert_ok: CertificateVerified
+    peer: PeerCertificates
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
         cv = expect(message, CertificateVerify, "after the client Certificate")
         hs = self.hs
-        sig_ok = verify_certificate_verify(
-            hs.client_chain[0],
-            cv.algorithm,
-            cv.signature,
+        auth = receive_certificate_verify(
+            cv,
+            self.peer,
             tuple(hs.config.signature_schemes),
             server=False,
             transcript_hash=hs.transcript.digest(),
         )
         hs.transcript.update(raw)
-        return ExpectClientFinished(hs, self.cert_ok, sig_ok)
+        return ExpectClientFinished(hs, auth, self.peer.chain, self.peer.der)
 
 
 @dataclass(slots=True)
 class ExpectClientFinished:
     hs: ServerHandshake
-    cert_ok: CertificateVerified | None
-    sig_ok: SignatureVerified | None
+    client_auth: ClientAuth
+    client_chain: tuple[x509.Certificate, ...]
+    client_chain_der: tuple[bytes, ...] = field(default=(), repr=False)  # as received, for tickets
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
         fin = expect(message, Finished, "from the client")
@@ -355,7 +405,7 @@ class ExpectClientFinished:
         out.handshake_finished()
         chosen = hs.chosen
         if hs.config.tickets and hs.psk is None:
-            client_der = hs.client_chain_der or None
+            client_der = self.client_chain_der or None
             for ticket in ticket_messages(
                 hs.config, suite, resumption_secret, chosen.server_name, chosen.alpn_protocol, client_der
             ):
@@ -366,13 +416,13 @@ class ExpectClientFinished:
             HandshakeCompleted(
                 version=ProtocolVersion.TLS1_3,
                 cipher_suite=suite.code,
-                group=chosen.group,
+                group=chosen.group if hs.psk is None or hs.psk.dhe else None,
                 signature_scheme=chosen.scheme if hs.psk is None else None,
                 alpn_protocol=chosen.alpn_protocol.decode("ascii", "replace")
                 if chosen.alpn_protocol
                 else None,
                 server_name=chosen.server_name,
-                peer_certificates=hs.client_chain,
+                peer_certificates=self.client_chain,
                 resumed=hs.psk is not None,
                 early_data_accepted=hs.psk is not None and hs.psk.accept_early_data,
             )
@@ -381,7 +431,6 @@ class ExpectClientFinished:
             suite=suite,
             exporter_secret=hs.exporter_secret,
             resumption_secret=resumption_secret,
+            client_auth=self.client_auth,
             fin_ok=fin_ok,
-            client_cert_ok=self.cert_ok,
-            client_sig_ok=self.sig_ok,
         )

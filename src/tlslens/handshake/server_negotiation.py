@@ -19,7 +19,8 @@ from tlslens.errors import (
     NoApplicationProtocol,
     ProtocolVersionMismatch,
 )
-from tlslens.handshake.common import MAX_KEY_SHARES, Output
+from tlslens.handshake.common import MAX_KEY_SHARES
+from tlslens.output import Output
 from tlslens.wire.enums import CompressionMethod, NamedGroup, ProtocolVersion, SignatureScheme
 from tlslens.wire.extensions import (
     ALPN,

@@ -7,18 +7,17 @@ failure, except a binder that does not verify (decrypt_error). ``ticket_messages
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass, replace
-
-from cryptography.hazmat.primitives import hashes
 
 from tlslens.config import ServerConfig
 from tlslens.crypto import key_schedule
 from tlslens.crypto.key_schedule import EarlySecret
 from tlslens.crypto.suites import TLS13_SUITES, Tls13Suite
 from tlslens.crypto.transcript import Transcript
-from tlslens.errors import DecryptError, IllegalParameter
-from tlslens.handshake.common import Output
+from tlslens.errors import IllegalParameter
+from tlslens.handshake.common import psk_binder
+from tlslens.handshake.verify import Resumed, verify_binder
+from tlslens.output import Output
 from tlslens.session.replay import ReplayStoreError, replay_expiry, replay_key, ticket_age_is_fresh
 from tlslens.session.tickets import TicketContents
 from tlslens.wire.enums import PskKeyExchangeMode
@@ -41,6 +40,7 @@ class PskChoice:
     early_secret: EarlySecret
     dhe: bool  # psk_dhe_ke (a fresh key exchange too) or psk_ke
     accept_early_data: bool
+    auth: Resumed  # the binder proved the client holds the PSK
 
 
 def _say(out: Output, text: str) -> None:
@@ -104,19 +104,11 @@ def choose_psk(
         )
         return None
     # The binder proves the client holds the PSK and binds this ClientHello (constant-time compare).
-    early = EarlySecret.from_psk(ticket_suite, contents.psk)
     truncated = raw[: len(raw) - offer.binders_length()]
-    if prior is None:
-        digest = hashes.Hash(ticket_suite.hash)
-        digest.update(truncated)
-        binder_hash = digest.finalize()
-    else:
-        binder_hash = prior.digest_with(truncated)
-    expected = key_schedule.binder(ticket_suite, early.binder_key(resumption=True), binder_hash)
-    if not hmac.compare_digest(expected, offer.binders[0]):
-        raise DecryptError("PSK binder does not verify")
+    early, expected = psk_binder(ticket_suite, contents.psk, truncated, prior)
+    auth = verify_binder(expected, offer.binders[0])
     _say(out, f"resuming with {suite.name}: the ticket was issued {now - contents.created_at:.0f} s ago")
-    return PskChoice(contents, suite, early, dhe, accept_early_data=False)
+    return PskChoice(contents, suite, early, dhe, accept_early_data=False, auth=auth)
 
 
 def decide_early_data(

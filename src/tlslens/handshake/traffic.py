@@ -12,13 +12,9 @@ from tlslens.config import ClientConfig
 from tlslens.crypto.suites import Tls13Suite
 from tlslens.errors import IllegalParameter, UnexpectedMessage
 from tlslens.events import KeyUpdated, SessionTicketReceived
-from tlslens.handshake.common import Output, State, unexpected
-from tlslens.handshake.verify import (
-    CertificateVerified,
-    FinishedVerified,
-    PskAuthenticated,
-    SignatureVerified,
-)
+from tlslens.handshake.common import State, unexpected
+from tlslens.handshake.verify import ClientAuth, FinishedVerified, ServerAuth
+from tlslens.output import Output
 from tlslens.session.cache import Session
 from tlslens.wire.enums import KeyUpdateRequest
 from tlslens.wire.messages import HandshakeMessage, KeyUpdate, NewSessionTicket
@@ -42,21 +38,15 @@ class ClientTraffic:
     suite: Tls13Suite
     exporter_secret: bytes = field(repr=False)
     resumption_secret: bytes = field(repr=False)
-    # Proof that the server was authenticated: by certificate + signature, or by a PSK.
-    cert_ok: CertificateVerified | None
-    sig_ok: SignatureVerified | None
+    # Proof that the server was authenticated (by certificate and signature, or by a PSK) and finished.
+    server_auth: ServerAuth
     fin_ok: FinishedVerified
-    psk_ok: PskAuthenticated | None
     # What a ticket from this connection resumes.
     config: ClientConfig
     server_name: str | None
     alpn: bytes | None
     peer_chain_der: tuple[bytes, ...] = field(repr=False)
     tickets: int = 0
-
-    def __post_init__(self) -> None:
-        if self.psk_ok is None and (self.cert_ok is None or self.sig_ok is None):
-            raise TypeError("ClientTraffic needs a verified certificate and signature, or a PSK")
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
         if isinstance(message, KeyUpdate):
@@ -101,9 +91,9 @@ class ServerTraffic:
     suite: Tls13Suite
     exporter_secret: bytes = field(repr=False)
     resumption_secret: bytes = field(repr=False)
+    # How the client was authenticated (certificate and signature, PSK, or not at all where allowed).
+    client_auth: ClientAuth
     fin_ok: FinishedVerified
-    client_cert_ok: CertificateVerified | None = None
-    client_sig_ok: SignatureVerified | None = None
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
         if isinstance(message, KeyUpdate):

@@ -1,8 +1,10 @@
 """Proof tokens: the only way to obtain them is to pass the check they name.
 
-The traffic states take these tokens in their constructors, so a state machine that skipped a check
-cannot reach ``Traffic`` (and mypy says so). Each token's constructor wants the module-private ``_MINT``
-sentinel; only the functions below hold it.
+The traffic states take these tokens in their constructors, none of them optional: how the peer was
+authenticated is an explicit union (``CertAndSig`` | ``Resumed``, and for a client of ours also
+``NoClientCertificate``), so a state machine that skipped a check cannot build ``Traffic``, and mypy
+says so. Each token's constructor wants the module-private ``_MINT`` sentinel; only the functions below
+hold it.
 """
 
 from __future__ import annotations
@@ -10,14 +12,21 @@ from __future__ import annotations
 import contextlib
 import hmac
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Final
 
 from cryptography import x509
 
 from tlslens.crypto import signatures
-from tlslens.crypto.key_schedule import finished_verify_data
+from tlslens.crypto.key_schedule import HandshakeSecret, finished_verify_data
 from tlslens.crypto.suites import Tls13Suite
-from tlslens.errors import BadCertificate, CertificateError, DecryptError, IllegalParameter
+from tlslens.errors import (
+    BadCertificate,
+    CertificateError,
+    CertificateRequired,
+    DecryptError,
+    IllegalParameter,
+)
 from tlslens.verifier import CertificateVerifier
 from tlslens.wire.enums import SignatureScheme
 
@@ -51,9 +60,35 @@ class FinishedVerified(_Token):
 
 
 class PskAuthenticated(_Token):
-    """The peer proved knowledge of a resumption PSK (binder checked, or the server accepted ours)."""
+    """The peer proved knowledge of a resumption PSK: the client by its binder, the server by a Finished
+    keyed from the PSK."""
 
     __slots__ = ()
+
+
+class NoClientCertificate(_Token):
+    """Server: the client has no certificate, and this server does not require one."""
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CertAndSig:
+    """Authenticated by certificate: the chain was accepted and the CertificateVerify signature checked."""
+
+    cert_ok: CertificateVerified
+    sig_ok: SignatureVerified
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """Authenticated by the resumption PSK (the certificates were checked on the original connection)."""
+
+    psk_ok: PskAuthenticated
+
+
+ServerAuth = CertAndSig | Resumed
+ClientAuth = CertAndSig | Resumed | NoClientCertificate
 
 
 def verify_server_certificates(
@@ -119,6 +154,26 @@ def verify_finished(
     return FinishedVerified(_MINT)
 
 
-def psk_authenticated(finished: FinishedVerified) -> PskAuthenticated:
-    """On a resumed handshake the peer's Finished, keyed from the PSK, proves it holds the PSK."""
-    return PskAuthenticated(_MINT)
+def verify_resumed_finished(
+    secrets: HandshakeSecret, base_secret: bytes, transcript_hash: bytes, verify_data: bytes
+) -> tuple[FinishedVerified, Resumed]:
+    """Client, resumed: the server's Finished under keys derived from the PSK proves it holds the PSK."""
+    if not secrets.psk_keyed:
+        raise TypeError("a handshake without a PSK cannot authenticate the server by one")
+    return verify_finished(secrets.suite, base_secret, transcript_hash, verify_data), Resumed(
+        PskAuthenticated(_MINT)
+    )
+
+
+def verify_binder(expected: bytes, received: bytes) -> Resumed:
+    """Server: the client's PSK binder, compared in constant time (RFC 8446 §4.2.11.2)."""
+    if not hmac.compare_digest(expected, received):
+        raise DecryptError("PSK binder does not verify")
+    return Resumed(PskAuthenticated(_MINT))
+
+
+def verify_no_client_certificate(required: bool) -> NoClientCertificate:
+    """Server: going on without a client certificate is allowed only when none is required."""
+    if required:
+        raise CertificateRequired("the client sent no certificate")
+    return NoClientCertificate(_MINT)

@@ -86,6 +86,12 @@ class RecordLayer:
         assert self._write_suite is not None
         return self._write_suite, next_traffic_secret(self._write_suite, self._write_secret)
 
+    @property
+    def write_needs_key_update(self) -> bool:
+        """The write key is close to its AEAD usage limit (RFC 8446 §5.5): time for a KeyUpdate."""
+        sealer = self.sealer
+        return sealer is not None and sealer.needs_key_update
+
     def set_own_record_size_limit(self, limit: int) -> None:
         self._own_limit = limit
         if self.opener is not None:

@@ -1,0 +1,222 @@
+"""The inbound path: bytes from the peer → records → what each record means.
+
+One path for every connection, traced or not: tracing only appends events as it goes. ``Inbound.feed``
+deframes, opens protected records, and routes each by content type:
+
+- application data → ``DataReceived`` (or ``EarlyDataReceived`` within an accepted 0-RTT budget);
+- handshake content → yielded to the caller, which drives the state machine (so keys may change between
+  two records of one ``feed``: the opener is read again for every record);
+- alerts → ``ConnectionClosed`` / ``AlertReceived`` events, or ``FatalAlert``;
+- change_cipher_spec → dropped while RFC 8446 §5 tolerates it, refused after the peer's Finished.
+
+It also enforces the flood limits a peer could abuse (empty records, CCS, KeyUpdates without data) and
+the server's 0-RTT record policy (RFC 8446 §4.2.10): accepted early data is taken up to the ticket's
+``max_early_data_size``; refused early data (records that do not decrypt under the handshake key, or
+that arrive before a second ClientHello) is skipped up to a bound, and the first record that does
+decrypt ends the skipping. Every budget is bounded, so a peer cannot make us skip or buffer without end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from tlslens.errors import BadRecordMac, DecodeError, FatalAlert, UnexpectedMessage
+from tlslens.events import (
+    AlertReceived,
+    ConnectionClosed,
+    DataReceived,
+    EarlyDataReceived,
+    Event,
+    RecordReceived,
+)
+from tlslens.lifecycle import ConnectionState, Lifecycle
+from tlslens.record.deframer import Record
+from tlslens.record.layer import RecordLayer
+from tlslens.record.protection import MAX_CONSECUTIVE_EMPTY_RECORDS
+from tlslens.wire.enums import AlertDescription, AlertLevel, ContentType
+
+_HANDSHAKE = ContentType.HANDSHAKE.value
+_APPLICATION_DATA = ContentType.APPLICATION_DATA.value
+_CCS = ContentType.CHANGE_CIPHER_SPEC.value
+_ALERT = ContentType.ALERT.value
+_OPEN = ConnectionState.OPEN
+_CLOSED = ConnectionState.CLOSED
+
+MAX_KEY_UPDATES_WITHOUT_DATA = 32
+"""KeyUpdates in a row without application data before we call it a flood."""
+
+
+class Inbound:
+    __slots__ = (
+        "_accept_early",
+        "_ccs_count",
+        "_ccs_tolerated",
+        "_key_updates",
+        "_life",
+        "_records",
+        "_skip_early",
+        "events",
+        "tracing",
+    )
+
+    def __init__(self, records: RecordLayer, life: Lifecycle, events: list[Event], *, trace: bool) -> None:
+        self._records = records
+        self._life = life
+        self.events = events  # shared with the connection's Output; the connection swaps both
+        self.tracing = trace
+        self._ccs_tolerated = True  # until the peer's Finished (RFC 8446 §5)
+        self._ccs_count = 0
+        self._key_updates = 0
+        self._accept_early = 0  # 0-RTT bytes we still take
+        self._skip_early = 0  # bytes of refused 0-RTT records we may still skip
+
+    # --- what the handshake tells the inbound path ------------------------------------------------
+
+    def peer_finished(self) -> None:
+        """The peer's Finished was verified: change_cipher_spec is no longer tolerated."""
+        self._ccs_tolerated = False
+
+    def accept_early_data(self, limit: int) -> None:
+        self._accept_early = limit
+
+    def end_early_data(self) -> None:
+        """EndOfEarlyData: application data before Finished is an error again."""
+        self._accept_early = 0
+
+    def skip_early_data(self, limit: int) -> None:
+        self._skip_early = limit
+
+    def count_key_update(self) -> None:
+        self._key_updates += 1
+        if self._key_updates > MAX_KEY_UPDATES_WITHOUT_DATA:
+            raise UnexpectedMessage(f"more than {MAX_KEY_UPDATES_WITHOUT_DATA} KeyUpdates without data")
+
+    # --- the path -----------------------------------------------------------------------------------
+
+    def feed(self, data: bytes | bytearray | memoryview) -> Iterator[bytes]:
+        """Process ``data``; yield the content of each handshake record for the state machine."""
+        records = self._records
+        reassembler = records.reassembler
+        life = self._life
+        events = self.events
+        for record in records.deframer.feed(data):
+            opener = records.opener  # read again each time: a handshake message may have changed it
+            if record.content_type == _APPLICATION_DATA and opener is not None:
+                if self._skip_early:
+                    try:
+                        inner_type, content = opener.open(record)
+                    except BadRecordMac:
+                        self._skip_refused_early_data(record)
+                        continue
+                    self._skip_early = 0  # the first record that opens ends the refused 0-RTT stream
+                else:
+                    inner_type, content = opener.open(record)
+                if self.tracing:
+                    events.append(
+                        RecordReceived(
+                            ContentType.APPLICATION_DATA, len(record.fragment), True, ContentType(inner_type)
+                        )
+                    )
+                if (
+                    inner_type == _APPLICATION_DATA
+                    and content
+                    and life.theirs is _OPEN
+                    and reassembler.is_aligned
+                ):
+                    self._key_updates = 0
+                    events.append(DataReceived(content))
+                    continue
+                if opener.consecutive_empty > MAX_CONSECUTIVE_EMPTY_RECORDS:
+                    raise UnexpectedMessage(
+                        f"more than {MAX_CONSECUTIVE_EMPTY_RECORDS} empty records in a row"
+                    )
+                if inner_type == _HANDSHAKE:
+                    if not content:
+                        raise UnexpectedMessage("zero-length handshake fragment")
+                    yield content
+                elif inner_type == _APPLICATION_DATA:
+                    self._application_data(content)
+                else:
+                    self._alert(content)
+            else:
+                fragment = self._unprotected(record)
+                if fragment is not None:
+                    yield fragment
+            if life.theirs is _CLOSED:  # RFC 8446 §6.1: nothing after close_notify is read
+                return
+
+    def eof(self) -> None:
+        """The transport reached EOF: the peer's direction is closed, cleanly only after close_notify."""
+        if self._life.theirs is _CLOSED:
+            return
+        self._life.close_theirs()
+        self.events.append(ConnectionClosed(clean=False))
+
+    def _unprotected(self, record: Record) -> bytes | None:
+        """A record with no protection (or no read key yet); returns handshake content to deliver."""
+        ctype = record.content_type
+        if self.tracing:
+            self.events.append(RecordReceived(ContentType(ctype), len(record.fragment), False))
+        if ctype == _CCS:
+            # RFC 8446 §5: one byte 0x01 between the first ClientHello and the peer's Finished is dropped.
+            # (A server also takes one before its first ClientHello: after a stateless HelloRetryRequest
+            # a fresh connection meets the client's compatibility-mode CCS first.)
+            if record.fragment != b"\x01" or not self._ccs_tolerated:
+                raise UnexpectedMessage("change_cipher_spec outside the handshake")
+            self._ccs_count += 1
+            if self._ccs_count > MAX_CONSECUTIVE_EMPTY_RECORDS:  # more is a flood
+                raise UnexpectedMessage("too many change_cipher_spec records")
+            return None
+        if ctype == _HANDSHAKE and self._records.opener is None:
+            return record.fragment
+        if ctype == _ALERT and not self._life.handshake_done:
+            # A peer that failed before it had keys (or before it could use ours) alerts in plaintext.
+            self._alert(record.fragment)
+            return None
+        if ctype == _APPLICATION_DATA:
+            if self._skip_early:  # 0-RTT records sent before our HelloRetryRequest reached the client
+                self._skip_refused_early_data(record)
+                return None
+            raise UnexpectedMessage("application data before the handshake keys")
+        raise UnexpectedMessage(f"unprotected {ContentType(ctype).name.lower()} record after keys were set")
+
+    def _skip_refused_early_data(self, record: Record) -> None:
+        self._skip_early -= len(record.fragment)
+        if self._skip_early < 0:
+            raise UnexpectedMessage("more refused early data than the server allows")
+        if self.tracing:
+            self.events.append(RecordReceived(ContentType.APPLICATION_DATA, len(record.fragment), True))
+
+    def _application_data(self, content: bytes) -> None:
+        """Application data that did not take the direct route: empty, misplaced, or early."""
+        if not self._records.reassembler.is_aligned:
+            raise UnexpectedMessage("application data in the middle of a handshake message")
+        if not self._life.handshake_done:
+            # Before the handshake completed: fine within an accepted 0-RTT budget.
+            if not self._accept_early:
+                raise UnexpectedMessage("application data before the handshake completed")
+            self._accept_early -= len(content)
+            if self._accept_early < 0:
+                raise UnexpectedMessage("more early data than max_early_data_size")
+            if content:
+                self.events.append(EarlyDataReceived(content))
+        # After the handshake only an empty record comes here (data takes the direct route in feed).
+
+    def _alert(self, data: bytes) -> None:
+        if not self._records.reassembler.is_aligned:
+            raise UnexpectedMessage("alert in the middle of a handshake message")
+        if len(data) != 2:
+            raise DecodeError(f"alert of {len(data)} bytes")
+        level, description = AlertLevel(data[0]), AlertDescription(data[1])
+        if description == AlertDescription.CLOSE_NOTIFY:
+            self._life.close_theirs()
+            self.events.append(ConnectionClosed(clean=True))
+            return
+        self.events.append(AlertReceived(level, description))
+        if description == AlertDescription.USER_CANCELED:
+            return
+        # RFC 8446 §6.2: every other alert is an error alert, whatever its level says.
+        raise FatalAlert(description)
+
+
+__all__ = ["MAX_KEY_UPDATES_WITHOUT_DATA", "Inbound"]
