@@ -159,3 +159,24 @@ def test_usage_errors_exit_2() -> None:
     assert run_tlslens("scan").returncode == 2
     assert run_tlslens("scan", "example.com", "--shard", "3/2").returncode == 2
     assert run_tlslens("scan", "example.com:99999").returncode == 2
+
+
+def test_zero_rtt_acceptance_is_found(scan_pki: ScanPki, ec_leaf: LeafFiles) -> None:
+    from .conftest import codes, run_scan
+
+    args = ("--cert", str(ec_leaf.chain), "--key", str(ec_leaf.key), "--www", "--early-data")
+    with tlslens_server(*args) as (_proc, port):
+        report = run_scan(port, scan_pki)
+    assert report["server"]["zero_rtt"] == {"offered": True, "accepted": True}
+    assert report["server"]["resumption"]["tls13_resumed"] is True
+    assert "zero-rtt" in codes(report)
+
+
+def test_a_server_that_does_not_speak_tls_exits_2(scan_pki: ScanPki, tmp_path: Path) -> None:
+    from .servers import http_server
+
+    with http_server(tmp_path) as port:
+        code, reports, output = scan(scan_pki, f"127.0.0.1:{port}", "--json")
+    assert code == 2
+    assert reports[0]["error"].startswith("not TLS: the peer does not speak TLS")
+    assert f"tlslens scan: 127.0.0.1:{port}: not TLS" in output

@@ -183,3 +183,40 @@ def test_rsa_and_ecdsa_certificates_are_both_found(
     auths = {s["authentication"] for s in report["cipher_suites"]["TLSv1.2"]["suites"]}
     assert auths == {"RSA", "ECDSA"}
     assert report["grade"] == "A-"
+
+
+def ocsp_response(leaf: Path, pki: ScanPki) -> bytes:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509 import ocsp
+
+    cert = x509.load_pem_x509_certificate(leaf.read_bytes())
+    now = dt.datetime.now(dt.UTC)
+    builder = (
+        ocsp.OCSPResponseBuilder()
+        .add_response(
+            cert,
+            pki.inter.cert,
+            hashes.SHA256(),
+            ocsp.OCSPCertStatus.GOOD,
+            now,
+            now + dt.timedelta(days=1),
+            None,
+            None,
+        )
+        .responder_id(ocsp.OCSPResponderEncoding.HASH, pki.inter.cert)
+    )
+    return builder.sign(pki.inter.key, hashes.SHA256()).public_bytes(_DER)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("protocol", ["-tls1_3", "-tls1_2"])
+def test_ocsp_stapling_is_seen(scan_pki: ScanPki, ec_leaf: LeafFiles, tmp_path: Path, protocol: str) -> None:
+    status = tmp_path / "ocsp.der"
+    status.write_bytes(ocsp_response(ec_leaf.cert, scan_pki))
+    with openssl_server(*serve(ec_leaf, protocol, "-status_file", str(status))) as port:
+        report = run_scan(port, scan_pki)
+    assert report["server"]["ocsp_stapling"] is True
+    assert "no-ocsp-stapling" not in codes(report)
+    assert any(s["ocsp_stapled"] for c in report["certificates"] for s in c["served"])

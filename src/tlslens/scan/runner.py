@@ -333,16 +333,26 @@ def _is_ip(host: str) -> bool:
 async def scan_many(
     targets: Iterable[tuple[str, int]], options: ScanOptions, store: TrustStore | None = None
 ) -> AsyncIterator[ScanResult]:
-    """Scan ``targets``, ``options.concurrency`` at a time, yielding each result as it finishes."""
+    """Scan ``targets``, ``options.concurrency`` at a time, yielding each result as it finishes.
+
+    Targets are taken from the iterable only as a worker frees up, so a list of millions costs no more
+    memory than ``concurrency`` scans in flight."""
     trust = store if store is not None else (options.trust or system_trust_store())
-    semaphore = asyncio.Semaphore(options.concurrency)
+    source = iter(targets)
+    running: set[asyncio.Task[ScanResult]] = set()
 
-    async def one(host: str, port: int) -> ScanResult:
-        async with semaphore:
-            return await scan_target(host, port, options, trust)
+    def refill() -> None:
+        while len(running) < options.concurrency:
+            item = next(source, None)
+            if item is None:
+                return
+            running.add(asyncio.ensure_future(scan_target(item[0], item[1], options, trust)))
 
-    pending = {asyncio.ensure_future(one(h, p)) for h, p in targets}
-    while pending:
-        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+    refill()
+    while running:
+        done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            running.discard(task)
+        refill()
         for task in done:
             yield task.result()
