@@ -236,3 +236,9 @@ def test_findings_of_low_severity_or_worse_need_a_fix() -> None:
     with pytest.raises(ValueError, match="needs a fix"):
         Finding("x", "low", "t", "d", "")
     Finding("x", "info", "t", "d", "")
+
+
+def test_the_a_plus_step_says_when_hsts_was_not_tested() -> None:
+    metrics = Metrics(GOOD.protocols, GOOD.key_exchange, GOOD.cipher_bits, None, hsts_tested=False)
+    [step] = improvements([], metrics)
+    assert step.to == "A+" and step.fixes[0].startswith("HSTS could not be tested here.")

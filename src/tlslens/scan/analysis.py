@@ -11,7 +11,7 @@ from typing import Any
 from tlslens.pki import TrustStore
 from tlslens.scan.checks_certs import ChainVerdict, check_certificates, check_server_keys, diagnose
 from tlslens.scan.checks_certs import server_key_strengths as key_strengths
-from tlslens.scan.checks_http import check_handshakes, check_hsts, hsts_max_age
+from tlslens.scan.checks_http import check_handshakes, check_hsts, hsts_facts, hsts_max_age
 from tlslens.scan.checks_protocols import check_protocols, protocol_table
 from tlslens.scan.checks_suites import check_dh, check_suites, cipher_bits, dh_strengths, suite_key_exchange
 from tlslens.scan.grader import Grade, KeyExchangeStrength, Metrics, Step, grade, improvements
@@ -76,7 +76,8 @@ def _negotiated_groups(data: ScanData) -> list[KeyExchangeStrength]:
 def metrics_for(data: ScanData, verdicts: list[ChainVerdict]) -> Metrics:
     protocols = tuple(p for p, on in protocol_table(data).items() if on)
     kx = [*key_strengths(verdicts), *suite_key_exchange(data), *_negotiated_groups(data), *dh_strengths(data)]
-    return Metrics(protocols, tuple(dict.fromkeys(kx)), tuple(cipher_bits(data)), hsts_max_age(data))
+    tested = bool(hsts_facts(data)["tested"])
+    return Metrics(protocols, tuple(dict.fromkeys(kx)), tuple(cipher_bits(data)), hsts_max_age(data), tested)
 
 
 def analyse(data: ScanData, trust: TrustStore) -> Analysis:

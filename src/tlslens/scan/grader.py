@@ -131,6 +131,8 @@ class Metrics:
     cipher_bits: tuple[int, ...]
     hsts_max_age: int | None = None
     """max-age of a valid HSTS header, or None (no header, or not tested)."""
+    hsts_tested: bool = True
+    """False when no HTTP response could be read (the A+ step then says HSTS is untested)."""
 
 
 # --- the rules (guide §1.3 and the Qualys posts it cites) ------------------------------------------
@@ -396,7 +398,8 @@ def improvements(findings: Sequence[Finding], metrics: Metrics, limit: int = 6) 
         elif now.grade == "A" and not any(c.grade == "A-" for c in now.caps):
             binding = [f for f in current if f.code in ("hsts-short", "no-hsts", "hsts-invalid")]
             if not binding and (metrics.hsts_max_age or 0) < HSTS_A_PLUS_MIN_AGE:
-                steps.append(Step("A+", ("hsts",), (_HSTS_FIX,)))
+                fix = _HSTS_FIX if metrics.hsts_tested else f"HSTS could not be tested here. {_HSTS_FIX}"
+                steps.append(Step("A+", ("hsts",), (fix,)))
                 break
         else:
             decisive = {c.code for c in now.caps if c.grade == now.grade}
