@@ -82,8 +82,13 @@ def client_hello12(
 class RecordSocket:
     """Whole TLS records over a TCP socket (no protection: the caller seals and opens)."""
 
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        sock.settimeout(TIMEOUT)
+
+    @classmethod
+    def connect(cls, port: int) -> RecordSocket:
+        return cls(socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT))
 
     def send_record(self, content_type: int, payload: bytes, version: int = 0x0303) -> None:
         header = bytes([content_type]) + version.to_bytes(2, "big") + len(payload).to_bytes(2, "big")
@@ -133,7 +138,7 @@ class Tls12Peer:
         self.proc = proc
         self.port = port
         self.keylog = keylog
-        self.conn = RecordSocket(port)
+        self.conn = RecordSocket.connect(port)
 
     @classmethod
     def start(cls, pki: PkiFiles, directory: Path, *args: str, version: str = "-tls1_2") -> Tls12Peer:

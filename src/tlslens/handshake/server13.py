@@ -22,7 +22,7 @@ from cryptography import x509
 
 from tlslens import keylog
 from tlslens.config import ServerConfig
-from tlslens.crypto import groups
+from tlslens.crypto.groups import server_key_exchange
 from tlslens.crypto.key_schedule import EarlySecret, HandshakeSecret, MasterSecret, finished_verify_data
 from tlslens.crypto.signatures import certificate_verify_input
 from tlslens.crypto.transcript import Transcript
@@ -232,7 +232,7 @@ def _send_server_parameters(
     if psk is None or psk.dhe:
         if chosen.client_share is None:  # (a HelloRetryRequest was sent instead: never here)
             raise InternalError(f"no client key share for {chosen.group.iana_name}")
-        server_share, shared_secret = groups.server_key_exchange(chosen.group, chosen.client_share, provider)
+        server_share, shared_secret = server_key_exchange(chosen.group, chosen.client_share, provider)
         sh_extensions.append(KeyShareServerHello(KeyShareEntry(chosen.group, server_share)))
     sh_extensions.append(_TLS13)
     early = psk.early_secret if psk is not None else EarlySecret.from_psk(suite, None)
