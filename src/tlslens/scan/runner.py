@@ -306,6 +306,10 @@ async def scan_target(
     if error is not None:
         return ScanResult(label, data, error=error, elapsed=time.perf_counter() - start)
     await _scan_stage2(prober, data, name, options)
+    if not data.chains:
+        errors = [h.error for h in data.handshakes.values() if h.error]
+        why = f"no complete handshake ({errors[0]})" if errors else "no certificate was presented"
+        data.not_tested["certificates"] = why
     trust = store if store is not None else (options.trust or system_trust_store())
     if options.aia:
         urls = aia_urls_needed(data, trust)
