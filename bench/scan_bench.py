@@ -275,7 +275,12 @@ def main() -> int:
         with servers(d, f) as ports:
             names = list(ports)
             targets = [f"127.0.0.1:{ports[n]}" for n in names]
-            runs: dict[str, list[float]] = {"tlslens, 6 servers": [], "tlslens, 1 server (nginx)": []}
+            runs: dict[str, list[float]] = {
+                "tlslens, 6 servers": [],
+                "tlslens, 1 server (nginx)": [],
+                "  of which the scan itself": [],
+                "tlslens --version (start + import)": [],
+            }
             if sslyze:
                 runs["sslyze, 6 servers (default scan)"] = []
                 runs["sslyze, 6 servers (same checks)"] = []
@@ -289,7 +294,12 @@ def main() -> int:
                 seconds, result = timed(tlslens_cmd(targets, f))
                 runs["tlslens, 6 servers"].append(seconds)
                 reports = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-                runs["tlslens, 1 server (nginx)"].append(timed(tlslens_cmd(one, f))[0])
+                seconds, single = timed(tlslens_cmd(one, f))
+                runs["tlslens, 1 server (nginx)"].append(seconds)
+                runs["  of which the scan itself"].append(json.loads(single.stdout)["elapsed_s"])
+                runs["tlslens --version (start + import)"].append(
+                    timed([sys.executable, "-m", "tlslens", "--version"])[0]
+                )
                 if sslyze:
                     out = d / "sslyze.json"
                     runs["sslyze, 6 servers (default scan)"].append(
