@@ -7,20 +7,67 @@ resumption (§4.6.1) and the server's group choice (§4.2.8: a share the client 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
-from tests.handshake.helpers import ConnectionPair, TamperingClient, of_type
+from tests.handshake.helpers import (
+    ConnectionPair,
+    Tamper,
+    TamperingClient,
+    TamperingServer,
+    assert_alert_sent,
+    client_config,
+    of_type,
+    replacing,
+    server_config,
+)
 from tests.rsa_pss import needs_openssl, rsa_pss_client_leaf, rsa_pss_pki
 from tlslens.config import CertifiedKey, ClientConfig, ServerConfig
 from tlslens.connection import ServerConnection
+from tlslens.errors import DecodeError, RemoteProtocolError
 from tlslens.events import HandshakeCompleted
 from tlslens.verifier import WebPkiVerifier
 from tlslens.wire.enums import AlertDescription, SignatureScheme
-from tlslens.wire.messages import CertificateVerify, decode_handshake
+from tlslens.wire.messages import CertificateVerify, Finished, decode_handshake
 
 S = SignatureScheme
 A = AlertDescription
 PSS_PSS = (S.RSA_PSS_PSS_SHA256, S.RSA_PSS_PSS_SHA384, S.RSA_PSS_PSS_SHA512)
+
+
+def server_refuses(
+    exc: type[RemoteProtocolError],
+    tamper: Tamper | None = None,
+    *,
+    client: dict | None = None,
+    server: dict | None = None,
+) -> RemoteProtocolError:
+    """A (tampering) client against a server that must raise exactly ``exc`` and queue its alert."""
+    c = TamperingClient(client_config(**(client or {})), tamper=tamper)
+    s = TamperingServer(server_config(**(server or {})))
+    with pytest.raises(exc) as info:
+        ConnectionPair(client=c, server=s).pump()
+    assert type(info.value) is exc, info.value
+    assert_alert_sent(s, c, exc.alert)
+    return info.value
+
+
+def client_refuses(
+    exc: type[RemoteProtocolError],
+    tamper: Tamper | None = None,
+    *,
+    client: dict | None = None,
+    server: dict | None = None,
+) -> RemoteProtocolError:
+    """A client against a (tampering) server; the client must raise exactly ``exc`` and queue its alert."""
+    c = TamperingClient(client_config(**(client or {})))
+    s = TamperingServer(server_config(**(server or {})), tamper=tamper)
+    with pytest.raises(exc) as info:
+        ConnectionPair(client=c, server=s).pump()
+    assert type(info.value) is exc, info.value
+    assert_alert_sent(c, s, exc.alert)
+    return info.value
 
 
 def completed(events: list) -> HandshakeCompleted:
@@ -66,3 +113,24 @@ def test_client_with_rsa_pss_certificate_signs_with_rsa_pss_pss() -> None:
     assert completed(pair.server_events).peer_certificates[0] == leaf.certificate
     sent = [decode_handshake(raw) for raw, _ in client.sent]
     assert [m.algorithm for m in sent if isinstance(m, CertificateVerify)] == [S.RSA_PSS_PSS_SHA256]
+
+
+# --- 2. a Finished of the wrong length is decode_error, not decrypt_error (§4.4.4, §6) ------------------
+
+WRONG_LENGTHS: list[Callable[[bytes], bytes]] = [
+    lambda v: v[:-1],
+    lambda v: v + b"\x00",
+    lambda v: b"",
+    lambda v: v + v,
+]
+LENGTH_IDS = ["one_short", "one_long", "empty", "twice"]
+
+
+@pytest.mark.parametrize("change", WRONG_LENGTHS, ids=LENGTH_IDS)
+def test_server_refuses_client_finished_of_wrong_length(change: Callable[[bytes], bytes]) -> None:
+    server_refuses(DecodeError, replacing(Finished, lambda m: Finished(change(m.verify_data))))
+
+
+@pytest.mark.parametrize("change", WRONG_LENGTHS, ids=LENGTH_IDS)
+def test_client_refuses_server_finished_of_wrong_length(change: Callable[[bytes], bytes]) -> None:
+    client_refuses(DecodeError, replacing(Finished, lambda m: Finished(change(m.verify_data))))

@@ -620,7 +620,7 @@ CLIENT_FAULTS = [
         id="finished-bad_verify_data",
     ),
     pytest.param(
-        DecryptError,
+        DecodeError,
         replacing(Finished, lambda m: Finished(m.verify_data[:-1])),
         None,
         None,
@@ -1039,7 +1039,7 @@ SERVER_FAULTS = [
         id="client_finished-bad_verify_data",
     ),
     pytest.param(
-        DecryptError,
+        DecodeError,
         replacing(Finished, lambda m: Finished(b"")),
         None,
         None,
