@@ -131,12 +131,12 @@ class Inbound:
                     raise UnexpectedMessage(
                         f"more than {MAX_CONSECUTIVE_EMPTY_RECORDS} empty records in a row"
                     )
-                if inner_type == _HANDSHAKE:
-                    if not content:
-                        raise UnexpectedMessage("zero-length handshake fragment")
-                    yield content
-                elif inner_type == app_data:
+                if inner_type == app_data:
                     self._application_data(content)
+                elif not content:  # RFC 8446 §5.4: a protected handshake or alert record with no content
+                    raise UnexpectedMessage(f"zero-length {ContentType(inner_type).name.lower()} record")
+                elif inner_type == _HANDSHAKE:
+                    yield content
                 else:
                     self._alert(content)
             else:
