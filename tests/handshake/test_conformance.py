@@ -7,6 +7,7 @@ resumption (§4.6.1) and the server's group choice (§4.2.8: a share the client 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import pytest
@@ -25,10 +26,10 @@ from tests.handshake.helpers import (
 from tests.rsa_pss import needs_openssl, rsa_pss_client_leaf, rsa_pss_pki
 from tlslens.config import CertifiedKey, ClientConfig, ServerConfig
 from tlslens.connection import ServerConnection
-from tlslens.errors import DecodeError, RemoteProtocolError
+from tlslens.errors import DecodeError, ProtocolVersionMismatch, RemoteProtocolError
 from tlslens.events import HandshakeCompleted
 from tlslens.verifier import WebPkiVerifier
-from tlslens.wire.enums import AlertDescription, SignatureScheme
+from tlslens.wire.enums import AlertDescription, ProtocolVersion, SignatureScheme
 from tlslens.wire.messages import CertificateVerify, Finished, decode_handshake
 
 S = SignatureScheme
@@ -134,3 +135,19 @@ def test_server_refuses_client_finished_of_wrong_length(change: Callable[[bytes]
 @pytest.mark.parametrize("change", WRONG_LENGTHS, ids=LENGTH_IDS)
 def test_client_refuses_server_finished_of_wrong_length(change: Callable[[bytes], bytes]) -> None:
     client_refuses(DecodeError, replacing(Finished, lambda m: Finished(change(m.verify_data))))
+
+
+# --- 4. legacy_version 0x0300 or lower is protocol_version, whatever supported_versions says (D.5) -----
+
+
+@pytest.mark.parametrize("version", [0x0300, 0x0200, 0x0002, 0x0000], ids=hex)
+def test_server_refuses_client_hello_with_ssl3_legacy_version(version: int) -> None:
+    hook = lambda ch: dataclasses.replace(ch, legacy_version=ProtocolVersion(version))  # noqa: E731
+    exc = server_refuses(ProtocolVersionMismatch, client={"client_hello_hook": hook})
+    assert "0x0300" in str(exc)
+
+
+@pytest.mark.parametrize("version", [0x0301, 0x0302, 0x0303], ids=hex)
+def test_server_accepts_tls1x_legacy_version_with_supported_versions(version: int) -> None:
+    hook = lambda ch: dataclasses.replace(ch, legacy_version=ProtocolVersion(version))  # noqa: E731
+    ConnectionPair(client_config(client_hello_hook=hook), server_config()).handshake()

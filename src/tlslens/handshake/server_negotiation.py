@@ -53,7 +53,12 @@ def _names(items: Iterable[object]) -> str:
 
 
 def negotiate(config: ServerConfig, ch: ClientHello, out: Output) -> Negotiated:
-    # 1. Version: TLS 1.3 only (through supported_versions).
+    # 1. Version: TLS 1.3 only (through supported_versions). RFC 8446 Appendix D.5: a legacy_version of
+    # 0x0300 (SSL 3.0) or less aborts the handshake, whatever supported_versions offers.
+    if ch.legacy_version <= ProtocolVersion.SSL3:
+        raise ProtocolVersionMismatch(
+            f"ClientHello.legacy_version is 0x{ch.legacy_version:04x}: 0x0300 or lower is refused"
+        )
     sv = ch.extension(SupportedVersionsClientHello)
     if sv is None or ProtocolVersion.TLS1_3 not in sv.versions:
         offered = [v.label for v in sv.versions] if sv else [ProtocolVersion(ch.legacy_version).label]
