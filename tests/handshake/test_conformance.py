@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 
@@ -26,13 +27,17 @@ from tests.handshake.helpers import (
 from tests.rsa_pss import needs_openssl, rsa_pss_client_leaf, rsa_pss_pki
 from tlslens.config import CertifiedKey, ClientConfig, ServerConfig
 from tlslens.connection import ServerConnection
-from tlslens.errors import DecodeError, ProtocolVersionMismatch, RemoteProtocolError
+from tlslens.errors import DecodeError, IllegalParameter, ProtocolVersionMismatch, RemoteProtocolError
 from tlslens.events import HandshakeCompleted
 from tlslens.verifier import WebPkiVerifier
-from tlslens.wire.enums import AlertDescription, ProtocolVersion, SignatureScheme
+from tlslens.wire.enums import AlertDescription, NamedGroup, ProtocolVersion, SignatureScheme
+from tlslens.wire.extensions import KeyShareClientHello, KeyShareEntry, KeyShareServerHello
+from tlslens.wire.hello import ClientHello, ServerHello
 from tlslens.wire.messages import CertificateVerify, Finished, decode_handshake
 
 S = SignatureScheme
+G = NamedGroup
+M = TypeVar("M")
 A = AlertDescription
 PSS_PSS = (S.RSA_PSS_PSS_SHA256, S.RSA_PSS_PSS_SHA384, S.RSA_PSS_PSS_SHA512)
 
@@ -69,6 +74,12 @@ def client_refuses(
     assert type(info.value) is exc, info.value
     assert_alert_sent(c, s, exc.alert)
     return info.value
+
+
+def set_ext(message: M, cls: type, new: object | None) -> M:
+    """``message`` with its extension of class ``cls`` replaced by ``new`` (None: removed)."""
+    exts = (new if isinstance(e, cls) else e for e in message.extensions or ())  # type: ignore[attr-defined]
+    return dataclasses.replace(message, extensions=tuple(e for e in exts if e is not None))  # type: ignore[type-var]
 
 
 def completed(events: list) -> HandshakeCompleted:
@@ -151,3 +162,50 @@ def test_server_refuses_client_hello_with_ssl3_legacy_version(version: int) -> N
 def test_server_accepts_tls1x_legacy_version_with_supported_versions(version: int) -> None:
     hook = lambda ch: dataclasses.replace(ch, legacy_version=ProtocolVersion(version))  # noqa: E731
     ConnectionPair(client_config(client_hello_hook=hook), server_config()).handshake()
+
+
+# --- 9. key_exchange of the wrong length, or empty, is illegal_parameter (§4.2.8, §4.2.8.2) ------------
+
+SHARE_SIZES = {G.X25519: 32, G.X448: 56, G.SECP256R1: 65, G.SECP384R1: 97, G.SECP521R1: 133}
+BAD_SHARES: dict[str, Callable[[int], bytes]] = {
+    "empty": lambda n: b"",
+    "one_byte": lambda n: b"\x04",
+    "one_short": lambda n: b"\x04" + bytes(range(1, n - 1)),
+    "one_long": lambda n: b"\x04" + bytes(i % 251 + 1 for i in range(n)),
+}
+
+
+def _client_share(group: NamedGroup, key_exchange: bytes) -> Callable[[ClientHello], ClientHello]:
+    shares = KeyShareClientHello((KeyShareEntry(group, key_exchange),))
+    return lambda ch: set_ext(ch, KeyShareClientHello, shares)
+
+
+@pytest.mark.parametrize("bad", list(BAD_SHARES))
+@pytest.mark.parametrize("group", list(SHARE_SIZES), ids=lambda g: g.iana_name)
+def test_server_refuses_key_share_of_wrong_length(group: NamedGroup, bad: str) -> None:
+    hook = _client_share(group, BAD_SHARES[bad](SHARE_SIZES[group]))
+    server_refuses(IllegalParameter, client={"groups": (group,), "client_hello_hook": hook})
+
+
+@pytest.mark.parametrize("bad", list(BAD_SHARES))
+def test_server_refuses_bad_share_it_would_not_use(bad: str) -> None:
+    """A share of the wrong length for a group we know is refused even beside a good one."""
+
+    def hook(ch: ClientHello) -> ClientHello:
+        ks = ch.extension(KeyShareClientHello)
+        assert ks is not None
+        broken = KeyShareEntry(G.SECP256R1, BAD_SHARES[bad](65))
+        return set_ext(ch, KeyShareClientHello, KeyShareClientHello((*ks.client_shares, broken)))
+
+    client = {"groups": (G.X25519, G.SECP256R1), "key_share_groups": (G.X25519,), "client_hello_hook": hook}
+    server_refuses(IllegalParameter, client=client)
+
+
+@pytest.mark.parametrize("bad", list(BAD_SHARES))
+@pytest.mark.parametrize("group", list(SHARE_SIZES), ids=lambda g: g.iana_name)
+def test_client_refuses_server_key_share_of_wrong_length(group: NamedGroup, bad: str) -> None:
+    def tamper(sh: ServerHello) -> ServerHello:
+        share = KeyShareEntry(group, BAD_SHARES[bad](SHARE_SIZES[group]))
+        return set_ext(sh, KeyShareServerHello, KeyShareServerHello(share))
+
+    client_refuses(IllegalParameter, replacing(ServerHello, tamper), client={"groups": (group,)})

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tlslens.config import CertifiedKey, ServerConfig
+from tlslens.crypto.groups import SHARE_LENGTHS
 from tlslens.crypto.suites import TLS13_SUITES, Tls13Suite
 from tlslens.errors import (
     HandshakeFailure,
@@ -90,6 +91,13 @@ def negotiate(config: ServerConfig, ch: ClientHello, out: Output) -> Negotiated:
         raise IllegalParameter("two key shares for the same group")
     if any(g not in client_groups for g in share_groups):
         raise IllegalParameter("a key share for a group missing from supported_groups")
+    for entry in ks.client_shares:  # RFC 8446 §4.2.8.2: each group fixes its share's length
+        sizes = SHARE_LENGTHS.get(entry.group)
+        if sizes is not None and len(entry.key_exchange) != sizes[0]:
+            raise IllegalParameter(
+                f"client {entry.group.iana_name} key share is {len(entry.key_exchange)} octets,"
+                f" expected {sizes[0]}"
+            )
     groups = tuple(config.groups)
     group = next((g for g in groups if g in client_groups), None)
     if group is None:
