@@ -31,7 +31,7 @@ from tlslens.errors import DecodeError, IllegalParameter, ProtocolVersionMismatc
 from tlslens.events import HandshakeCompleted
 from tlslens.verifier import WebPkiVerifier
 from tlslens.wire.enums import AlertDescription, NamedGroup, ProtocolVersion, SignatureScheme
-from tlslens.wire.extensions import KeyShareClientHello, KeyShareEntry, KeyShareServerHello
+from tlslens.wire.extensions import KeyShareClientHello, KeyShareEntry, KeyShareServerHello, SupportedGroups
 from tlslens.wire.hello import ClientHello, ServerHello
 from tlslens.wire.messages import CertificateVerify, Finished, decode_handshake
 
@@ -209,3 +209,30 @@ def test_client_refuses_server_key_share_of_wrong_length(group: NamedGroup, bad:
         return set_ext(sh, KeyShareServerHello, KeyShareServerHello(share))
 
     client_refuses(IllegalParameter, replacing(ServerHello, tamper), client={"groups": (group,)})
+
+
+# --- 5. unknown groups are ignored in key_share and supported_groups, whatever their number (§4.2.7) ---
+
+
+def _with_unknown_groups(n: int, share_size: int = 1) -> Callable[[ClientHello], ClientHello]:
+    """Add ``n`` groups the server does not know (GREASE-like values too) to supported_groups, each with
+    a key share, before the real ones."""
+    unknown = [G(0x0A0A + 0x1010 * i) if i < 16 else G(0xFE00 - i) for i in range(n)]
+
+    def hook(ch: ClientHello) -> ClientHello:
+        ks, sg = ch.extension(KeyShareClientHello), ch.extension(SupportedGroups)
+        assert ks is not None and sg is not None
+        extra = [KeyShareEntry(g, bytes((i % 255 + 1,)) * share_size) for i, g in enumerate(unknown)]
+        groups = (*dict.fromkeys(unknown), *sg.named_group_list)
+        shares = {e.group: e for e in extra}  # one share per group
+        ch = set_ext(ch, SupportedGroups, SupportedGroups(groups))
+        return set_ext(ch, KeyShareClientHello, KeyShareClientHello((*shares.values(), *ks.client_shares)))
+
+    return hook
+
+
+@pytest.mark.parametrize("n", [17, 200, 4000])
+def test_server_ignores_any_number_of_unknown_groups_and_shares(n: int) -> None:
+    pair = ConnectionPair(client_config(client_hello_hook=_with_unknown_groups(n)), server_config())
+    pair.handshake()
+    assert completed(pair.server_events).group == G.X25519MLKEM768  # the real share, first in our list

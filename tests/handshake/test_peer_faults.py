@@ -86,7 +86,6 @@ from tlslens.handshake.common import (
     DOWNGRADE_TLS11,
     DOWNGRADE_TLS12,
     MAX_CERTIFICATE_CHAIN_LENGTH,
-    MAX_KEY_SHARES,
 )
 from tlslens.handshake.cookie import COOKIE_LIFETIME, build_hello_retry_request
 from tlslens.handshake.traffic import MAX_TICKETS_PER_CONNECTION
@@ -830,17 +829,6 @@ def _without(cls: type) -> dict:
     return _ch(lambda ch: set_ext(ch, cls, None))  # type: ignore[arg-type, return-value]
 
 
-def _many_shares(ch: ClientHello) -> ClientHello:
-    groups = [G(0x0A0A + 0x1010 * i) for i in range(MAX_KEY_SHARES)]  # GREASE-like, unknown to the server
-    ks = ch.extension(KeyShareClientHello)
-    assert ks is not None
-    shares = (*ks.client_shares, *(KeyShareEntry(g, b"\x01") for g in groups))
-    ch = set_ext(ch, KeyShareClientHello, KeyShareClientHello(shares))  # type: ignore[assignment]
-    sg = ch.extension(SupportedGroups)
-    assert sg is not None
-    return set_ext(ch, SupportedGroups, SupportedGroups((*sg.named_group_list, *groups)))  # type: ignore[return-value]
-
-
 def _duplicate_share(ch: ClientHello) -> ClientHello:
     ks = ch.extension(KeyShareClientHello)
     assert ks is not None
@@ -935,7 +923,6 @@ SERVER_FAULTS = [
         None,
         id="client_hello-key_share_for_group_not_supported",
     ),
-    pytest.param(IllegalParameter, None, _ch(_many_shares), None, id="client_hello-too_many_key_shares"),
     pytest.param(
         IllegalParameter,
         None,

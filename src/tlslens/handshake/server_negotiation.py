@@ -20,7 +20,6 @@ from tlslens.errors import (
     NoApplicationProtocol,
     ProtocolVersionMismatch,
 )
-from tlslens.handshake.common import MAX_KEY_SHARES
 from tlslens.output import Output
 from tlslens.wire.enums import CompressionMethod, NamedGroup, ProtocolVersion, SignatureScheme
 from tlslens.wire.extensions import (
@@ -83,13 +82,14 @@ def negotiate(config: ServerConfig, ch: ClientHello, out: Output) -> Negotiated:
     if sg is None or ks is None:
         missing = "supported_groups" if sg is None else "key_share"
         raise MissingExtension(f"ClientHello has no {missing} (needed without a PSK)")
+    # Groups we do not know are ignored, however many there are (RFC 8446 §4.2.7, §9.3): the lists are
+    # bounded by the ClientHello's size, and every check here is linear in them.
     client_groups = sg.named_group_list
-    if len(ks.client_shares) > MAX_KEY_SHARES:
-        raise IllegalParameter(f"{len(ks.client_shares)} key shares (limit {MAX_KEY_SHARES})")
+    client_group_set = frozenset(client_groups)
     share_groups = tuple(e.group for e in ks.client_shares)
     if len(set(share_groups)) != len(share_groups):
         raise IllegalParameter("two key shares for the same group")
-    if any(g not in client_groups for g in share_groups):
+    if not client_group_set.issuperset(share_groups):
         raise IllegalParameter("a key share for a group missing from supported_groups")
     for entry in ks.client_shares:  # RFC 8446 §4.2.8.2: each group fixes its share's length
         sizes = SHARE_LENGTHS.get(entry.group)
@@ -99,7 +99,7 @@ def negotiate(config: ServerConfig, ch: ClientHello, out: Output) -> Negotiated:
                 f" expected {sizes[0]}"
             )
     groups = tuple(config.groups)
-    group = next((g for g in groups if g in client_groups), None)
+    group = next((g for g in groups if g in client_group_set), None)
     if group is None:
         raise HandshakeFailure(
             f"no group in common: client supports {_names(client_groups)}; server accepts {_names(groups)}"
