@@ -26,9 +26,9 @@ from tests.handshake.helpers import (
 )
 from tests.rsa_pss import needs_openssl, rsa_pss_client_leaf, rsa_pss_pki
 from tlslens.config import CertifiedKey, ClientConfig, ServerConfig
-from tlslens.connection import ServerConnection
+from tlslens.connection import ClientConnection, ServerConnection
 from tlslens.errors import DecodeError, IllegalParameter, ProtocolVersionMismatch, RemoteProtocolError
-from tlslens.events import HandshakeCompleted
+from tlslens.events import EarlyDataReceived, HandshakeCompleted, MessageReceived, SessionTicketReceived
 from tlslens.verifier import WebPkiVerifier
 from tlslens.wire.enums import AlertDescription, NamedGroup, ProtocolVersion, SignatureScheme
 from tlslens.wire.extensions import KeyShareClientHello, KeyShareEntry, KeyShareServerHello, SupportedGroups
@@ -80,6 +80,17 @@ def set_ext(message: M, cls: type, new: object | None) -> M:
     """``message`` with its extension of class ``cls`` replaced by ``new`` (None: removed)."""
     exts = (new if isinstance(e, cls) else e for e in message.extensions or ())  # type: ignore[attr-defined]
     return dataclasses.replace(message, extensions=tuple(e for e in exts if e is not None))  # type: ignore[type-var]
+
+
+def traced_pair(ccfg: ClientConfig, scfg: ServerConfig, **client_kwargs: object) -> ConnectionPair:
+    client = ClientConnection(ccfg, "localhost", trace=True, **client_kwargs)  # type: ignore[arg-type]
+    return ConnectionPair(client=client, server=ServerConnection(scfg, trace=True))
+
+
+def hellos(pair: ConnectionPair, cls: type[M]) -> list[M]:
+    """The ClientHellos the server received, or the ServerHellos (and HelloRetryRequests) the client did."""
+    events = pair.server_events if cls is ClientHello else pair.client_events
+    return [e.message for e in of_type(events, MessageReceived) if isinstance(e.message, cls)]
 
 
 def completed(events: list) -> HandshakeCompleted:
@@ -236,3 +247,55 @@ def test_server_ignores_any_number_of_unknown_groups_and_shares(n: int) -> None:
     pair = ConnectionPair(client_config(client_hello_hook=_with_unknown_groups(n)), server_config())
     pair.handshake()
     assert completed(pair.server_events).group == G.X25519MLKEM768  # the real share, first in our list
+
+
+# --- 11. group choice: a share the client sent is used when one fits; HRR only when none does ----------
+
+
+@pytest.mark.parametrize(
+    ("client_groups", "shares", "server_groups", "chosen"),
+    [
+        # The client's share for a group we accept is used, even when we would prefer another group.
+        ((G.X25519, G.SECP384R1), (G.X25519,), (G.SECP384R1, G.X25519), G.X25519),
+        ((G.SECP256R1, G.X25519), (G.SECP256R1,), None, G.SECP256R1),  # default server groups
+        # Among the shares sent, server preference wins.
+        ((G.X25519, G.SECP256R1, G.SECP384R1), (G.X25519, G.SECP384R1), (G.SECP384R1, G.X25519), G.SECP384R1),
+        ((G.SECP384R1, G.X25519), (G.SECP384R1, G.X25519), (G.X25519, G.SECP384R1), G.X25519),
+    ],
+    ids=["share_over_preference", "p256_share_default_server", "preference_among_shares", "ours_first"],
+)
+def test_server_uses_a_key_share_the_client_sent_when_one_fits(
+    client_groups: tuple[NamedGroup, ...],
+    shares: tuple[NamedGroup, ...],
+    server_groups: tuple[NamedGroup, ...] | None,
+    chosen: NamedGroup,
+) -> None:
+    ccfg = client_config(groups=client_groups, key_share_groups=shares)
+    scfg = server_config(**({"groups": server_groups} if server_groups else {}))
+    pair = traced_pair(ccfg, scfg).handshake()
+    assert completed(pair.server_events).group == chosen
+    assert not [m for m in hellos(pair, ServerHello) if m.is_hello_retry_request]
+    assert len(hellos(pair, ClientHello)) == 1
+
+
+def test_server_asks_for_a_share_only_when_none_fits() -> None:
+    """No share in a group we accept: HelloRetryRequest for our first choice among the client's groups."""
+    ccfg = client_config(groups=(G.X25519, G.SECP256R1, G.SECP384R1), key_share_groups=(G.X25519,))
+    scfg = server_config(groups=(G.SECP384R1, G.SECP256R1))
+    pair = traced_pair(ccfg, scfg).handshake()
+    retries = [m for m in hellos(pair, ServerHello) if m.is_hello_retry_request]
+    assert len(retries) == 1
+    assert completed(pair.server_events).group == G.SECP384R1
+
+
+def test_zero_rtt_with_a_p256_share_is_accepted_without_a_retry() -> None:
+    """A client whose share is for a group we accept but do not prefer keeps its 0-RTT data."""
+    scfg = server_config(max_early_data_size=1024)
+    ccfg = client_config(groups=(G.SECP256R1, G.X25519), key_share_groups=(G.SECP256R1,))
+    first = ConnectionPair(ccfg, scfg).handshake()
+    (ticket, *_) = of_type(first.client_events, SessionTicketReceived)
+    pair = traced_pair(ccfg, scfg, session=ticket.session, early_data=b"GET / (0-RTT)").handshake()
+    assert len(hellos(pair, ClientHello)) == 1
+    done = completed(pair.server_events)
+    assert done.early_data_accepted and done.group == G.SECP256R1
+    assert b"".join(e.data for e in of_type(pair.server_events, EarlyDataReceived)) == b"GET / (0-RTT)"

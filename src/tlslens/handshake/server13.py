@@ -1,6 +1,6 @@
 """The TLS 1.3 server handshake (RFC 8446 §4), one class per state.
 
-    ExpectClientHello ─(no fitting key share)─► HelloRetryRequest ─► ExpectClientHello (with cookie)
+    ExpectClientHello ─(no key share we accept)─► HelloRetryRequest ─► ExpectClientHello (with cookie)
             │
             ▼  ServerHello, {EncryptedExtensions}      send_server_parameters
             │  [{CertificateRequest}], {Certificate}, {CertificateVerify}      send_certificate
@@ -171,8 +171,8 @@ class ExpectClientHello:
             offered = ", ".join(g.iana_name for g in chosen.client_share_groups) or "no groups"
             out.decide(
                 "hello_retry_request",
-                f"HelloRetryRequest: client sent key shares for {offered} only;"
-                f" server prefers {chosen.group.iana_name}, which the client supports",
+                f"HelloRetryRequest: client sent key shares for {offered}, none in a group the server"
+                f" accepts; asking for {chosen.group.iana_name}, which the client supports",
             )
         return ExpectClientHello(config, after_retry=True)
 

@@ -98,17 +98,27 @@ def negotiate(config: ServerConfig, ch: ClientHello, out: Output) -> Negotiated:
                 f"client {entry.group.iana_name} key share is {len(entry.key_exchange)} octets,"
                 f" expected {sizes[0]}"
             )
+    # A share the client already sent wins over a round trip: the first group in our preference among
+    # those it sent shares for; a HelloRetryRequest (client_share None) only when no share fits, for our
+    # first choice among the groups it supports (as OpenSSL, Go and rustls choose).
     groups = tuple(config.groups)
-    group = next((g for g in groups if g in client_group_set), None)
-    if group is None:
+    common = [g for g in groups if g in client_group_set]
+    if not common:
         raise HandshakeFailure(
             f"no group in common: client supports {_names(client_groups)}; server accepts {_names(groups)}"
         )
-    client_share = next((e.key_exchange for e in ks.client_shares if e.group == group), None)
+    shares = {e.group: e.key_exchange for e in ks.client_shares}
+    group = next((g for g in common if g in shares), common[0])
+    client_share = shares.get(group)
     if out.tracing and client_share is not None:
-        out.decide(
-            "group", f"chose {group.iana_name}: first in server preference; the client sent its key share"
-        )
+        if group is common[0]:
+            why = "first in server preference; the client sent its key share"
+        else:
+            why = (
+                f"the client sent its key share (the server prefers {common[0].iana_name},"
+                " but a share in hand saves a HelloRetryRequest)"
+            )
+        out.decide("group", f"chose {group.iana_name}: {why}")
     # 4. Certificate and signature scheme.
     sa = ch.extension(SignatureAlgorithms)
     if sa is None:
