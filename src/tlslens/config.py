@@ -252,7 +252,9 @@ class ServerConfig(_CommonConfig):
     )
     """Rewrites EncryptedExtensions before it is sent (for trace replays and interop experiments)."""
     tickets: int = 2
-    """NewSessionTickets sent after each full handshake (0: none)."""
+    """NewSessionTickets sent after each handshake, full or resumed (0: none). Tickets from a resumed
+    handshake live no longer than the ticket it used (RFC 8446 §4.6.1: one full handshake's keys have
+    a bounded total lifetime)."""
     ticket_lifetime: int = 7200
     """Seconds a ticket may be used (at most 7 days; also bounded by the ticket key rotation)."""
     ticket_keys: TicketKeyRing | None = None

@@ -14,21 +14,27 @@ from typing import TypeVar
 import pytest
 
 from tests.handshake.helpers import (
+    NOW,
     ConnectionPair,
     Tamper,
     TamperingClient,
     TamperingServer,
     assert_alert_sent,
+    client_chain,
     client_config,
+    client_leaf,
     of_type,
     replacing,
     server_config,
+    verifier,
 )
 from tests.rsa_pss import needs_openssl, rsa_pss_client_leaf, rsa_pss_pki
 from tlslens.config import CertifiedKey, ClientConfig, ServerConfig
 from tlslens.connection import ClientConnection, ServerConnection
+from tlslens.crypto.provider import DeterministicProvider
 from tlslens.errors import DecodeError, IllegalParameter, ProtocolVersionMismatch, RemoteProtocolError
 from tlslens.events import EarlyDataReceived, HandshakeCompleted, MessageReceived, SessionTicketReceived
+from tlslens.session.cache import Session
 from tlslens.verifier import WebPkiVerifier
 from tlslens.wire.enums import AlertDescription, NamedGroup, ProtocolVersion, SignatureScheme
 from tlslens.wire.extensions import KeyShareClientHello, KeyShareEntry, KeyShareServerHello, SupportedGroups
@@ -299,3 +305,55 @@ def test_zero_rtt_with_a_p256_share_is_accepted_without_a_retry() -> None:
     done = completed(pair.server_events)
     assert done.early_data_accepted and done.group == G.SECP256R1
     assert b"".join(e.data for e in of_type(pair.server_events, EarlyDataReceived)) == b"GET / (0-RTT)"
+
+
+# --- 10. new tickets after a resumed handshake too (§4.6.1), within the first handshake's lifetime ------
+
+
+def _tickets(events: list) -> list[Session]:
+    return [e.session for e in of_type(events, SessionTicketReceived)]
+
+
+def test_server_sends_tickets_after_a_resumed_handshake_and_they_resume() -> None:
+    scfg = server_config(tickets=3)
+    ccfg = client_config()
+    first = ConnectionPair(ccfg, scfg).handshake()
+    session = _tickets(first.client_events)[0]
+    for _ in range(2):  # each resumption hands out tickets that resume again
+        c = ClientConnection(ccfg, "localhost", session=session)
+        pair = ConnectionPair(client=c, server=ServerConnection(scfg)).handshake()
+        assert completed(pair.server_events).resumed
+        fresh = _tickets(pair.client_events)
+        assert len(fresh) == 3
+        session = fresh[-1]
+
+
+def test_tickets_after_resumption_keep_the_client_certificate() -> None:
+    scfg = server_config(client_verifier=verifier())
+    ccfg = client_config(certificate_chain=client_chain(), private_key=client_leaf().private_key)
+    first = ConnectionPair(ccfg, scfg).handshake()
+    chain = completed(first.server_events).peer_certificates
+    session = _tickets(first.client_events)[0]
+    for _ in range(2):
+        c = ClientConnection(ccfg, "localhost", session=session)
+        pair = ConnectionPair(client=c, server=ServerConnection(scfg)).handshake()
+        done = completed(pair.server_events)
+        assert done.resumed and done.peer_certificates == chain
+        session = _tickets(pair.client_events)[0]
+
+
+def test_tickets_after_resumption_end_when_the_first_handshake_s_would() -> None:
+    """RFC 8446 §4.6.1 recommends a limit on the total lifetime of keying material from one full
+    handshake: a ticket issued on a resumed connection lives no longer than the one it resumed."""
+    clock = [NOW]
+    provider = DeterministicProvider(seed=b"tickets", clock=lambda: clock[0])
+    scfg = server_config(ticket_lifetime=3000, provider=provider)
+    ccfg = client_config(provider=DeterministicProvider(seed=b"client", clock=lambda: clock[0]))
+    first = ConnectionPair(ccfg, scfg).handshake()
+    session = _tickets(first.client_events)[0]
+    assert session.lifetime == 3000
+    clock[0] = NOW + 1000
+    c = ClientConnection(ccfg, "localhost", session=session)
+    pair = ConnectionPair(client=c, server=ServerConnection(scfg)).handshake()
+    assert completed(pair.server_events).resumed
+    assert {s.lifetime for s in _tickets(pair.client_events)} == {2000}

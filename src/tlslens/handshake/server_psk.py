@@ -180,12 +180,17 @@ def ticket_messages(
     server_name: str | None,
     alpn: bytes | None,
     client_certificates: tuple[bytes, ...] | None,
+    *,
+    max_lifetime: int | None = None,
 ) -> list[NewSessionTicket]:
-    """``config.tickets`` NewSessionTickets, each with its own nonce (and so its own PSK)."""
+    """``config.tickets`` NewSessionTickets, each with its own nonce (and so its own PSK), valid for the
+    configured lifetime (at most what the ticket keys guarantee, and ``max_lifetime`` when given)."""
     provider = config.provider
     now = provider.now()
     ring = config.effective_ticket_keys
     lifetime = min(config.ticket_lifetime, int(ring.guaranteed_lifetime))
+    if max_lifetime is not None:
+        lifetime = min(lifetime, max_lifetime)
     max_early = config.max_early_data_size
     messages = []
     for i in range(config.tickets):
