@@ -14,6 +14,7 @@ from typing import TypeVar
 import pytest
 
 from tests.handshake.helpers import (
+    APPLICATION_DATA,
     NOW,
     ConnectionPair,
     Tamper,
@@ -24,6 +25,7 @@ from tests.handshake.helpers import (
     client_config,
     client_leaf,
     of_type,
+    records,
     replacing,
     server_config,
     verifier,
@@ -32,8 +34,15 @@ from tests.rsa_pss import needs_openssl, rsa_pss_client_leaf, rsa_pss_pki
 from tlslens.config import CertifiedKey, ClientConfig, ServerConfig
 from tlslens.connection import ClientConnection, ServerConnection
 from tlslens.crypto.provider import DeterministicProvider
-from tlslens.errors import DecodeError, IllegalParameter, ProtocolVersionMismatch, RemoteProtocolError
+from tlslens.errors import (
+    BadRecordMac,
+    DecodeError,
+    IllegalParameter,
+    ProtocolVersionMismatch,
+    RemoteProtocolError,
+)
 from tlslens.events import EarlyDataReceived, HandshakeCompleted, MessageReceived, SessionTicketReceived
+from tlslens.record.deframer import encode_plaintext
 from tlslens.session.cache import Session
 from tlslens.verifier import WebPkiVerifier
 from tlslens.wire.enums import AlertDescription, NamedGroup, ProtocolVersion, SignatureScheme
@@ -357,3 +366,42 @@ def test_tickets_after_resumption_end_when_the_first_handshake_s_would() -> None
     pair = ConnectionPair(client=c, server=ServerConnection(scfg)).handshake()
     assert completed(pair.server_events).resumed
     assert {s.lifetime for s in _tickets(pair.client_events)} == {2000}
+
+
+# --- 7. after a HelloRetryRequest, skipping refused 0-RTT ends at the second ClientHello (§4.2.10) ----
+
+
+def _retry_with_early_data() -> tuple[TamperingClient, TamperingServer]:
+    """A resuming client that sent 0-RTT with a share the server does not accept: the server answered
+    with a HelloRetryRequest (skipping the early data meanwhile) and has just taken the second
+    ClientHello and sent its flight."""
+    scfg = server_config(groups=(G.SECP384R1,), max_early_data_size=1024)
+    ccfg = client_config(groups=(G.X25519, G.SECP384R1), key_share_groups=(G.X25519,))
+    first = ConnectionPair(ccfg, scfg).handshake()
+    session = _tickets(first.client_events)[0]
+    c = TamperingClient(ccfg, session=session, early_data=b"GET / (0-RTT)")
+    s = TamperingServer(scfg)
+    s.receive_data(c.data_to_send())  # ClientHello1, CCS, 0-RTT records: skipped
+    c.receive_data(s.data_to_send())  # HelloRetryRequest
+    s.receive_data(c.data_to_send())  # ClientHello2; the server's flight follows
+    assert s.data_to_send()
+    return c, s
+
+
+@pytest.mark.parametrize("size", [1, 40, 2000])
+def test_record_that_does_not_open_after_the_second_client_hello_is_bad_record_mac(size: int) -> None:
+    c, s = _retry_with_early_data()
+    junk = encode_plaintext(APPLICATION_DATA, bytes(i % 251 for i in range(size)))
+    with pytest.raises(BadRecordMac):
+        s.receive_data(junk)
+    assert_alert_sent(s, c, A.BAD_RECORD_MAC)
+
+
+def test_early_data_record_after_the_second_client_hello_is_bad_record_mac() -> None:
+    """The client's own 0-RTT record, replayed after ClientHello2: under the early key, which the server
+    no longer reads."""
+    c, s = _retry_with_early_data()
+    early = next(r for r in records(bytes(c.wire)) if r.content_type == APPLICATION_DATA)
+    with pytest.raises(BadRecordMac):
+        s.receive_data(encode_plaintext(APPLICATION_DATA, early.fragment))
+    assert_alert_sent(s, c, A.BAD_RECORD_MAC)

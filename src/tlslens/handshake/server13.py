@@ -118,6 +118,9 @@ class ExpectClientHello:
         retry = None
         if cookie_ext is not None:
             # A second ClientHello: everything we need to continue is in the cookie (stateless HRR).
+            # 0-RTT records sent with the first one were skipped until now; from here on a record that
+            # does not open is bad_record_mac (RFC 8446 §4.2.10: no early data after a HelloRetryRequest).
+            out.skip_early_data(0)
             retry = open_cookie(config.cookie_secret, cookie_ext.cookie, config.provider.now())
             transcript = retry.rebuild_transcript(ch)
         elif self.after_retry:
