@@ -8,6 +8,7 @@ resumption (§4.6.1) and the server's group choice (§4.2.8: a share the client 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -45,8 +46,23 @@ from tlslens.events import EarlyDataReceived, HandshakeCompleted, MessageReceive
 from tlslens.record.deframer import encode_plaintext
 from tlslens.session.cache import Session
 from tlslens.verifier import WebPkiVerifier
-from tlslens.wire.enums import AlertDescription, NamedGroup, ProtocolVersion, SignatureScheme
-from tlslens.wire.extensions import KeyShareClientHello, KeyShareEntry, KeyShareServerHello, SupportedGroups
+from tlslens.wire.enums import AlertDescription, ExtensionType, NamedGroup, ProtocolVersion, SignatureScheme
+from tlslens.wire.extensions import (
+    ALPN,
+    EarlyData,
+    KeyShareClientHello,
+    KeyShareEntry,
+    KeyShareServerHello,
+    Padding,
+    PreSharedKeyClientHello,
+    PskIdentity,
+    PskKeyExchangeModes,
+    RecordSizeLimit,
+    ServerName,
+    SignatureAlgorithms,
+    SupportedGroups,
+    UnknownExtension,
+)
 from tlslens.wire.hello import ClientHello, ServerHello
 from tlslens.wire.messages import CertificateVerify, Finished, decode_handshake
 
@@ -405,3 +421,163 @@ def test_early_data_record_after_the_second_client_hello_is_bad_record_mac() -> 
     with pytest.raises(BadRecordMac):
         s.receive_data(encode_plaintext(APPLICATION_DATA, early.fragment))
     assert_alert_sent(s, c, A.BAD_RECORD_MAC)
+
+
+# --- 8. the second ClientHello equals the first but for what §4.1.2 allows ------------------------------
+# The server is stateless across its HelloRetryRequest: the cookie carries a digest of what ClientHello1
+# said that ClientHello2 must repeat, so the check holds on the same connection and on a fresh one.
+
+RETRY_CLIENT = {"groups": (G.X25519, G.SECP384R1), "key_share_groups": (G.X25519,)}
+RETRY_SERVER = {"groups": (G.SECP384R1,), "cookie_secret": b"r" * 32}  # the x25519 share does not fit
+
+
+def _add(ext: object) -> Callable[[ClientHello], ClientHello]:
+    return lambda ch: dataclasses.replace(ch, extensions=(*(ch.extensions or ()), ext))  # type: ignore[arg-type]
+
+
+def _key_shares(*groups: NamedGroup) -> Callable[[ClientHello], ClientHello]:
+    def change(ch: ClientHello) -> ClientHello:
+        ks = ch.extension(KeyShareClientHello)
+        assert ks is not None
+        entries = {e.group: e for e in ks.client_shares}
+        for g in groups:
+            entries.setdefault(g, KeyShareEntry(g, bytes(range(1, SHARE_SIZES[g] + 1))))
+        return set_ext(ch, KeyShareClientHello, KeyShareClientHello(tuple(entries[g] for g in groups)))
+
+    return change
+
+
+def _reorder(ch: ClientHello) -> ClientHello:
+    exts = list(ch.extensions or ())
+    exts[0], exts[1] = exts[1], exts[0]
+    return dataclasses.replace(ch, extensions=tuple(exts))
+
+
+SECOND_HELLO_CHANGES: dict[str, Callable[[ClientHello], ClientHello]] = {
+    "random": lambda ch: dataclasses.replace(ch, random=bytes(32)),
+    "legacy_version": lambda ch: dataclasses.replace(ch, legacy_version=ProtocolVersion.TLS1_0),
+    "cipher_suites_trimmed": lambda ch: dataclasses.replace(ch, cipher_suites=ch.cipher_suites[:1]),
+    "cipher_suites_reordered": lambda ch: dataclasses.replace(
+        ch, cipher_suites=(ch.cipher_suites[0], *ch.cipher_suites[:0:-1])
+    ),
+    "supported_groups_trimmed": lambda ch: set_ext(ch, SupportedGroups, SupportedGroups((G.SECP384R1,))),
+    "signature_algorithms": lambda ch: set_ext(
+        ch, SignatureAlgorithms, SignatureAlgorithms((S.ECDSA_SECP256R1_SHA256, S.ED25519))
+    ),
+    "server_name": lambda ch: set_ext(ch, ServerName, ServerName(("other.example",))),
+    "alpn_added": _add(ALPN((b"h2",))),
+    "extension_added": _add(RecordSizeLimit(4096)),
+    "extension_removed": lambda ch: set_ext(ch, PskKeyExchangeModes, None),
+    "unknown_extension_added": _add(UnknownExtension(ExtensionType(0xFAFA), b"grease")),
+    "pre_shared_key_added": _add(PreSharedKeyClientHello((PskIdentity(b"ticket", 0),), (bytes(32),))),
+    "early_data_added": _add(EarlyData()),
+    "two_key_shares": _key_shares(G.SECP384R1, G.X25519),
+    "extensions_reordered": _reorder,
+}
+
+
+def _second_hello(
+    tamper: Callable[[ClientHello], ClientHello] | None, *, fresh: bool, **client: object
+) -> tuple[TamperingClient, TamperingServer]:
+    """ClientHello1 to a server that answers with a HelloRetryRequest; the client's (tampered)
+    ClientHello2 goes to that same server, or to a fresh one with the same config."""
+    ccfg = client_config(**{**RETRY_CLIENT, **client})
+    scfg = server_config(**RETRY_SERVER)
+    c = TamperingClient(ccfg, tamper=replacing(ClientHello, tamper, nth=2) if tamper else None)
+    s = TamperingServer(scfg)
+    s.receive_data(c.data_to_send())
+    c.receive_data(s.data_to_send())
+    return c, (TamperingServer(scfg) if fresh else s)
+
+
+@pytest.mark.parametrize("fresh", [False, True], ids=["same_connection", "fresh_connection"])
+@pytest.mark.parametrize("change", list(SECOND_HELLO_CHANGES))
+def test_server_refuses_second_client_hello_that_changed(change: str, fresh: bool) -> None:
+    c, s = _second_hello(SECOND_HELLO_CHANGES[change], fresh=fresh)
+    with pytest.raises(IllegalParameter):
+        ConnectionPair(client=c, server=s).pump()
+    assert_alert_sent(s, c, A.ILLEGAL_PARAMETER)
+
+
+def _padding(length: int) -> Callable[[ClientHello], ClientHello]:
+    """A padding extension of ``length`` bytes, replacing the one there is (before pre_shared_key)."""
+
+    def change(ch: ClientHello) -> ClientHello:
+        exts = [e for e in ch.extensions or () if not isinstance(e, Padding)]
+        at = len(exts) - (1 if exts and isinstance(exts[-1], PreSharedKeyClientHello) else 0)
+        return dataclasses.replace(ch, extensions=(*exts[:at], Padding(length), *exts[at:]))
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ("random", "changed random"),
+        ("cipher_suites_trimmed", "changed cipher_suites"),
+        ("supported_groups_trimmed", "changed supported_groups"),
+        ("extension_added", "changed record_size_limit (added)"),
+        ("extension_removed", "changed psk_key_exchange_modes (removed)"),
+        ("extensions_reordered", "changed the order of its extensions"),
+    ],
+)
+def test_same_connection_names_what_the_second_client_hello_changed(change: str, named: str) -> None:
+    c, s = _second_hello(SECOND_HELLO_CHANGES[change], fresh=False)
+    with pytest.raises(IllegalParameter, match=re.escape(named)):
+        ConnectionPair(client=c, server=s).pump()
+
+
+ALLOWED_CHANGES: dict[str, Callable[[ClientHello], ClientHello]] = {
+    "unchanged": lambda ch: ch,
+    "padding_added": _padding(100),
+    "padding_resized": lambda ch: set_ext(ch, Padding, Padding(7)),
+    "padding_removed": lambda ch: set_ext(ch, Padding, None),
+}
+
+
+@pytest.mark.parametrize("fresh", [False, True], ids=["same_connection", "fresh_connection"])
+@pytest.mark.parametrize("change", list(ALLOWED_CHANGES))
+def test_server_accepts_second_client_hello_with_allowed_changes(change: str, fresh: bool) -> None:
+    padded = {"client_hello_hook": _padding(40)} if change != "padding_added" else {}
+    c, s = _second_hello(ALLOWED_CHANGES[change], fresh=fresh, **padded)
+    pair = ConnectionPair(client=c, server=s).handshake()
+    assert completed(pair.server_events).group == G.SECP384R1
+
+
+def _resumed_retry(
+    tamper: Callable[[ClientHello], ClientHello], *, fresh: bool
+) -> tuple[TamperingClient, TamperingServer]:
+    scfg = server_config(**RETRY_SERVER, max_early_data_size=1024)
+    ccfg = client_config(**RETRY_CLIENT)
+    session = _tickets(ConnectionPair(ccfg, scfg).handshake().client_events)[0]
+    tampering = replacing(ClientHello, tamper, nth=2)
+    c = TamperingClient(ccfg, session=session, early_data=b"0-RTT", tamper=tampering)
+    s = TamperingServer(scfg)
+    s.receive_data(c.data_to_send())
+    c.receive_data(s.data_to_send())
+    return c, (TamperingServer(scfg) if fresh else s)
+
+
+@pytest.mark.parametrize("fresh", [False, True], ids=["same_connection", "fresh_connection"])
+def test_server_refuses_early_data_in_second_client_hello_of_a_resumption(fresh: bool) -> None:
+    c, s = _resumed_retry(_add(EarlyData()), fresh=fresh)
+    with pytest.raises(IllegalParameter):
+        ConnectionPair(client=c, server=s).pump()
+    assert_alert_sent(s, c, A.ILLEGAL_PARAMETER)
+
+
+@pytest.mark.parametrize("fresh", [False, True], ids=["same_connection", "fresh_connection"])
+def test_server_accepts_second_client_hello_that_drops_its_ticket(fresh: bool) -> None:
+    """Removing pre_shared_key (a PSK incompatible with the HRR's suite, §4.1.2) is allowed: a full
+    handshake."""
+    c, s = _resumed_retry(lambda ch: set_ext(ch, PreSharedKeyClientHello, None), fresh=fresh)
+    pair = ConnectionPair(client=c, server=s).handshake()
+    assert not completed(pair.server_events).resumed
+
+
+@pytest.mark.parametrize("fresh", [False, True], ids=["same_connection", "fresh_connection"])
+def test_server_resumes_with_the_updated_ticket_of_the_second_client_hello(fresh: bool) -> None:
+    c, s = _resumed_retry(lambda ch: ch, fresh=fresh)
+    pair = ConnectionPair(client=c, server=s).handshake()
+    done = completed(pair.server_events)
+    assert done.resumed and not done.early_data_accepted

@@ -1172,7 +1172,7 @@ SECOND_HELLO_FAULTS = [
     pytest.param(_cookie(flip_last), id="cookie-bad_mac"),
     pytest.param(_cookie(lambda c: c[:20]), id="cookie-too_short"),
     pytest.param(_cookie(lambda c: b"\x01garbage" + _mac(b"\x01garbage")), id="cookie-does_not_parse"),
-    pytest.param(_cookie(lambda c: b"\x02" + c[1:-32] + _mac(b"\x02" + c[1:-32])), id="cookie-other_version"),
+    pytest.param(_cookie(lambda c: b"\x01" + c[1:-32] + _mac(b"\x01" + c[1:-32])), id="cookie-other_version"),
     pytest.param(
         _second(lambda ch: dataclasses.replace(ch, legacy_session_id=bytes(32))),
         id="second_client_hello-new_session_id",

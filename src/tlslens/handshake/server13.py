@@ -106,6 +106,7 @@ class ExpectClientHello:
 
     config: ServerConfig
     after_retry: bool = False
+    first: ClientHello | None = None  # after our HRR on this connection: ClientHello1 (to name changes)
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
         ch = expect(
@@ -122,6 +123,7 @@ class ExpectClientHello:
             # does not open is bad_record_mac (RFC 8446 §4.2.10: no early data after a HelloRetryRequest).
             out.skip_early_data(0)
             retry = open_cookie(config.cookie_secret, cookie_ext.cookie, config.provider.now())
+            retry.check_second_hello(ch, self.first)  # RFC 8446 §4.1.2: what may change, and no more
             transcript = retry.rebuild_transcript(ch)
         elif self.after_retry:
             raise IllegalParameter("second ClientHello without the cookie we sent")
@@ -162,7 +164,7 @@ class ExpectClientHello:
             now=config.provider.now(),
             suite=chosen.suite.code,
             group=chosen.group,
-            session_id=ch.legacy_session_id,
+            client_hello1=ch,
             client_hello1_hash=client_hello1_hash,
         )
         out.send(build_hello_retry_request(ch.legacy_session_id, chosen.suite.code, chosen.group, cookie))
@@ -177,7 +179,7 @@ class ExpectClientHello:
                 f"HelloRetryRequest: client sent key shares for {offered}, none in a group the server"
                 f" accepts; asking for {chosen.group.iana_name}, which the client supports",
             )
-        return ExpectClientHello(config, after_retry=True)
+        return ExpectClientHello(config, after_retry=True, first=ch)
 
 
 def _send_server_flight(
