@@ -9,6 +9,8 @@ their 4-byte header, before buffering a body.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from tests.handshake.helpers import (
@@ -19,11 +21,26 @@ from tests.handshake.helpers import (
     assert_alert_sent,
     client_config,
     dropping,
+    plaintext_alert,
     server_config,
 )
+from tlslens.connection import ClientConnection, ServerConnection
 from tlslens.errors import DecodeError, UnexpectedMessage
-from tlslens.wire.enums import AlertDescription, ContentType
-from tlslens.wire.messages import Finished
+from tlslens.handshake.common import MAX_CLIENT_HELLO
+from tlslens.record.deframer import encode_plaintext
+from tlslens.wire.enums import (
+    AlertDescription,
+    CipherSuite,
+    CompressionMethod,
+    ContentType,
+    ExtensionType,
+    HandshakeType,
+    ProtocolVersion,
+    SignatureScheme,
+)
+from tlslens.wire.extensions import SignatureAlgorithms, UnknownExtension
+from tlslens.wire.hello import ClientHello
+from tlslens.wire.messages import Finished, encode_handshake
 
 A = AlertDescription
 HANDSHAKE = ContentType.HANDSHAKE.value
@@ -75,3 +92,114 @@ def test_protected_alert_of_wrong_length_is_decode_error(content: bytes) -> None
 def test_protected_empty_application_data_is_still_fine() -> None:
     c, s, _ = established()
     assert s.receive_data(c.seal_inner(bytes((APPLICATION_DATA,)))) == []
+
+
+# --- conformance 6, hardening 2: limits by state and message type, judged at the header ----------------
+
+S = SignatureScheme
+
+
+def _large_hello(ch: ClientHello) -> ClientHello:
+    """About 120 KiB, every vector within its RFC bound: thousands of cipher suites and signature
+    algorithms tlslens does not know, and many unknown extensions, around the real offer."""
+    unknown_suites = tuple(CipherSuite(0x2000 + i) for i in range(30000))
+    sa = ch.extension(SignatureAlgorithms)
+    assert sa is not None
+    schemes = (*sa.supported_signature_algorithms, *(S(0x9000 + i) for i in range(20000)))
+    filler = tuple(UnknownExtension(ExtensionType(0xF000 + i), bytes(150)) for i in range(80))
+    exts = [
+        SignatureAlgorithms(schemes) if isinstance(e, SignatureAlgorithms) else e for e in ch.extensions or ()
+    ]
+    return dataclasses.replace(
+        ch, cipher_suites=(*ch.cipher_suites, *unknown_suites), extensions=(*filler, *exts)
+    )
+
+
+def test_a_valid_client_hello_of_over_64_kib_is_read() -> None:
+    c = ClientConnection(client_config(client_hello_hook=_large_hello), "localhost")
+    s = ServerConnection(server_config())
+    hello = c.data_to_send()
+    assert 100_000 < len(hello) <= 4 + MAX_CLIENT_HELLO + 5 * (len(hello) // 2**14 + 1)
+    pair = ConnectionPair(client=c, server=s)
+    pair.server_events += s.receive_data(hello)
+    pair.handshake()
+
+
+def test_the_largest_client_hello_the_rfc_allows_fits_the_limit() -> None:
+    """Every vector at its upper bound: the limit is exactly that encoding's body."""
+    hello = ClientHello(
+        legacy_version=ProtocolVersion.TLS1_2,
+        random=bytes(32),
+        legacy_session_id=bytes(32),
+        cipher_suites=tuple(CipherSuite(i) for i in range(0x7FFF)),
+        legacy_compression_methods=tuple(CompressionMethod(i) for i in range(255)),
+        extensions=(UnknownExtension(ExtensionType(0xFAFA), bytes(0xFFFF - 4)),),
+    )
+    assert len(encode_handshake(hello)) == 4 + MAX_CLIENT_HELLO
+
+
+def _header(msg_type: int, length: int) -> bytes:
+    return bytes((msg_type,)) + length.to_bytes(3, "big")
+
+
+def test_before_the_client_hello_a_large_certificate_header_is_refused_at_once() -> None:
+    s = ServerConnection(server_config())
+    with pytest.raises(UnexpectedMessage, match="expected ClientHello from the client, got Certificate"):
+        s.receive_data(encode_plaintext(HANDSHAKE, _header(HandshakeType.CERTIFICATE, 2**18)))
+    assert s.data_to_send() == plaintext_alert(A.UNEXPECTED_MESSAGE)
+
+
+@pytest.mark.parametrize(
+    "msg_type", [HandshakeType.FINISHED, HandshakeType.KEY_UPDATE, HandshakeType.SERVER_HELLO]
+)
+def test_before_the_client_hello_only_a_client_hello_may_start(msg_type: HandshakeType) -> None:
+    s = ServerConnection(server_config())
+    with pytest.raises(UnexpectedMessage):
+        s.receive_data(encode_plaintext(HANDSHAKE, _header(msg_type, 1)))
+
+
+def test_client_hello_header_over_its_limit_is_refused_before_the_body() -> None:
+    s = ServerConnection(server_config())
+    with pytest.raises(DecodeError, match=f"limit {MAX_CLIENT_HELLO}"):
+        s.receive_data(encode_plaintext(HANDSHAKE, _header(HandshakeType.CLIENT_HELLO, MAX_CLIENT_HELLO + 1)))
+    assert s.data_to_send() == plaintext_alert(A.DECODE_ERROR)
+
+
+def test_client_hello_of_the_largest_size_is_buffered_until_complete() -> None:
+    s = ServerConnection(server_config())
+    assert (
+        s.receive_data(encode_plaintext(HANDSHAKE, _header(HandshakeType.CLIENT_HELLO, MAX_CLIENT_HELLO)))
+        == []
+    )
+    assert not s.closed
+
+
+def test_client_refuses_a_large_header_of_a_type_it_does_not_expect_yet() -> None:
+    c = ClientConnection(client_config(), "localhost")
+    c.data_to_send()
+    with pytest.raises(
+        UnexpectedMessage, match="expected ServerHello after ClientHello, got NewSessionTicket"
+    ):
+        c.receive_data(encode_plaintext(HANDSHAKE, _header(HandshakeType.NEW_SESSION_TICKET, 100_000)))
+
+
+@pytest.mark.parametrize(
+    ("msg_type", "length", "error"),
+    [
+        (HandshakeType.CERTIFICATE, 2**18, UnexpectedMessage),  # no post-handshake auth from clients
+        (HandshakeType.CLIENT_HELLO, 10, UnexpectedMessage),
+        (HandshakeType.KEY_UPDATE, 2, DecodeError),  # KeyUpdate is one byte
+    ],
+)
+def test_server_after_the_handshake_judges_each_header(msg_type: int, length: int, error: type) -> None:
+    c, s, key = established()
+    with pytest.raises(error):
+        s.receive_data(c.sealer(key).seal(HANDSHAKE, _header(msg_type, length)))
+    assert_alert_sent(s, c, error.alert)
+
+
+def test_finished_header_longer_than_any_hash_is_refused() -> None:
+    c, s, key = awaiting_client_finished()
+    with pytest.raises(DecodeError):
+        s.receive_data(c.sealer(key).seal(HANDSHAKE, _header(HandshakeType.FINISHED, 65)))
+    assert_alert_sent(s, c, A.DECODE_ERROR)

@@ -17,6 +17,7 @@ client was authenticated (``CertAndSig``, ``Resumed`` or ``NoClientCertificate``
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import ClassVar
 
 from cryptography import x509
 
@@ -28,7 +29,7 @@ from tlslens.crypto.signatures import certificate_verify_input
 from tlslens.crypto.transcript import Transcript
 from tlslens.errors import IllegalParameter, InternalError
 from tlslens.events import HandshakeCompleted
-from tlslens.handshake.common import State, expect
+from tlslens.handshake.common import State, accepting, expect
 from tlslens.handshake.cookie import build_hello_retry_request, open_cookie, seal_cookie
 from tlslens.handshake.peer_certificate import (
     PeerCertificates,
@@ -53,7 +54,8 @@ from tlslens.handshake.verify import (
     verify_no_client_certificate,
 )
 from tlslens.output import Output
-from tlslens.wire.enums import ExtensionType, ProtocolVersion
+from tlslens.record.reassembly import MessageLimits
+from tlslens.wire.enums import ExtensionType, HandshakeType, ProtocolVersion
 from tlslens.wire.extensions import (
     ALPN,
     Cookie,
@@ -78,7 +80,11 @@ from tlslens.wire.messages import (
     HandshakeMessage,
 )
 
+_H = HandshakeType
 _TLS13 = SupportedVersionsServerHello(ProtocolVersion.TLS1_3)
+# Before a ClientHello only a ClientHello may arrive, within the ClientHello limit (hardening 2).
+_FIRST_HELLO = accepting(_H.CLIENT_HELLO, where="from the client")
+_SECOND_HELLO = accepting(_H.CLIENT_HELLO, where="after HelloRetryRequest")
 _REQUESTED_ENTRY_EXTENSIONS: frozenset[ExtensionType] = frozenset()  # our CertificateRequest asks for none
 
 
@@ -107,6 +113,10 @@ class ExpectClientHello:
     config: ServerConfig
     after_retry: bool = False
     first: ClientHello | None = None  # after our HRR on this connection: ClientHello1 (to name changes)
+
+    @property
+    def accepts(self) -> MessageLimits:
+        return _SECOND_HELLO if self.after_retry else _FIRST_HELLO
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
         ch = expect(
@@ -370,6 +380,8 @@ def _send_tickets(
 class ExpectEndOfEarlyData:
     """0-RTT accepted: early data arrives as EarlyDataReceived until EndOfEarlyData (RFC 8446 §4.5)."""
 
+    accepts: ClassVar[MessageLimits] = accepting(_H.END_OF_EARLY_DATA, where="during 0-RTT")
+
     hs: ServerHandshake
     auth: Resumed
     client_chain: tuple[x509.Certificate, ...]  # from the ticket
@@ -385,6 +397,8 @@ class ExpectEndOfEarlyData:
 
 @dataclass(slots=True)
 class ExpectClientCertificate:
+    accepts: ClassVar[MessageLimits] = accepting(_H.CERTIFICATE, where="after the server's Finished")
+
     hs: ServerHandshake
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
@@ -408,6 +422,8 @@ class ExpectClientCertificate:
 
 @dataclass(slots=True)
 class ExpectClientCertificateVerify:
+    accepts: ClassVar[MessageLimits] = accepting(_H.CERTIFICATE_VERIFY, where="after the client Certificate")
+
     hs: ServerHandshake
     peer: PeerCertificates
 
@@ -427,6 +443,8 @@ class ExpectClientCertificateVerify:
 
 @dataclass(slots=True)
 class ExpectClientFinished:
+    accepts: ClassVar[MessageLimits] = accepting(_H.FINISHED, where="from the client")
+
     hs: ServerHandshake
     client_auth: ClientAuth
     client_chain: tuple[x509.Certificate, ...]
