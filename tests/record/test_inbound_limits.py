@@ -25,11 +25,14 @@ from tests.handshake.helpers import (
     server_config,
 )
 from tlslens.connection import ClientConnection, ServerConnection
-from tlslens.errors import DecodeError, UnexpectedMessage
+from tlslens.errors import DecodeError, FatalAlert, UnexpectedMessage
+from tlslens.events import AlertReceived, ConnectionClosed
 from tlslens.handshake.common import MAX_CLIENT_HELLO
 from tlslens.record.deframer import encode_plaintext
+from tlslens.record.inbound import MAX_WARNING_ALERTS
 from tlslens.wire.enums import (
     AlertDescription,
+    AlertLevel,
     CipherSuite,
     CompressionMethod,
     ContentType,
@@ -203,3 +206,49 @@ def test_finished_header_longer_than_any_hash_is_refused() -> None:
     with pytest.raises(DecodeError):
         s.receive_data(c.sealer(key).seal(HANDSHAKE, _header(HandshakeType.FINISHED, 65)))
     assert_alert_sent(s, c, A.DECODE_ERROR)
+
+
+# --- hardening 3: warning alerts that close nothing are counted, and a flood ends the connection --------
+
+
+def _user_canceled() -> bytes:
+    return bytes((1, A.USER_CANCELED))
+
+
+def test_user_canceled_flood_before_the_handshake_is_cut() -> None:
+    s = ServerConnection(server_config())
+    flood = encode_plaintext(ALERT, _user_canceled()) * MAX_WARNING_ALERTS
+    events = s.receive_data(flood)
+    assert len([e for e in events if isinstance(e, AlertReceived)]) == MAX_WARNING_ALERTS
+    with pytest.raises(UnexpectedMessage, match="warning alerts"):
+        s.receive_data(encode_plaintext(ALERT, _user_canceled()))
+    assert s.data_to_send() == plaintext_alert(A.UNEXPECTED_MESSAGE)
+
+
+@pytest.mark.parametrize("stage", list(STAGES))
+def test_user_canceled_flood_under_protection_is_cut(stage: str) -> None:
+    c, s, key = STAGES[stage]()
+    sealer = c.sealer(key)
+    s.receive_data(b"".join(sealer.seal(ALERT, _user_canceled()) for _ in range(MAX_WARNING_ALERTS)))
+    with pytest.raises(UnexpectedMessage, match="warning alerts"):
+        s.receive_data(sealer.seal(ALERT, _user_canceled()))
+    assert_alert_sent(s, c, A.UNEXPECTED_MESSAGE)
+
+
+def test_a_few_user_canceled_alerts_then_close_notify_are_fine() -> None:
+    c, s, _ = established()
+    c.send_data(b"data")
+    events = s.receive_data(c.data_to_send())
+    sealer = c.sealer()
+    events += s.receive_data(
+        sealer.seal(ALERT, _user_canceled()) + sealer.seal(ALERT, bytes((1, A.CLOSE_NOTIFY)))
+    )
+    assert AlertReceived(AlertLevel.WARNING, A.USER_CANCELED) in events
+    assert events[-1] == ConnectionClosed(clean=True)
+
+
+def test_unknown_warning_alert_is_an_error_alert() -> None:
+    """RFC 8446 §6: unknown alert types are error alerts, whatever their level: no flood to count."""
+    s = ServerConnection(server_config())
+    with pytest.raises(FatalAlert):
+        s.receive_data(encode_plaintext(ALERT, b"\x01\xfe"))

@@ -9,7 +9,8 @@ deframes, opens protected records, and routes each by content type:
 - alerts → ``ConnectionClosed`` / ``AlertReceived`` events, or ``FatalAlert``;
 - change_cipher_spec → dropped while RFC 8446 §5 tolerates it, refused after the peer's Finished.
 
-It also enforces the flood limits a peer could abuse (empty records, CCS, KeyUpdates without data) and
+It also enforces the flood limits a peer could abuse (empty records, CCS, warning alerts, KeyUpdates
+without data) and
 the server's 0-RTT record policy (RFC 8446 §4.2.10): accepted early data is taken up to the ticket's
 ``max_early_data_size``; refused early data (records that do not decrypt under the handshake key, or
 that arrive before a second ClientHello) is skipped up to a bound, and the first record that does
@@ -44,6 +45,8 @@ _CLOSED = ConnectionState.CLOSED
 
 MAX_KEY_UPDATES_WITHOUT_DATA = 32
 """KeyUpdates in a row without application data before we call it a flood."""
+MAX_WARNING_ALERTS = 32
+"""Warning alerts that close nothing (user_canceled) a connection takes; more is a flood."""
 
 
 class Inbound:
@@ -55,6 +58,7 @@ class Inbound:
         "_life",
         "_records",
         "_skip_early",
+        "_warnings",
         "events",
         "tracing",
     )
@@ -67,6 +71,7 @@ class Inbound:
         self._ccs_tolerated = True  # until the peer's Finished (RFC 8446 §5)
         self._ccs_count = 0
         self._key_updates = 0
+        self._warnings = 0  # user_canceled alerts so far
         self._accept_early = 0  # 0-RTT bytes we still take
         self._skip_early = 0  # bytes of refused 0-RTT records we may still skip
 
@@ -224,9 +229,14 @@ class Inbound:
             return
         self.events.append(AlertReceived(level, description))
         if description == AlertDescription.USER_CANCELED:
+            # Carries nothing and closes nothing (close_notify should follow): counted like empty
+            # records and CCS, so a peer cannot keep us reading them without end.
+            self._warnings += 1
+            if self._warnings > MAX_WARNING_ALERTS:
+                raise UnexpectedMessage(f"more than {MAX_WARNING_ALERTS} warning alerts (user_canceled)")
             return
         # RFC 8446 §6.2: every other alert is an error alert, whatever its level says.
         raise FatalAlert(description)
 
 
-__all__ = ["MAX_KEY_UPDATES_WITHOUT_DATA", "Inbound"]
+__all__ = ["MAX_KEY_UPDATES_WITHOUT_DATA", "MAX_WARNING_ALERTS", "Inbound"]
