@@ -26,10 +26,10 @@ from tests.handshake.helpers import (
 )
 from tlslens.connection import ClientConnection, ServerConnection
 from tlslens.errors import DecodeError, FatalAlert, UnexpectedMessage
-from tlslens.events import AlertReceived, ConnectionClosed
+from tlslens.events import AlertReceived, ConnectionClosed, DataReceived
 from tlslens.handshake.common import MAX_CLIENT_HELLO
 from tlslens.record.deframer import encode_plaintext
-from tlslens.record.inbound import MAX_WARNING_ALERTS
+from tlslens.record.inbound import MAX_KEY_UPDATES_WITHOUT_DATA, MAX_WARNING_ALERTS
 from tlslens.wire.enums import (
     AlertDescription,
     AlertLevel,
@@ -252,3 +252,33 @@ def test_unknown_warning_alert_is_an_error_alert() -> None:
     s = ServerConnection(server_config())
     with pytest.raises(FatalAlert):
         s.receive_data(encode_plaintext(ALERT, b"\x01\xfe"))
+
+
+# --- hardening 6: the peer's answers to our own KeyUpdate requests are not its flood -------------------
+
+
+@pytest.mark.parametrize("batched", [False, True], ids=["one_by_one", "all_at_once"])
+def test_answers_to_our_own_key_update_requests_are_not_a_flood(batched: bool) -> None:
+    """The client asks for a key update again and again (sending data each time, so the server sees no
+    flood); the server's answers are KeyUpdates without data from where the client stands."""
+    c, s, _ = established()
+    pair = ConnectionPair(client=c, server=s)
+    for _ in range(MAX_KEY_UPDATES_WITHOUT_DATA + 8):
+        c.update_keys(request_peer=True)
+        c.send_data(b"ping")
+        if not batched:
+            pair.pump()
+    pair.pump()
+    assert not c.closed and not s.closed
+    s.send_data(b"still here")
+    assert DataReceived(b"still here") in c.receive_data(s.data_to_send())
+
+
+def test_unrequested_key_updates_beyond_our_requests_are_still_a_flood() -> None:
+    c, s, _ = established()
+    c.update_keys(request_peer=True)  # one answer is expected: the budget is the limit plus one
+    s.receive_data(c.data_to_send())
+    for _ in range(MAX_KEY_UPDATES_WITHOUT_DATA + 1):
+        s.update_keys()
+    with pytest.raises(UnexpectedMessage, match="KeyUpdates"):
+        c.receive_data(s.data_to_send())
