@@ -581,3 +581,16 @@ def test_server_resumes_with_the_updated_ticket_of_the_second_client_hello(fresh
     pair = ConnectionPair(client=c, server=s).handshake()
     done = completed(pair.server_events)
     assert done.resumed and not done.early_data_accepted
+
+
+def test_no_tickets_when_the_resumed_ticket_is_about_to_expire() -> None:
+    clock = [NOW]
+    provider = DeterministicProvider(seed=b"tickets", clock=lambda: clock[0])
+    scfg = server_config(ticket_lifetime=3000, provider=provider)
+    ccfg = client_config(provider=DeterministicProvider(seed=b"client", clock=lambda: clock[0]))
+    session = _tickets(ConnectionPair(ccfg, scfg).handshake().client_events)[0]
+    clock[0] = NOW + 2999.5  # still valid, for less than a second
+    c = ClientConnection(ccfg, "localhost", session=session)
+    pair = ConnectionPair(client=c, server=ServerConnection(scfg)).handshake()
+    assert completed(pair.server_events).resumed
+    assert _tickets(pair.client_events) == []

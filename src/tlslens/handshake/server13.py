@@ -42,7 +42,7 @@ from tlslens.handshake.server_psk import (
     choose_psk,
     decide_early_data,
     early_data_extension_ok,
-    ticket_messages,
+    send_tickets,
 )
 from tlslens.handshake.traffic import ServerTraffic
 from tlslens.handshake.verify import (
@@ -342,40 +342,6 @@ def _skip_limit(config: ServerConfig) -> int:
     return max(config.max_early_data_size, 2**14) + 2**14
 
 
-def _send_tickets(
-    hs: ServerHandshake, resumption_secret: bytes, client_chain_der: tuple[bytes, ...], out: Output
-) -> None:
-    """NewSessionTickets after every handshake, full or resumed (RFC 8446 §4.6.1). A resumed session's
-    tickets carry its client certificates on, and live no longer than the ticket that was resumed: the
-    keying material of one full handshake has a bounded total lifetime, as §4.6.1 recommends."""
-    config, chosen, psk = hs.config, hs.chosen, hs.psk
-    client_der = client_chain_der or None
-    max_lifetime = None
-    if psk is not None:
-        contents = psk.contents
-        client_der = contents.client_certificates
-        max_lifetime = int(contents.created_at + contents.lifetime - config.provider.now())
-        if max_lifetime < 1:
-            out.decide("tickets", "sent no tickets: the resumed session's lifetime is over")
-            return
-    tickets = ticket_messages(
-        config,
-        chosen.suite,
-        resumption_secret,
-        chosen.server_name,
-        chosen.alpn_protocol,
-        client_der,
-        max_lifetime=max_lifetime,
-    )
-    for ticket in tickets:
-        out.send(ticket)
-    if out.tracing:
-        text = f"sent {len(tickets)} session tickets"
-        if psk is not None and tickets:
-            text += f" (valid {tickets[0].ticket_lifetime} s: no longer than the ticket this session resumed)"
-        out.decide("tickets", text)
-
-
 @dataclass(slots=True)
 class ExpectEndOfEarlyData:
     """0-RTT accepted: early data arrives as EarlyDataReceived until EndOfEarlyData (RFC 8446 §4.5)."""
@@ -462,7 +428,7 @@ class ExpectClientFinished:
         out.handshake_finished()
         chosen = hs.chosen
         if hs.config.tickets:
-            _send_tickets(hs, resumption_secret, self.client_chain_der, out)
+            send_tickets(hs.config, chosen, hs.psk, resumption_secret, self.client_chain_der, out)
         out.emit(
             HandshakeCompleted(
                 version=ProtocolVersion.TLS1_3,
