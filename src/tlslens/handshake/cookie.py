@@ -141,9 +141,8 @@ class RetryCookie:
             )
 
     def rebuild_transcript(self, second_hello: ClientHello) -> Transcript:
-        """message_hash(ClientHello1) || HelloRetryRequest, ready for ClientHello2."""
-        if second_hello.legacy_session_id != self.session_id:
-            raise IllegalParameter("second ClientHello changed legacy_session_id")
+        """message_hash(ClientHello1) || HelloRetryRequest, ready for ClientHello2 (which
+        ``check_second_hello`` has compared with ClientHello1, legacy_session_id included)."""
         suite = TLS13_SUITES[self.suite]
         transcript = Transcript.from_client_hello1_hash(suite.hash, self.client_hello1_hash)
         hrr = build_hello_retry_request(self.session_id, self.suite, self.group, self.cookie)
