@@ -162,7 +162,8 @@ class HandshakeReassembler:
                 del buf[:pos]
                 self._pos = 0
             return None
-        message = bytes(buf[pos:stop])
+        with memoryview(buf) as mv:  # (one copy, and the view released before the buffer changes)
+            message = bytes(mv[pos:stop])
         if stop == len(buf):
             buf.clear()
             self._pos = 0
