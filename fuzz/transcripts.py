@@ -168,7 +168,10 @@ class Transcript:
                 conn.receive_data(chunk)
                 out.update(conn.data_to_send())
         if out.hexdigest() != self.output_digest:
-            raise AssertionError(f"{self.name}: the replay diverged from the recording")
+            raise AssertionError(
+                f"{self.name}: the replay diverged from the recording (the engine now sends other bytes:"
+                " re-record the corpus with `python fuzz/record.py`)"
+            )
         return conn
 
     # --- the peer's records, opened where we know its keys ------------------------------------------
