@@ -25,7 +25,7 @@ import contextlib
 
 from tlslens.config import ClientConfig, ServerConfig
 from tlslens.crypto.key_schedule import export_keying_material
-from tlslens.errors import FatalAlert, LocalProtocolError, RemoteProtocolError, TLSError, UnexpectedMessage
+from tlslens.errors import FatalAlert, LocalProtocolError, RemoteProtocolError, TLSError
 from tlslens.events import Event, MessageReceived
 from tlslens.handshake.common import State
 from tlslens.handshake.traffic import ClientTraffic, ServerTraffic
@@ -106,25 +106,23 @@ class _Connection:
         return events
 
     def _handshake_data(self, fragment: bytes) -> None:
-        """Whole handshake messages to the state machine, one at a time."""
+        """Whole handshake messages to the state machine, one at a time. Each message's header is
+        judged by the state that will read it (its ``accepts``: type and size), before its body is kept
+        beyond the record that brought the header."""
         records = self._records
         out = self._out
-        messages = records.reassembler.feed(fragment)
-        last = len(messages) - 1
-        for i, raw in enumerate(messages):
+        reassembler = records.reassembler
+        reassembler.add(fragment)
+        while (raw := reassembler.next_message()) is not None:
             message = decode_handshake(raw)
             if out.tracing:
                 out.events.append(MessageReceived(message, raw))
             if isinstance(message, KeyUpdate):
                 self._inbound.count_key_update()
-            read_key = records.opener
-            self._state = self._state.handle(message, raw, out)
-            # RFC 8446 §5.1: a message that changes the keys must end its record (a partial message
-            # left behind is caught by set_read_key; a whole one here).
-            if i < last and records.opener is not read_key:
-                raise UnexpectedMessage(
-                    f"handshake data followed {type(message).__name__} in its record, across a key change"
-                )
+            # (RFC 8446 §5.1: a message that changes the read key must end its record; set_read_key
+            # checks that nothing of the record is left when the state changes keys.)
+            state = self._state = self._state.handle(message, raw, out)
+            reassembler.expect(state.accepts)
 
     # --- sending ------------------------------------------------------------------------------------
 
@@ -222,6 +220,7 @@ class ClientConnection(_Connection):
         self.server_name = server_name
         self._records.plaintext_version = 0x0301  # RFC 8446 §5.1: the initial ClientHello's record
         self._state = start_client(config, server_name, self._out, session=session, early_data=early_data)
+        self._records.reassembler.expect(self._state.accepts)
         self._out.flush()
 
 
@@ -234,6 +233,7 @@ class ServerConnection(_Connection):
         super().__init__(config, server=True, trace=trace)
         self.config = config
         self._state = start_server(config)
+        self._records.reassembler.expect(self._state.accepts)
 
 
 __all__ = [
