@@ -47,7 +47,7 @@ from tlslens.cli.events import Watch
 from tlslens.cli.failure import READ_SIZE, SessionFailed, describe_tls_error, face_closes, plain
 from tlslens.cli.own_chain import check_leaf_first, own_chain_warnings
 from tlslens.cli.resume import EARLY_DATA_LIMIT
-from tlslens.cli.www import WwwResponder
+from tlslens.cli.www import WwwResponder, client_auth_mode
 from tlslens.config import ServerConfig
 from tlslens.errors import ConfigurationError, TLSError
 from tlslens.events import HandshakeCompleted
@@ -74,6 +74,7 @@ class _Outcome:
     handshake_ms: float | None = None
     failure: str | None = None
     status: int = 0
+    asked_client_cert: bool = False  # a CertificateRequest went out (so "client_cert=none" says something)
     notes: list[str] = field(default_factory=list)
 
 
@@ -132,7 +133,9 @@ async def _serve(settings: ServerSettings, conn: _Connection, started: float) ->
     early = conn.watch.early_data  # 0-RTT data comes first on the stream, once the handshake is done
     if early:
         outcome.notes.append(f"{early} bytes of 0-RTT data")
-    www = WwwResponder(completed, early_data=bool(early)) if settings.www else None
+    client_auth = client_auth_mode(settings.config)
+    outcome.asked_client_cert = client_auth is not None and not completed.resumed
+    www = WwwResponder(completed, early_data=bool(early), client_auth=client_auth) if settings.www else None
     while True:
         try:
             data = await reader.read(READ_SIZE)
@@ -183,6 +186,8 @@ def _log_line(peer: str, outcome: _Outcome, elapsed_ms: float, writer: asyncio.S
         parts.append(f"sni={c.server_name}")
     if c.peer_certificates:
         parts.append(f"client_cert={c.peer_certificates[0].subject.rfc4514_string()}")
+    elif outcome.asked_client_cert:
+        parts.append("client_cert=none")
     if outcome.status:
         parts.append(f"http={outcome.status}")
     bytes_in, bytes_out = writer.get_extra_info("bytes_received"), writer.get_extra_info("bytes_sent")
@@ -308,6 +313,7 @@ def build_server_config(
     early_data: bool = False,
     tickets: int | None = None,
     key_password: bytes | None = None,
+    request_client_cert: str | None = None,
 ) -> ServerConfig:
     chain = load_certificates(cert, "--cert")
     private_key = load_key(key, "--key", key_password)
@@ -323,8 +329,17 @@ def build_server_config(
         kwargs["groups"] = name_list(groups)
     if alpn is not None:
         kwargs["alpn_protocols"] = name_list(alpn)
+    if verify_client is not None and request_client_cert is not None:
+        raise click.UsageError(
+            "--verify-client requires a client certificate, --request-client-cert only asks for one:"
+            " give one of them"
+        )
     if verify_client is not None:
         kwargs["client_verifier"] = WebPkiVerifier(load_trust_anchors(verify_client, "--verify-client"))
+    if request_client_cert is not None:
+        anchors = load_trust_anchors(request_client_cert, "--request-client-cert")
+        kwargs["client_verifier"] = WebPkiVerifier(anchors)
+        kwargs["require_client_certificate"] = False  # an empty Certificate is accepted
     if tickets is not None:
         kwargs["tickets"] = tickets
     if early_data:
@@ -363,6 +378,11 @@ def build_server_config(
     "--verify-client", metavar="CA.pem", help="Require a client certificate issued under these CAs."
 )
 @click.option(
+    "--request-client-cert",
+    metavar="CA.pem",
+    help="Ask for a client certificate and verify one that comes under these CAs; go on without one.",
+)
+@click.option(
     "--early-data", is_flag=True, help=f"Accept up to {EARLY_DATA_LIMIT} bytes of 0-RTT data on resumption."
 )
 @click.option(
@@ -390,6 +410,7 @@ def server(
     groups: str | None,
     alpn: str | None,
     verify_client: str | None,
+    request_client_cert: str | None,
     early_data: bool,
     tickets: int | None,
     www: bool,
@@ -411,6 +432,7 @@ def server(
         early_data=early_data,
         tickets=tickets,
         key_password=read_password(key_password),
+        request_client_cert=request_client_cert,
     )
     store = TrustStore(load_trust_anchors(cafile, "--cafile")) if cafile is not None else None
     log = echo_err

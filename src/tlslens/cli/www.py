@@ -9,12 +9,17 @@ negotiated, as ``key: value`` lines, then ``Connection: close``.
     resumed: false
     early_data: false
     client_cert: none
+
+``client_cert`` names the client certificate's subject, and says whether the server ``required`` it
+(``--verify-client``) or only ``requested`` it (``--request-client-cert``): ``CN=alice (required)``,
+``none (requested)``; plain ``none`` when no certificate was asked for.
 """
 
 from __future__ import annotations
 
 import h11
 
+from tlslens.config import ServerConfig
 from tlslens.events import HandshakeCompleted
 
 SERVER_HEADER = b"tlslens"
@@ -27,11 +32,25 @@ _REASONS = {
 }
 
 
-def page(completed: HandshakeCompleted, *, early_data: bool = False) -> str:
-    """The page body for one connection."""
-    client_cert = (
-        completed.peer_certificates[0].subject.rfc4514_string() if completed.peer_certificates else "none"
-    )
+def client_auth_mode(config: ServerConfig) -> str | None:
+    """How the server asks for a client certificate: "required", "requested", or None (it does not)."""
+    if config.client_verifier is None:
+        return None
+    return "required" if config.require_client_certificate else "requested"
+
+
+def client_cert_text(completed: HandshakeCompleted, client_auth: str | None) -> str:
+    """The ``client_cert`` line's value: the subject or "none", then how it was asked for."""
+    chain = completed.peer_certificates
+    subject = chain[0].subject.rfc4514_string() if chain else "none"
+    if client_auth is None or completed.resumed:  # a resumed handshake asks for no certificate
+        return subject
+    return f"{subject} ({client_auth})"
+
+
+def page(completed: HandshakeCompleted, *, early_data: bool = False, client_auth: str | None = None) -> str:
+    """The page body for one connection (``client_auth``: what ``client_auth_mode`` says)."""
+    client_cert = client_cert_text(completed, client_auth)
     lines = [
         f"protocol: {completed.version.label}",
         f"cipher: {completed.cipher_suite.name}",
@@ -49,9 +68,12 @@ class WwwResponder:
     """Feeds decrypted bytes to h11; once a whole request is in, ``feed`` returns the response bytes.
     After that (``done``) the server sends close_notify and closes."""
 
-    def __init__(self, completed: HandshakeCompleted, *, early_data: bool = False) -> None:
+    def __init__(
+        self, completed: HandshakeCompleted, *, early_data: bool = False, client_auth: str | None = None
+    ) -> None:
         self.completed = completed
         self.early_data = early_data  # the request (or part of it) arrived as 0-RTT data
+        self.client_auth = client_auth
         self.http = h11.Connection(h11.SERVER)
         self.request: h11.Request | None = None
         self.done = False
@@ -97,7 +119,9 @@ class WwwResponder:
                                 425, "sent in 0-RTT, which may be replayed: retry after the handshake\n"
                             )
                         return self._respond(405, "only GET is answered here\n", [(b"Allow", b"GET, HEAD")])
-                    return self._respond(200, page(self.completed, early_data=self.early_data))
+                    return self._respond(
+                        200, page(self.completed, early_data=self.early_data, client_auth=self.client_auth)
+                    )
         except h11.RemoteProtocolError as exc:
             if self.http.our_state in (h11.IDLE, h11.SEND_RESPONSE):
                 return self._respond(exc.error_status_hint, f"bad request: {exc}\n")
