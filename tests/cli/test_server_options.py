@@ -4,13 +4,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 
 import pytest
 
+import tlslens.aio
 from tests.cli.conftest import ClientPkiFiles, PkiFiles
 from tests.cli.procs import run_tlslens, summary_lines, tlslens_server
+from tlslens import ClientConfig
+from tlslens.events import Event, KeyUpdated
+from tlslens.pki.trust import load_ca_locations
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -91,3 +96,81 @@ def test_verify_client_and_request_client_cert_exclude_each_other(
     result = run_tlslens("server", *_server(pki, "--verify-client", ca, "--request-client-cert", ca))
     assert result.returncode == 2
     assert "--request-client-cert" in result.stderr and "--verify-client" in result.stderr
+
+
+# --- key updates from the server's side --------------------------------------------------------------
+
+
+def test_www_keyupdate_answers_after_a_key_update_that_requests_the_clients(pki: PkiFiles) -> None:
+    with tlslens_server(*_server(pki, "--www")) as (server, port):
+
+        async def get() -> tuple[list[KeyUpdated], bytes]:
+            events: list[Event] = []
+            config = ClientConfig(trust_anchors=load_ca_locations([str(pki.ca)]))
+            reader, writer = await tlslens.aio.open_connection(
+                "127.0.0.1", port, config=config, server_name="localhost", on_event=events.append
+            )
+            writer.write(b"GET /keyupdate HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            reply = await reader.read()
+            writer.close()
+            await writer.wait_closed()
+            return [e for e in events if isinstance(e, KeyUpdated)], reply
+
+        updates, reply = asyncio.run(get())
+        assert updates == [KeyUpdated(direction="receive", update_requested=True)]
+        assert _page(reply.decode())["key_update"] == "sent before this page, update_requested"
+        server.wait_for(r" ok TLSv1\.3 .*http=200.*; sent KeyUpdate\(update_requested\) for GET /keyupdate$")
+
+
+def test_www_other_pages_send_no_key_update(pki: PkiFiles) -> None:
+    with tlslens_server(*_server(pki, "--www")) as (_proc, port):
+        result = run_tlslens(*_client(port, pki, "--trace"), input=REQUEST)
+        assert result.returncode == 0, result.stderr
+        assert "key_update" not in _page(result.stdout)
+        assert "KeyUpdate" not in result.stderr
+
+
+def test_server_key_update_after_the_first_application_data(pki: PkiFiles) -> None:
+    with tlslens_server(*_server(pki, "--key-update")) as (server, port):
+        result = run_tlslens(*_client(port, pki, "--trace"), input=b"first\n")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "first\n"  # echoed, under the server's next key
+        trace = result.stderr
+        sent = trace.index("→ record application_data")
+        update = trace.index("← KeyUpdate")
+        assert sent < update < trace.index("← record application_data", update)
+        assert "request_update: update_requested" in trace[update:]
+        assert "keys updated  receive (peer asked us to update too)" in trace
+        server.wait_for(r" ok TLSv1\.3 .*; sent KeyUpdate\(update_requested\) for --key-update$")
+
+
+# --- record_size_limit (RFC 8449) --------------------------------------------------------------------
+
+
+def _record_lengths(trace: str, arrow: str) -> list[int]:
+    """The lengths of the application data records a trace shows arriving (arrow "←")."""
+    pattern = rf"{arrow} record application_data  (\d+) bytes, encrypted"
+    return [int(n) for n in re.findall(pattern, trace)]
+
+
+def test_record_size_limit_on_both_sides(pki: PkiFiles) -> None:
+    data = b"x" * 3000
+    with tlslens_server(*_server(pki, "--record-size-limit", "64", "--trace")) as (server, port):
+        result = run_tlslens(*_client(port, pki, "--record-size-limit", "100", "--trace"), input=data)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.encode() == data
+        server.wait_for(r" ok TLSv1\.3 ")
+    # Each side sends records of at most the other's limit: content and type, plus a 16-byte tag.
+    to_client = _record_lengths(result.stderr, "←")
+    assert to_client and max(to_client) <= 100 + 16 and sum(n - 17 for n in to_client) >= len(data)
+    to_server = _record_lengths(server.stderr, "←")
+    assert to_server and max(to_server) <= 64 + 16 and sum(n - 17 for n in to_server) >= len(data)
+    assert "record_size_limit: 100" in result.stderr and "record_size_limit: 64" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["client", "server"])
+def test_record_size_limit_out_of_range_is_a_usage_error(command: str, pki: PkiFiles) -> None:
+    args = _client(1, pki)[1:] if command == "client" else _server(pki)
+    result = run_tlslens(command, *args, "--record-size-limit", "63")
+    assert result.returncode == 2
+    assert "--record-size-limit" in result.stderr and "64" in result.stderr

@@ -35,6 +35,7 @@ from tlslens.cli.common import (
     load_trust_anchors,
     name_list,
     read_password,
+    record_size_limit_option,
     trace_options,
     tracer_factory,
 )
@@ -216,6 +217,7 @@ def build_client_config(
     profile: str | None = None,
     record: bool = False,
     insecure: bool = False,
+    record_size_limit: int | None = None,
 ) -> tuple[ClientConfig, RecordingVerifier | None]:
     """The options as a ClientConfig. With ``record`` (or ``insecure``), every chain the server
     presents is recorded by the RecordingVerifier returned too; with ``insecure``, that recorder
@@ -249,6 +251,8 @@ def build_client_config(
     elif anchors is not None:
         kwargs["trust_anchors"] = anchors
     kwargs["keylog"] = keylog_for(keylog)
+    if record_size_limit is not None:
+        kwargs["record_size_limit"] = record_size_limit
     try:
         return ClientConfig(**kwargs), recorder
     except ConfigurationError as exc:
@@ -303,6 +307,7 @@ def build_client_config(
 @click.option(
     "--key-update", is_flag=True, help="Send KeyUpdate(update_requested) right after the handshake."
 )
+@record_size_limit_option
 @click.option("--tls1_2", "tls1_2", is_flag=True, help="Only TLS 1.2 (not supported yet: a usage error).")
 @click.option("--tls1_3", "tls1_3", is_flag=True, help="Only TLS 1.3 (the default).")
 @click.option(
@@ -334,6 +339,7 @@ def client(
     trace: bool,
     trace_format: str,
     key_update: bool,
+    record_size_limit: int | None,
     tls1_2: bool,
     tls1_3: bool,
     timeout: float,
@@ -357,6 +363,7 @@ def client(
         profile=profile,  # the rules the server's chain is judged by (tlslens verify --profile)
         record=showcerts,
         insecure=insecure,
+        record_size_limit=record_size_limit,
     )
     session = load_session(sess_in) if sess_in is not None else None
     early = read_early_data(early_data, session) if early_data is not None else None

@@ -40,6 +40,7 @@ from tlslens.cli.common import (
     load_trust_anchors,
     name_list,
     read_password,
+    record_size_limit_option,
     trace_options,
     tracer_factory,
 )
@@ -66,6 +67,7 @@ class ServerSettings:
     make_tracer: Callable[[str], Tracer | None] = lambda label: None
     log: Callable[[str], None] = echo_err
     handshake_timeout: float = HANDSHAKE_TIMEOUT
+    key_update: bool = False  # KeyUpdate(update_requested) after the client's first application data
 
 
 @dataclass
@@ -136,6 +138,7 @@ async def _serve(settings: ServerSettings, conn: _Connection, started: float) ->
     client_auth = client_auth_mode(settings.config)
     outcome.asked_client_cert = client_auth is not None and not completed.resumed
     www = WwwResponder(completed, early_data=bool(early), client_auth=client_auth) if settings.www else None
+    key_update = settings.key_update
     while True:
         try:
             data = await reader.read(READ_SIZE)
@@ -144,16 +147,28 @@ async def _serve(settings: ServerSettings, conn: _Connection, started: float) ->
             raise describe_tls_error(exc, "client") from exc
         if not data:
             break
+        if key_update:  # --key-update: once, after the first application data
+            key_update = False
+            _update_keys(writer, outcome, "--key-update")
         if www is None:
             writer.write(data)
         else:
-            writer.write(www.feed(data))
+            response = www.feed(data)
+            if www.done and www.key_update:  # GET /keyupdate: the answer comes under the new keys
+                _update_keys(writer, outcome, "GET /keyupdate")
+            writer.write(response)
             if www.done:
                 outcome.status = www.status
                 return
         await writer.drain()
     if conn.watch.closed_cleanly is False:
         outcome.notes.append("client closed TCP without close_notify")
+
+
+def _update_keys(writer: asyncio.StreamWriter, outcome: _Outcome, why: str) -> None:
+    """KeyUpdate(update_requested): our keys change, and the client must change its own."""
+    tlslens.aio.update_keys(writer, request_peer=True)
+    outcome.notes.append(f"sent KeyUpdate(update_requested) for {why}")
 
 
 async def _close(conn: _Connection) -> None:
@@ -314,6 +329,7 @@ def build_server_config(
     tickets: int | None = None,
     key_password: bytes | None = None,
     request_client_cert: str | None = None,
+    record_size_limit: int | None = None,
 ) -> ServerConfig:
     chain = load_certificates(cert, "--cert")
     private_key = load_key(key, "--key", key_password)
@@ -342,6 +358,8 @@ def build_server_config(
         kwargs["require_client_certificate"] = False  # an empty Certificate is accepted
     if tickets is not None:
         kwargs["tickets"] = tickets
+    if record_size_limit is not None:
+        kwargs["record_size_limit"] = record_size_limit
     if early_data:
         if tickets == 0:
             raise click.BadParameter(
@@ -389,8 +407,17 @@ def build_server_config(
     "--tickets", type=int, metavar="N", help="Session tickets sent after each handshake (0-16; default 2)."
 )
 @click.option(
-    "--www", is_flag=True, help="Answer HTTP GET with a page naming version, cipher, group, ALPN, SNI."
+    "--www",
+    is_flag=True,
+    help="Answer HTTP GET with a page naming version, cipher, group, ALPN, SNI"
+    " (GET /keyupdate: after a KeyUpdate that asks the client to update too).",
 )
+@click.option(
+    "--key-update",
+    is_flag=True,
+    help="Send KeyUpdate(update_requested) after the client's first application data.",
+)
+@record_size_limit_option
 @click.option(
     "--keylog", metavar="F", help="Append NSS key log lines to F (default: $SSLKEYLOGFILE when set)."
 )
@@ -414,6 +441,8 @@ def server(
     early_data: bool,
     tickets: int | None,
     www: bool,
+    key_update: bool,
+    record_size_limit: int | None,
     keylog: str | None,
     cafile: str | None,
     key_password: str | None,
@@ -433,6 +462,7 @@ def server(
         tickets=tickets,
         key_password=read_password(key_password),
         request_client_cert=request_client_cert,
+        record_size_limit=record_size_limit,
     )
     store = TrustStore(load_trust_anchors(cafile, "--cafile")) if cafile is not None else None
     log = echo_err
@@ -444,7 +474,11 @@ def server(
     for line in own_chain_warnings(config.certificate_chain or (), store):
         log(line)  # and serve all the same
     settings = ServerSettings(
-        config, www=www, make_tracer=tracer_factory(trace, trace_format, sys.stderr, "server"), log=log
+        config,
+        www=www,
+        make_tracer=tracer_factory(trace, trace_format, sys.stderr, "server"),
+        log=log,
+        key_update=key_update,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(settings, host, port))

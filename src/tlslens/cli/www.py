@@ -48,8 +48,19 @@ def client_cert_text(completed: HandshakeCompleted, client_auth: str | None) -> 
     return f"{subject} ({client_auth})"
 
 
-def page(completed: HandshakeCompleted, *, early_data: bool = False, client_auth: str | None = None) -> str:
-    """The page body for one connection (``client_auth``: what ``client_auth_mode`` says)."""
+KEY_UPDATE_PATH = "/keyupdate"
+"""GET this and the answer comes after a KeyUpdate that asks the client to update its keys too."""
+
+
+def page(
+    completed: HandshakeCompleted,
+    *,
+    early_data: bool = False,
+    client_auth: str | None = None,
+    key_update: bool = False,
+) -> str:
+    """The page body for one connection (``client_auth``: what ``client_auth_mode`` says;
+    ``key_update``: a KeyUpdate(update_requested) went out before it)."""
     client_cert = client_cert_text(completed, client_auth)
     lines = [
         f"protocol: {completed.version.label}",
@@ -61,6 +72,8 @@ def page(completed: HandshakeCompleted, *, early_data: bool = False, client_auth
         f"early_data: {'true' if early_data or completed.early_data_accepted else 'false'}",
         f"client_cert: {client_cert}",
     ]
+    if key_update:
+        lines.append("key_update: sent before this page, update_requested")
     return "\n".join(lines) + "\n"
 
 
@@ -79,6 +92,13 @@ class WwwResponder:
         self.done = False
         self.status = 0
         self.target = ""
+
+    @property
+    def key_update(self) -> bool:
+        """The request answered was a GET (or HEAD) for ``/keyupdate``: send KeyUpdate(update_requested)
+        before the answer."""
+        path = self.target.partition("?")[0]
+        return self.done and self.status == 200 and path == KEY_UPDATE_PATH
 
     def _respond(self, status: int, body: str, extra: list[tuple[bytes, bytes]] | None = None) -> bytes:
         data = body.encode("utf-8")
@@ -119,9 +139,13 @@ class WwwResponder:
                                 425, "sent in 0-RTT, which may be replayed: retry after the handshake\n"
                             )
                         return self._respond(405, "only GET is answered here\n", [(b"Allow", b"GET, HEAD")])
-                    return self._respond(
-                        200, page(self.completed, early_data=self.early_data, client_auth=self.client_auth)
+                    body = page(
+                        self.completed,
+                        early_data=self.early_data,
+                        client_auth=self.client_auth,
+                        key_update=self.target.partition("?")[0] == KEY_UPDATE_PATH,
                     )
+                    return self._respond(200, body)
         except h11.RemoteProtocolError as exc:
             if self.http.our_state in (h11.IDLE, h11.SEND_RESPONSE):
                 return self._respond(exc.error_status_hint, f"bad request: {exc}\n")
