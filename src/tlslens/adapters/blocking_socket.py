@@ -88,18 +88,27 @@ class TLSSocket:
 
     # --- the handshake ------------------------------------------------------------------------------
 
-    def do_handshake(self) -> None:
+    def do_handshake(self, *, timeout: float | None = None) -> None:
         """Run the handshake to completion. Raises the engine's exception (after writing its alert),
-        ``UnexpectedEOF`` if the peer closes first, or ``TimeoutError``."""
+        ``UnexpectedEOF`` if the peer closes first, or ``TimeoutError``.
+
+        ``timeout`` bounds the whole handshake, however the peer spaces its bytes (a peer that sends
+        one byte now and then cannot hold it longer); without it, the socket's own timeout applies to
+        each read and write. The socket's timeout is restored afterwards."""
         self._check_usable()
+        previous = self._sock.gettimeout()
+        deadline = None if timeout is None else time.monotonic() + timeout
         try:
             self._queue_output()
+            self._before_io(deadline)
             self._send_out(wait=True)
             while not self._conn.handshake_complete:
+                self._before_io(deadline)
                 data = self._sock.recv(RECEIVE_SIZE)
                 self._feed(data)
                 if self._peer_closed is not None and not self._conn.handshake_complete:
                     raise handshake_eof(self._peer_closed.clean)
+            self._before_io(deadline)
             self._send_out(wait=True)
         except BrokenPipeError as exc:  # the peer closed before it even read our flight
             self._failed = handshake_eof(clean=False)
@@ -109,6 +118,18 @@ class TLSSocket:
             self._failed = exc
             self._close_socket(send_close_notify=False)
             raise
+        finally:
+            if deadline is not None and not self._socket_closed:
+                self._sock.settimeout(previous)
+
+    def _before_io(self, deadline: float | None) -> None:
+        """Give the next socket operation what is left of the handshake's time."""
+        if deadline is None:
+            return
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the TLS handshake did not complete in time")
+        self._sock.settimeout(left)
 
     @property
     def handshake(self) -> HandshakeCompleted | None:
