@@ -1,8 +1,9 @@
 """Hypothesis strategies: one per extension form and per handshake message, all producing values that
 a strict decoder accepts (lower bounds respected, no duplicate extension types, pre_shared_key last).
 
-``EXTENSION_STRATEGIES`` and ``MESSAGE_STRATEGIES`` map each class to its strategy, so property tests
-can be parametrized over every class.
+``EXTENSION_STRATEGIES`` and ``MESSAGE_STRATEGIES`` (TLS 1.3 forms) and ``MESSAGE12_STRATEGIES`` (TLS 1.2
+forms) map each class to its strategy, so property tests can be parametrized over every class;
+``decode_args12(msg)`` gives the ``version`` and ``key_exchange`` a TLS 1.2 form decodes with.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from tlslens.wire.enums import (
     CertificateCompressionAlgorithm,
     CertificateStatusType,
     CipherSuite,
+    ClientCertificateType,
     CompressionMethod,
     ECPointFormat,
     ExtensionType,
     HandshakeType,
+    HeartbeatMode,
     KeyUpdateRequest,
     NamedGroup,
     NameType,
@@ -42,6 +45,7 @@ from tlslens.wire.extensions import (
     EncryptThenMac,
     ExtendedMasterSecret,
     Extension,
+    Heartbeat,
     KeyShareClientHello,
     KeyShareEntry,
     KeyShareHelloRetryRequest,
@@ -86,6 +90,22 @@ from tlslens.wire.messages import (
     NewSessionTicket,
     ServerHello,
 )
+from tlslens.wire.messages12 import (
+    Certificate12,
+    CertificateRequest12,
+    CertificateStatusMessage,
+    ClientKeyExchangeDHE,
+    ClientKeyExchangeECDHE,
+    ClientKeyExchangeRSA,
+    DigitallySigned,
+    HelloRequest,
+    NewSessionTicket12,
+    ServerDHParams,
+    ServerECDHParams,
+    ServerHelloDone,
+    ServerKeyExchange,
+)
+from tlslens.wire.suite_info import KeyExchange
 
 T = TypeVar("T")
 
@@ -170,6 +190,7 @@ EXTENSION_STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
     KeyShareServerHello: st.builds(KeyShareServerHello, key_share_entries),
     KeyShareHelloRetryRequest: st.builds(KeyShareHelloRetryRequest, named_groups),
     RenegotiationInfo: st.builds(RenegotiationInfo, blob(0, 36)),
+    Heartbeat: st.builds(Heartbeat, u8.map(HeartbeatMode)),
 }
 
 
@@ -257,5 +278,61 @@ MESSAGE_STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
 }
 
 handshake_messages: st.SearchStrategy[HandshakeMessage] = st.one_of(*MESSAGE_STRATEGIES.values())
+
+# --- TLS 1.2 forms -----------------------------------------------------------------------------------
+
+digitally_signed = st.one_of(
+    st.builds(DigitallySigned, signature_schemes, blob(0, 80)),  # TLS 1.2
+    st.builds(DigitallySigned, st.none(), blob(0, 80)),  # TLS 1.0 / 1.1: no algorithm field
+)
+ecdh_params = st.builds(ServerECDHParams, named_groups, blob(1, 97))
+dh_params = st.builds(ServerDHParams, blob(1, 64), blob(1, 4), blob(1, 64))
+
+MESSAGE12_STRATEGIES: dict[type[Any], st.SearchStrategy[Any]] = {
+    ClientHello: client_hellos,
+    ServerHello: server_hellos,
+    HelloRequest: st.just(HelloRequest()),
+    Certificate12: st.builds(Certificate12, tuples(blob(1, 100), 0, 4)),
+    CertificateStatusMessage: st.one_of(
+        st.builds(CertificateStatusMessage, st.just(CertificateStatusType.OCSP), blob(1, 60)),
+        st.builds(CertificateStatusMessage, st.integers(2, 0xFF).map(CertificateStatusType), blob()),
+    ),
+    ServerKeyExchange: st.builds(
+        ServerKeyExchange, st.one_of(ecdh_params, dh_params), st.one_of(st.none(), digitally_signed)
+    ),
+    CertificateRequest12: st.builds(
+        CertificateRequest12,
+        tuples(u8.map(ClientCertificateType), 1, 4),
+        st.one_of(st.none(), tuples(signature_schemes, 1, 8)),
+        tuples(blob(1, 40), 0, 3),
+    ),
+    ServerHelloDone: st.just(ServerHelloDone()),
+    CertificateVerify: st.builds(CertificateVerify, signature_schemes, blob(0, 100)),
+    ClientKeyExchangeECDHE: st.builds(ClientKeyExchangeECDHE, blob(1, 133)),
+    ClientKeyExchangeDHE: st.builds(ClientKeyExchangeDHE, blob(1, 64)),
+    ClientKeyExchangeRSA: st.builds(ClientKeyExchangeRSA, blob(0, 64), st.booleans()),
+    NewSessionTicket12: st.builds(NewSessionTicket12, u32, blob(0, 80)),
+    Finished: st.builds(Finished, blob(12, 12)),
+}
+
+
+def decode_args12(msg: Any) -> tuple[ProtocolVersion, KeyExchange | None]:
+    """The ``version`` and ``key_exchange`` that decode ``msg``'s TLS 1.2-era form."""
+    version = ProtocolVersion.TLS1_2
+    if isinstance(msg, ServerKeyExchange):
+        if msg.signed is not None and msg.signed.algorithm is None:
+            version = ProtocolVersion.TLS1_0
+        dhe = isinstance(msg.params, ServerDHParams)
+        return version, KeyExchange.DHE if dhe else KeyExchange.ECDHE
+    if isinstance(msg, CertificateRequest12) and msg.supported_signature_algorithms is None:
+        return ProtocolVersion.TLS1_1, None
+    if isinstance(msg, ClientKeyExchangeRSA):
+        return (ProtocolVersion.SSL3 if msg.ssl3 else version), KeyExchange.RSA
+    if isinstance(msg, ClientKeyExchangeDHE):
+        return version, KeyExchange.DHE
+    if isinstance(msg, ClientKeyExchangeECDHE):
+        return version, KeyExchange.ECDHE
+    return version, None
+
 
 alerts = st.builds(Alert, u8.map(AlertLevel), u8.map(AlertDescription))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.conftest import RFC8448, RFC8448_SECTIONS
+from tlslens.crypto.groups import server_key_exchange
 from tlslens.crypto.key_schedule import (
     EarlySecret,
     binder,
@@ -76,7 +77,7 @@ def _ecdhe(sec: dict[str, Any], r: Replay) -> bytes:
         group
     )
     server_provider = DeterministicProvider(private_keys={group: [H(server["private_key"])]})
-    server_share, shared_secret = server_provider.server_key_exchange(group, client_share.public_bytes)
+    server_share, shared_secret = server_key_exchange(group, client_share.public_bytes, server_provider)
     r.public_keys = {"client": client_share.public_bytes, "server": server_share}
     r.client_view_of_shared_secret = client_share.exchange(server_share)
     return shared_secret

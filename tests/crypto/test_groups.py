@@ -35,7 +35,7 @@ def test_client_and_server_agree_on_the_shared_secret(group: NamedGroup) -> None
     assert isinstance(client, KeyShare)
     assert client.group == group
     assert len(client.public_bytes) == SHARE_LENGTHS[group][0]
-    server_share, secret = provider.server_key_exchange(group, client.public_bytes)
+    server_share, secret = server_key_exchange(group, client.public_bytes, provider)
     assert len(server_share) == SHARE_LENGTHS[group][1]
     assert client.exchange(server_share) == secret
     assert generate_key_share(group).public_bytes != client.public_bytes  # fresh keys every time
@@ -162,7 +162,7 @@ def test_x25519mlkem768_layout_is_mlkem_first_then_x25519() -> None:
     assert client.public_bytes[1184:] == x_client.public_key().public_bytes_raw()
 
     server = DeterministicProvider(private_keys={G.X25519: [server_x25519]})
-    server_share, secret = server.server_key_exchange(G.X25519MLKEM768, client.public_bytes)
+    server_share, secret = server_key_exchange(G.X25519MLKEM768, client.public_bytes, server)
     x_server = x25519.X25519PrivateKey.from_private_bytes(server_x25519)
     assert len(server_share) == 1088 + 32 and len(secret) == 64
     assert server_share[1088:] == x_server.public_key().public_bytes_raw()

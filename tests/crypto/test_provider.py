@@ -5,7 +5,7 @@ import time
 import pytest
 
 from tests.crypto.rfc8448_replay import H, section, transcript_messages
-from tlslens.crypto.groups import SUPPORTED_GROUPS
+from tlslens.crypto.groups import SUPPORTED_GROUPS, server_key_exchange
 from tlslens.crypto.provider import CryptoProvider, DefaultProvider, DeterministicProvider
 from tlslens.errors import LocalProtocolError
 from tlslens.wire.enums import NamedGroup
@@ -34,8 +34,8 @@ def test_deterministic_provider_reproduces_the_rfc8448_section_3_server() -> Non
         private_keys={NamedGroup.X25519: [H(inputs["server_x25519_ephemeral"]["private_key"])]},
     )
     assert provider.random(32).hex() == inputs["server_hello_random"]
-    server_share, secret = provider.server_key_exchange(
-        NamedGroup.X25519, H(inputs["client_x25519_ephemeral"]["public_key"])
+    server_share, secret = server_key_exchange(
+        NamedGroup.X25519, H(inputs["client_x25519_ephemeral"]["public_key"]), provider
     )
     assert server_share.hex() == inputs["server_x25519_ephemeral"]["public_key"]
     assert secret.hex() == section("3")["secrets"]["ecdhe_shared_secret"]
@@ -85,7 +85,7 @@ def test_default_provider_uses_the_system_sources() -> None:
     assert provider.random(32) != provider.random(32)
     assert abs(provider.now() - time.time()) < 5
     share = provider.generate_key_share(NamedGroup.X25519)
-    server_share, secret = provider.server_key_exchange(NamedGroup.X25519, share.public_bytes)
+    server_share, secret = server_key_exchange(NamedGroup.X25519, share.public_bytes, provider)
     assert share.exchange(server_share) == secret
 
 

@@ -2,8 +2,9 @@
 
 The client makes a ``KeyShare`` per offered group and later calls ``exchange(server_share)``; the server
 answers one client share with ``server_key_exchange(group, client_share, provider)``, which returns the
-server's share and the shared secret. The ephemeral key pairs come from the ``CryptoProvider`` so that a
-handshake can be replayed byte for byte.
+server's share and the shared secret. The ephemeral key pairs come from the ``CryptoProvider`` (any
+``KeyShareSource``) so that a handshake can be replayed byte for byte. TLS 1.2 ECDHE (RFC 8422) uses the
+same key shares: see ``crypto.ecdhe12``.
 
 Peer shares are checked the way RFC 8446 §4.2.8 asks: a share of the wrong length, an EC point that is
 compressed, off the curve or the identity, and an all-zero X25519/X448 result are ``IllegalParameter``.
@@ -30,16 +31,13 @@ from __future__ import annotations
 
 import abc
 import hmac
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric import ec, mlkem, x448, x25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tlslens.errors import IllegalParameter, LocalProtocolError
 from tlslens.wire.enums import NamedGroup
-
-if TYPE_CHECKING:
-    from tlslens.crypto.provider import CryptoProvider
 
 # In default preference order.
 SUPPORTED_GROUPS: tuple[NamedGroup, ...] = (
@@ -243,8 +241,14 @@ def key_share_from_private_bytes(group: NamedGroup, private: bytes) -> KeyShare:
     return _EcdhShare(group, key)
 
 
+class KeyShareSource(Protocol):
+    """Where the server's ephemeral key comes from: a ``CryptoProvider`` (``crypto.provider``)."""
+
+    def generate_key_share(self, group: NamedGroup) -> KeyShare: ...
+
+
 def server_key_exchange(
-    group: NamedGroup, client_share: bytes, provider: CryptoProvider
+    group: NamedGroup, client_share: bytes, provider: KeyShareSource
 ) -> tuple[bytes, bytes]:
     """Server side: answer ``client_share`` with a fresh share from ``provider``.
 
@@ -262,7 +266,7 @@ def server_key_exchange(
     return ours.public_bytes, ours.exchange(client_share)
 
 
-def _hybrid_server_exchange(client_share: bytes, provider: CryptoProvider) -> tuple[bytes, bytes]:
+def _hybrid_server_exchange(client_share: bytes, provider: KeyShareSource) -> tuple[bytes, bytes]:
     encapsulation_key, peer_x25519 = client_share[:_MLKEM768_EK_LEN], client_share[_MLKEM768_EK_LEN:]
     try:
         kem_public = mlkem.MLKEM768PublicKey.from_public_bytes(encapsulation_key)

@@ -1,7 +1,8 @@
 """Where randomness, ephemeral keys and time come from: the one seam that makes handshakes replayable.
 
 The engine never calls ``os.urandom``, ``time.time`` or a key generator itself; it asks its
-``CryptoProvider``. ``DefaultProvider`` is the real thing. ``DeterministicProvider`` hands out given
+``CryptoProvider`` (the server's answer to a key share is ``groups.server_key_exchange(group, share,
+provider)``). ``DefaultProvider`` is the real thing. ``DeterministicProvider`` hands out given
 values in order, so a test can rebuild an RFC 8448 trace or a recorded session byte for byte::
 
     provider = DeterministicProvider(
@@ -37,10 +38,6 @@ class CryptoProvider(Protocol):
         """A fresh ephemeral key pair for ``group`` (client shares; the server's ECDH half)."""
         ...
 
-    def server_key_exchange(self, group: NamedGroup, client_share: bytes) -> tuple[bytes, bytes]:
-        """Answer a client's share: ``(server_share, shared_secret)``; ``IllegalParameter`` if bad."""
-        ...
-
     def now(self) -> float:
         """Current time, Unix seconds (ticket lifetimes and ages, certificate validity)."""
         ...
@@ -56,9 +53,6 @@ class DefaultProvider:
 
     def generate_key_share(self, group: NamedGroup) -> KeyShare:
         return groups.generate_key_share(group)
-
-    def server_key_exchange(self, group: NamedGroup, client_share: bytes) -> tuple[bytes, bytes]:
-        return groups.server_key_exchange(group, client_share, self)
 
     def now(self) -> float:
         return time.time()
@@ -127,9 +121,6 @@ class DeterministicProvider:
                 return groups.key_share_from_private_bytes(group, bytes(raw))
             except LocalProtocolError:
                 continue
-
-    def server_key_exchange(self, group: NamedGroup, client_share: bytes) -> tuple[bytes, bytes]:
-        return groups.server_key_exchange(group, client_share, self)
 
     def now(self) -> float:
         return self._clock() if callable(self._clock) else self._clock

@@ -1,4 +1,5 @@
-"""TLS 1.3 signature schemes (RFC 8446 §4.2.3, §4.4.3) on ``cryptography``.
+"""Signature schemes for TLS 1.3 (RFC 8446 §4.2.3, §4.4.3) and TLS 1.2 (RFC 5246 §7.4.1.4.1, RFC 8422
+§5.1.3, RFC 8446 §4.2.3) on ``cryptography``.
 
 ``sign`` / ``verify`` take a scheme and a ``cryptography`` key. ``verify`` raises ``DecryptError`` for a
 signature that does not verify (RFC 8446 §4.4.3 names decrypt_error) and ``IllegalParameter`` when the
@@ -16,6 +17,14 @@ signature is always PSS with MGF1 over the scheme's hash and a salt as long as t
 
 Certificate-only schemes (``rsa_pkcs1_*``, ``ecdsa_sha1``) can be verified, for certificate
 signatures, but never signed with: TLS 1.3 forbids them in CertificateVerify.
+
+Versions (``version=``, a ``ProtocolVersion`` value; ``handshake_schemes(version)`` is the set):
+
+- TLS 1.3 CertificateVerify: ECDSA with the curve the scheme names, EdDSA, RSA-PSS; never PKCS#1 v1.5.
+- TLS 1.2 ServerKeyExchange and CertificateVerify: the same plus ``rsa_pkcs1_sha256/384/512``; an
+  ``ecdsa_*`` scheme names only the hash (RFC 8422 §5.1.3: the curve comes from the certificate).
+- SHA-1, SHA-224, MD5 and DSA schemes are refused for both (``IllegalParameter`` when verifying).
+- ``verify(..., version=None)`` checks any scheme of the table (certificate signatures).
 """
 
 from __future__ import annotations
@@ -65,6 +74,26 @@ TLS13_CERTIFICATE_ONLY_SCHEMES: tuple[SignatureScheme, ...] = (
 TLS13_CERTIFICATE_SCHEMES: tuple[SignatureScheme, ...] = (
     TLS13_CERTIFICATE_VERIFY_SCHEMES + TLS13_CERTIFICATE_ONLY_SCHEMES
 )
+# What a TLS 1.2 peer may sign ServerKeyExchange / CertificateVerify with, best first: the TLS 1.3 schemes,
+# then PKCS#1 v1.5 with SHA-2 (RFC 8446 §4.2.3 lets a 1.3-capable client offer them for TLS 1.2).
+TLS12_SIGNATURE_SCHEMES: tuple[SignatureScheme, ...] = (
+    *TLS13_CERTIFICATE_VERIFY_SCHEMES,
+    S.RSA_PKCS1_SHA256,
+    S.RSA_PKCS1_SHA384,
+    S.RSA_PKCS1_SHA512,
+)
+_TLS1_2 = 0x0303
+_TLS1_3 = 0x0304
+_HANDSHAKE_SCHEMES = {
+    _TLS1_3: frozenset(TLS13_CERTIFICATE_VERIFY_SCHEMES),
+    _TLS1_2: frozenset(TLS12_SIGNATURE_SCHEMES),
+}
+
+
+def handshake_schemes(version: int) -> frozenset[SignatureScheme]:
+    """The schemes that may sign handshake messages in ``version``: TLS 1.3 CertificateVerify, or TLS 1.2
+    ServerKeyExchange and CertificateVerify. Earlier versions have no scheme field: the empty set."""
+    return _HANDSHAKE_SCHEMES.get(version, frozenset())
 
 
 class _Kind(Enum):
@@ -81,7 +110,6 @@ class _Scheme:
     kind: _Kind
     hash: hashes.HashAlgorithm | None  # None for EdDSA (the hash is part of the algorithm)
     curve: type[ec.EllipticCurve] | None = None  # TLS 1.3 ECDSA schemes fix the curve
-    signing: bool = True  # False: certificate-only, verify only
 
 
 _SCHEMES: dict[SignatureScheme, _Scheme] = {
@@ -96,11 +124,11 @@ _SCHEMES: dict[SignatureScheme, _Scheme] = {
     S.RSA_PSS_PSS_SHA256: _Scheme(_Kind.RSA_PSS_PSS, hashes.SHA256()),
     S.RSA_PSS_PSS_SHA384: _Scheme(_Kind.RSA_PSS_PSS, hashes.SHA384()),
     S.RSA_PSS_PSS_SHA512: _Scheme(_Kind.RSA_PSS_PSS, hashes.SHA512()),
-    S.RSA_PKCS1_SHA256: _Scheme(_Kind.RSA_PKCS1, hashes.SHA256(), signing=False),
-    S.RSA_PKCS1_SHA384: _Scheme(_Kind.RSA_PKCS1, hashes.SHA384(), signing=False),
-    S.RSA_PKCS1_SHA512: _Scheme(_Kind.RSA_PKCS1, hashes.SHA512(), signing=False),
-    S.RSA_PKCS1_SHA1: _Scheme(_Kind.RSA_PKCS1, hashes.SHA1(), signing=False),
-    S.ECDSA_SHA1: _Scheme(_Kind.ECDSA, hashes.SHA1(), signing=False),
+    S.RSA_PKCS1_SHA256: _Scheme(_Kind.RSA_PKCS1, hashes.SHA256()),
+    S.RSA_PKCS1_SHA384: _Scheme(_Kind.RSA_PKCS1, hashes.SHA384()),
+    S.RSA_PKCS1_SHA512: _Scheme(_Kind.RSA_PKCS1, hashes.SHA512()),
+    S.RSA_PKCS1_SHA1: _Scheme(_Kind.RSA_PKCS1, hashes.SHA1()),
+    S.ECDSA_SHA1: _Scheme(_Kind.ECDSA, hashes.SHA1()),
 }
 
 _CV_PAD = b" " * 64
@@ -126,12 +154,14 @@ def _pss(h: hashes.HashAlgorithm) -> padding.PSS:
     return padding.PSS(mgf=padding.MGF1(h), salt_length=h.digest_size)
 
 
-def _fits(info: _Scheme, key: PublicKey | PrivateKey, rsa_pss_key: bool | None) -> bool:
+def _fits(
+    info: _Scheme, key: PublicKey | PrivateKey, rsa_pss_key: bool | None, *, any_curve: bool = False
+) -> bool:
     kind = info.kind
     if kind is _Kind.ECDSA:
         if not isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey):
             return False
-        return info.curve is None or isinstance(key.curve, info.curve)
+        return any_curve or info.curve is None or isinstance(key.curve, info.curve)
     if kind is _Kind.ED25519:
         return isinstance(key, ed25519.Ed25519PublicKey | ed25519.Ed25519PrivateKey)
     if kind is _Kind.ED448:
@@ -146,11 +176,18 @@ def _fits(info: _Scheme, key: PublicKey | PrivateKey, rsa_pss_key: bool | None) 
 
 
 def scheme_fits_public_key(
-    scheme: SignatureScheme, public_key: PublicKey, *, rsa_pss_key: bool | None = None
+    scheme: SignatureScheme,
+    public_key: PublicKey,
+    *,
+    rsa_pss_key: bool | None = None,
+    version: int | None = None,
 ) -> bool:
-    """Whether ``scheme`` can be verified with ``public_key`` (type, and the curve for ECDSA)."""
+    """Whether ``scheme`` can be verified with ``public_key`` (type, and for ECDSA the curve, except in
+    TLS 1.2) and, given a ``version``, is allowed to sign handshake messages in it."""
     info = _SCHEMES.get(scheme)
-    return info is not None and _fits(info, public_key, rsa_pss_key)
+    if info is None or (version is not None and scheme not in handshake_schemes(version)):
+        return False
+    return _fits(info, public_key, rsa_pss_key, any_curve=version == _TLS1_2)
 
 
 def _rsa_pss_size_ok(key: rsa.RSAPrivateKey, h: hashes.HashAlgorithm) -> bool:
@@ -159,39 +196,53 @@ def _rsa_pss_size_ok(key: rsa.RSAPrivateKey, h: hashes.HashAlgorithm) -> bool:
 
 
 def schemes_for_private_key(
-    key: PrivateKey, *, rsa_pss_key: bool | None = None
+    key: PrivateKey, *, rsa_pss_key: bool | None = None, version: int = _TLS1_3
 ) -> tuple[SignatureScheme, ...]:
-    """The CertificateVerify schemes this key can sign with, best first (RFC 8446 §4.4.2.2).
+    """The schemes this key can sign handshake messages with in ``version``, best first (RFC 8446
+    §4.4.2.2; in TLS 1.2 an ECDSA key also signs with the other ``ecdsa_*`` hashes, after its own).
 
     An RSA key counts as an rsaEncryption key unless ``rsa_pss_key=True``.
     """
-    out = []
-    for scheme in TLS13_CERTIFICATE_VERIFY_SCHEMES:
+    tls12 = version == _TLS1_2
+    order = TLS12_SIGNATURE_SCHEMES if tls12 else TLS13_CERTIFICATE_VERIFY_SCHEMES
+    own: list[SignatureScheme] = []
+    other_curves: list[SignatureScheme] = []
+    for scheme in order:
         info = _SCHEMES[scheme]
-        if not _fits(info, key, bool(rsa_pss_key)):
+        if not _fits(info, key, bool(rsa_pss_key), any_curve=tls12):
             continue
         h = info.hash
-        if isinstance(key, rsa.RSAPrivateKey) and h is not None and not _rsa_pss_size_ok(key, h):
+        pss = info.kind in (_Kind.RSA_PSS_RSAE, _Kind.RSA_PSS_PSS)
+        if isinstance(key, rsa.RSAPrivateKey) and h is not None and pss and not _rsa_pss_size_ok(key, h):
             continue  # e.g. a 1024-bit key cannot hold a PSS SHA-512 signature
-        out.append(scheme)
-    return tuple(out)
+        same_curve = _fits(info, key, bool(rsa_pss_key))
+        (own if same_curve else other_curves).append(scheme)
+    return tuple(own + other_curves)
 
 
 def sign(
-    private_key: PrivateKey, scheme: SignatureScheme, data: bytes, *, rsa_pss_key: bool | None = None
+    private_key: PrivateKey,
+    scheme: SignatureScheme,
+    data: bytes,
+    *,
+    rsa_pss_key: bool | None = None,
+    version: int = _TLS1_3,
 ) -> bytes:
-    """Sign ``data`` with a TLS 1.3 CertificateVerify scheme; misuse is ``LocalProtocolError``."""
+    """Sign ``data`` with a scheme allowed for handshake signatures in ``version`` (TLS 1.3 by default);
+    misuse is ``LocalProtocolError``."""
     info = _SCHEMES.get(scheme)
-    if info is None or not info.signing:
-        raise LocalProtocolError(f"cannot sign with {scheme.iana_name} in TLS 1.3")
-    if not _fits(info, private_key, rsa_pss_key):
+    if info is None or scheme not in handshake_schemes(version):
+        label = {_TLS1_2: "TLS 1.2", _TLS1_3: "TLS 1.3"}.get(version, f"version 0x{version:04x}")
+        raise LocalProtocolError(f"cannot sign with {scheme.iana_name} in {label}")
+    if not _fits(info, private_key, rsa_pss_key, any_curve=version == _TLS1_2):
         raise LocalProtocolError(f"{scheme.iana_name} does not fit a {_key_name(private_key)}")
     h = info.hash
     try:
         if isinstance(private_key, ec.EllipticCurvePrivateKey) and h is not None:
             return private_key.sign(data, ec.ECDSA(h))
         if isinstance(private_key, rsa.RSAPrivateKey) and h is not None:
-            return private_key.sign(data, _pss(h), h)
+            pad = padding.PKCS1v15() if info.kind is _Kind.RSA_PKCS1 else _pss(h)
+            return private_key.sign(data, pad, h)
         if isinstance(private_key, ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey):
             return private_key.sign(data)
     except ValueError as exc:  # e.g. RSA key too small for this PSS hash
@@ -206,13 +257,17 @@ def verify(
     signature: bytes,
     *,
     rsa_pss_key: bool | None = None,
+    version: int | None = None,
 ) -> None:
     """Verify a peer's signature. ``DecryptError`` if it is wrong, ``IllegalParameter`` if the scheme
-    is unknown here or does not fit the key (RFC 8446 §4.4.3)."""
+    is unknown here, not allowed in ``version`` (when given: a handshake signature of that version), or
+    does not fit the key (RFC 8446 §4.4.3; RFC 5246 §7.4.3 and §7.4.8)."""
     info = _SCHEMES.get(scheme)
     if info is None:
         raise IllegalParameter(f"signature scheme {scheme.iana_name} is not supported")
-    if not _fits(info, public_key, rsa_pss_key):
+    if version is not None and scheme not in handshake_schemes(version):
+        raise IllegalParameter(f"signature scheme {scheme.iana_name} is not allowed in this protocol version")
+    if not _fits(info, public_key, rsa_pss_key, any_curve=version == _TLS1_2):
         raise IllegalParameter(f"signature scheme {scheme.iana_name} does not fit a {_key_name(public_key)}")
     h = info.hash
     try:
@@ -253,14 +308,16 @@ class Signer(Protocol):
 
 
 class KeySigner:
-    """A ``Signer`` over a ``cryptography`` private key."""
+    """A ``Signer`` over a ``cryptography`` private key. ``schemes`` and ``sign`` are the TLS 1.3 ones;
+    ``schemes_for(version)`` and ``sign(..., version=TLS1_2)`` give TLS 1.2's."""
 
-    __slots__ = ("_key", "_rsa_pss_key", "_schemes")
+    __slots__ = ("_key", "_rsa_pss_key", "_schemes", "_schemes12")
 
     def __init__(self, private_key: PrivateKey, *, rsa_pss_key: bool = False) -> None:
         self._key = private_key
         self._rsa_pss_key = rsa_pss_key
         self._schemes = schemes_for_private_key(private_key, rsa_pss_key=rsa_pss_key)
+        self._schemes12 = schemes_for_private_key(private_key, rsa_pss_key=rsa_pss_key, version=_TLS1_2)
         if not self._schemes:
             raise LocalProtocolError(f"a {_key_name(private_key)} cannot sign any TLS 1.3 scheme")
 
@@ -271,7 +328,11 @@ class KeySigner:
     def schemes(self) -> tuple[SignatureScheme, ...]:
         return self._schemes
 
-    def sign(self, scheme: SignatureScheme, data: bytes) -> bytes:
-        if scheme not in self._schemes:
+    def schemes_for(self, version: int) -> tuple[SignatureScheme, ...]:
+        """Schemes this key signs handshake messages with in ``version``, best first."""
+        return self._schemes12 if version == _TLS1_2 else self._schemes if version == _TLS1_3 else ()
+
+    def sign(self, scheme: SignatureScheme, data: bytes, *, version: int = _TLS1_3) -> bytes:
+        if scheme not in self.schemes_for(version):
             raise LocalProtocolError(f"this key does not sign with {scheme.iana_name}")
-        return sign(self._key, scheme, data, rsa_pss_key=self._rsa_pss_key)
+        return sign(self._key, scheme, data, rsa_pss_key=self._rsa_pss_key, version=version)

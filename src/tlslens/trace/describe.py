@@ -1,6 +1,7 @@
 """Handshake messages and extensions, decoded field by field into plain JSON-able values.
 
-``describe_message(msg)`` returns an ordered ``dict`` (str keys; values are str, int, bool, None, lists
+``describe_message(msg)`` (any TLS 1.3 or TLS 1.2 handshake message, or ChangeCipherSpec) returns an
+ordered ``dict`` (str keys; values are str, int, bool, None, lists
 and dicts of those). The text renderer and the JSON-lines renderer both print this one structure, so
 ``--trace-format json`` carries exactly what the text trace shows.
 
@@ -40,19 +41,48 @@ from tlslens.wire.messages import (
     NewSessionTicket,
     ServerHello,
 )
+from tlslens.wire.messages12 import (
+    Certificate12,
+    CertificateRequest12,
+    CertificateStatusMessage,
+    ChangeCipherSpec,
+    ClientKeyExchangeDHE,
+    ClientKeyExchangeECDHE,
+    ClientKeyExchangeRSA,
+    DigitallySigned,
+    NewSessionTicket12,
+    ServerDHParams,
+    ServerKeyExchange,
+)
 
 Value = Any
 """A JSON-able value: str, int, bool, None, list[Value] or dict[str, Value]."""
+
+TraceMessage = HandshakeMessage | ChangeCipherSpec
+"""What the trace describes: a handshake message of either protocol, or ChangeCipherSpec (a TLS 1.2
+message of its own, on a record of its own)."""
 
 PREVIEW_BYTES = 8
 """How many leading bytes of a long opaque value the trace shows."""
 
 
-def message_title(msg: HandshakeMessage) -> str:
+def message_title(msg: TraceMessage) -> str:
     """``ClientHello``, ``HelloRetryRequest`` (a ServerHello with the special random), ``Finished``..."""
     if isinstance(msg, ServerHello) and msg.is_hello_retry_request:
         return "HelloRetryRequest"
-    return type(msg).__name__
+    return _TLS12_TITLES.get(type(msg), type(msg).__name__)
+
+
+_TLS12_TITLES: dict[type, str] = {
+    Certificate12: "Certificate",
+    CertificateRequest12: "CertificateRequest",
+    NewSessionTicket12: "NewSessionTicket",
+    CertificateStatusMessage: "CertificateStatus",
+    ClientKeyExchangeECDHE: "ClientKeyExchange",
+    ClientKeyExchangeDHE: "ClientKeyExchange",
+    ClientKeyExchangeRSA: "ClientKeyExchange",
+}
+"""TLS 1.2 forms carry a suffix in the code; the trace names them as the RFCs do."""
 
 
 def opaque(data: bytes, *, full: int = 32) -> str:
@@ -96,11 +126,11 @@ def value(v: object) -> Value:
 
 
 def _key_share(entry: KeyShareEntry) -> Value:
-    return {
-        "group": enum_name(entry.group),
-        "length": len(entry.key_exchange),
-        "first_bytes": entry.key_exchange[:PREVIEW_BYTES].hex(),
-    }
+    return {"group": enum_name(entry.group), **_public_key(entry.key_exchange)}
+
+
+def _public_key(data: bytes) -> dict[str, Value]:
+    return {"length": len(data), "first_bytes": data[:PREVIEW_BYTES].hex()}
 
 
 def extension_name(ext: Extension) -> str:
@@ -171,8 +201,69 @@ def _hello_common(version: ProtocolVersion, random: bytes, session_id: bytes) ->
     }
 
 
-def describe_message(msg: HandshakeMessage) -> dict[str, Value]:
-    """Every field of a handshake message, in wire order."""
+def _signed(signed: DigitallySigned | None) -> dict[str, Value]:
+    if signed is None:
+        return {"signature": "(none: an anonymous suite)"}
+    algorithm = "(implicit: TLS 1.0/1.1)" if signed.algorithm is None else enum_name(signed.algorithm)
+    return {"signature_algorithm": algorithm, "signature": opaque(signed.signature, full=0)}
+
+
+def _server_key_exchange(msg: ServerKeyExchange) -> dict[str, Value]:
+    params = msg.params
+    if isinstance(params, ServerDHParams):
+        out: dict[str, Value] = {
+            "dh_p": f"{params.p_bits}-bit prime: {opaque(params.dh_p, full=0)}",
+            "dh_g": int.from_bytes(params.dh_g, "big") if len(params.dh_g) <= 8 else opaque(params.dh_g),
+            "dh_Ys": opaque(params.dh_ys, full=0),
+        }
+    else:
+        out = {
+            "curve_type": "named_curve",
+            "named_curve": enum_name(params.named_curve),
+            "public_key": _public_key(params.public),
+        }
+    return {**out, **_signed(msg.signed)}
+
+
+def _describe_tls12(msg: TraceMessage) -> dict[str, Value] | None:
+    match msg:
+        case Certificate12():
+            return {"certificates": [describe_certificate(der) for der in msg.certificate_list]}
+        case ServerKeyExchange():
+            return _server_key_exchange(msg)
+        case CertificateRequest12():
+            schemes = msg.supported_signature_algorithms
+            return {
+                "certificate_types": [enum_name(t) for t in msg.certificate_types],
+                "supported_signature_algorithms": None
+                if schemes is None
+                else [enum_name(s) for s in schemes],
+                "certificate_authorities": [opaque(name, full=0) for name in msg.certificate_authorities],
+            }
+        case ClientKeyExchangeECDHE():
+            return {"public_key": _public_key(msg.public)}
+        case ClientKeyExchangeDHE():
+            return {"dh_Yc": opaque(msg.dh_yc, full=0)}
+        case ClientKeyExchangeRSA():
+            return {"encrypted_pre_master_secret": opaque(msg.encrypted_pre_master_secret, full=0)}
+        case NewSessionTicket12():
+            hint = msg.ticket_lifetime_hint
+            return {
+                "ticket_lifetime_hint": f"{hint} s" if hint else "0 (unspecified)",
+                "ticket": opaque(msg.ticket, full=0) if msg.ticket else "(empty: no ticket after all)",
+            }
+        case CertificateStatusMessage():
+            return {"status_type": enum_name(msg.status_type), "response": opaque(msg.response, full=0)}
+        case ChangeCipherSpec():
+            return {"type": "change_cipher_spec (1)"}
+    return None
+
+
+def describe_message(msg: TraceMessage) -> dict[str, Value]:
+    """Every field of a handshake message (TLS 1.3 or 1.2) or ChangeCipherSpec, in wire order."""
+    tls12 = _describe_tls12(msg)
+    if tls12 is not None:
+        return tls12
     match msg:
         case ClientHello():
             out = _hello_common(msg.legacy_version, msg.random, msg.legacy_session_id)
@@ -217,9 +308,22 @@ def describe_message(msg: HandshakeMessage) -> dict[str, Value]:
     return out
 
 
-def message_summary(msg: HandshakeMessage) -> str:
+def message_summary(msg: TraceMessage) -> str:
     """A few words for the round-trip diagram: ``x25519 share``, ``wants secp384r1``, the suite."""
     match msg:
+        case ServerKeyExchange():
+            if isinstance(msg.params, ServerDHParams):
+                group = f"DH {msg.params.p_bits} bits"
+            else:
+                group = enum_name(msg.params.named_curve)
+            signed = msg.signed
+            algorithm = signed.algorithm if signed is not None else None
+            return f"{group}, {enum_name(algorithm)}" if algorithm is not None else group
+        case Certificate12():
+            n = len(msg.certificate_list)
+            return f"{n} certificate{'s' if n != 1 else ''}"
+        case NewSessionTicket12():
+            return "ticket" if msg.ticket else "no ticket"
         case ClientHello():
             ks = msg.extension(KeyShareClientHello)
             groups = ", ".join(enum_name(e.group) for e in ks.client_shares) if ks else ""

@@ -2,7 +2,10 @@
 
 Pure: no crypto and no state. Import the pieces from their modules:
 
-- ``tlslens.wire.enums``: open IANA registries (unknown values and GREASE survive).
+- ``tlslens.wire.enums``: open IANA registries (unknown values and GREASE survive); ``CipherSuite``
+  (every IANA value) lives in ``cipher_suites`` and the base class in ``open_enum``.
+- ``tlslens.wire.suite_registry``: what each cipher suite is made of (``SUITES``, ``suite_info``,
+  ``suite_by_openssl_name``; the row type and its vocabulary in ``suite_info``).
 - ``tlslens.wire.reader``: ``Reader`` (bounded, every failure is ``DecodeError``) and ``Writer``.
 - ``tlslens.wire.extensions``: every extension class (defined in ``ext_core`` / ``ext_addons``),
   ``EXTENSION_FORMS``, ``decode_extensions``, ``encode_extensions``.

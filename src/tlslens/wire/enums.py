@@ -2,43 +2,32 @@
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Iterable
-from typing import Self
+from tlslens.wire.cipher_suites import CipherSuite
+from tlslens.wire.open_enum import OpenIntEnum, is_grease
 
-
-class OpenIntEnum(enum.IntEnum):
-    """IANA registry. Unknown wire values decode to pseudo-members instead of raising.
-
-    Pseudo-members compare equal by value; compare with ``==``, never ``is``.
-    """
-
-    @classmethod
-    def _missing_(cls, value: object) -> Self | None:
-        if not isinstance(value, int) or value < 0:
-            return None
-        member = int.__new__(cls, value)
-        member._name_ = f"UNKNOWN_0x{value:04x}"
-        member._value_ = value
-        return member
-
-    @classmethod
-    def tuple_of(cls, values: Iterable[int]) -> tuple[Self, ...]:
-        """``tuple(map(cls, values))`` for decoded lists, known values found without an Enum call."""
-        members = cls._value2member_map_
-        return tuple(members[v] if v in members else cls(v) for v in values)  # type: ignore[misc]
-
-    @property
-    def known(self) -> bool:
-        return not self.name.startswith("UNKNOWN_")
-
-    def __str__(self) -> str:
-        return self.name
-
-
-def is_grease(value: int) -> bool:
-    """RFC 8701: 0x0A0A, 0x1A1A, ... 0xFAFA (and the one-byte forms 0x0B, 0x2A, ... for u8 fields)."""
-    return (value & 0x0F0F) == 0x0A0A and (value >> 8) == (value & 0xFF)
+__all__ = [
+    "AlertDescription",
+    "AlertLevel",
+    "CertificateCompressionAlgorithm",
+    "CertificateStatusType",
+    "CipherSuite",
+    "ClientCertificateType",
+    "CompressionMethod",
+    "ContentType",
+    "ECCurveType",
+    "ECPointFormat",
+    "ExtensionType",
+    "HandshakeType",
+    "HeartbeatMode",
+    "KeyUpdateRequest",
+    "NameType",
+    "NamedGroup",
+    "OpenIntEnum",
+    "ProtocolVersion",
+    "PskKeyExchangeMode",
+    "SignatureScheme",
+    "is_grease",
+]
 
 
 class ContentType(OpenIntEnum):
@@ -77,19 +66,30 @@ class HandshakeType(OpenIntEnum):
 class ExtensionType(OpenIntEnum):
     SERVER_NAME = 0
     MAX_FRAGMENT_LENGTH = 1
+    CLIENT_CERTIFICATE_URL = 2
+    TRUSTED_CA_KEYS = 3
+    TRUNCATED_HMAC = 4
     STATUS_REQUEST = 5
+    USER_MAPPING = 6
+    CLIENT_AUTHZ = 7
+    SERVER_AUTHZ = 8
+    CERT_TYPE = 9
     SUPPORTED_GROUPS = 10
     EC_POINT_FORMATS = 11
+    SRP = 12
     SIGNATURE_ALGORITHMS = 13
     USE_SRTP = 14
     HEARTBEAT = 15
     APPLICATION_LAYER_PROTOCOL_NEGOTIATION = 16
+    STATUS_REQUEST_V2 = 17
     SIGNED_CERTIFICATE_TIMESTAMP = 18
     CLIENT_CERTIFICATE_TYPE = 19
     SERVER_CERTIFICATE_TYPE = 20
     PADDING = 21
     ENCRYPT_THEN_MAC = 22
     EXTENDED_MASTER_SECRET = 23
+    TOKEN_BINDING = 24
+    CACHED_INFO = 25
     COMPRESS_CERTIFICATE = 27
     RECORD_SIZE_LIMIT = 28
     SESSION_TICKET = 35
@@ -104,6 +104,12 @@ class ExtensionType(OpenIntEnum):
     SIGNATURE_ALGORITHMS_CERT = 50
     KEY_SHARE = 51
     TRANSPARENCY_INFO = 52
+    CONNECTION_ID = 54
+    QUIC_TRANSPORT_PARAMETERS = 57
+    TICKET_REQUEST = 58
+    NEXT_PROTOCOL_NEGOTIATION = 13172  # not IANA-assigned; the pre-ALPN NPN draft, still seen in scans
+    APPLICATION_SETTINGS = 17513  # not IANA-assigned; ALPS, sent by Chromium
+    ECH_OUTER_EXTENSIONS = 0xFD00
     ENCRYPTED_CLIENT_HELLO = 0xFE0D
     RENEGOTIATION_INFO = 0xFF01
 
@@ -125,9 +131,30 @@ _VERSION_LABELS = {0x0300: "SSLv3", 0x0301: "TLSv1", 0x0302: "TLSv1.1", 0x0303: 
 
 
 class NamedGroup(OpenIntEnum):
+    """IANA TLS Supported Groups (RFC 8422 §5.1.1 for the legacy curves, RFC 7919 for ffdhe*)."""
+
     SECT163K1 = 1
+    SECT163R1 = 2
+    SECT163R2 = 3
+    SECT193R1 = 4
+    SECT193R2 = 5
+    SECT233K1 = 6
+    SECT233R1 = 7
+    SECT239K1 = 8
+    SECT283K1 = 9
+    SECT283R1 = 10
+    SECT409K1 = 11
+    SECT409R1 = 12
+    SECT571K1 = 13
+    SECT571R1 = 14
+    SECP160K1 = 15
+    SECP160R1 = 16
+    SECP160R2 = 17
+    SECP192K1 = 18
     SECP192R1 = 19
+    SECP224K1 = 20
     SECP224R1 = 21
+    SECP256K1 = 22
     SECP256R1 = 23
     SECP384R1 = 24
     SECP521R1 = 25
@@ -151,6 +178,8 @@ class NamedGroup(OpenIntEnum):
     X25519MLKEM768 = 0x11EC
     SECP384R1MLKEM1024 = 0x11ED
     X25519KYBER768DRAFT00 = 0x6399
+    ARBITRARY_EXPLICIT_PRIME_CURVES = 0xFF01
+    ARBITRARY_EXPLICIT_CHAR2_CURVES = 0xFF02
 
     @property
     def iana_name(self) -> str:
@@ -264,6 +293,38 @@ class KeyUpdateRequest(OpenIntEnum):
     UPDATE_REQUESTED = 1
 
 
+class HeartbeatMode(OpenIntEnum):
+    """RFC 6520 §2: the heartbeat extension's mode."""
+
+    PEER_ALLOWED_TO_SEND = 1
+    PEER_NOT_ALLOWED_TO_SEND = 2
+
+
+class ClientCertificateType(OpenIntEnum):
+    """RFC 5246 §7.4.4 and RFC 8422 §5.5: certificate_types of a TLS 1.2 CertificateRequest."""
+
+    RSA_SIGN = 1
+    DSS_SIGN = 2
+    RSA_FIXED_DH = 3
+    DSS_FIXED_DH = 4
+    RSA_EPHEMERAL_DH = 5
+    DSS_EPHEMERAL_DH = 6
+    FORTEZZA_DMS = 20
+    ECDSA_SIGN = 64
+    RSA_FIXED_ECDH = 65
+    ECDSA_FIXED_ECDH = 66
+    GOST_SIGN256 = 67
+    GOST_SIGN512 = 68
+
+
+class ECCurveType(OpenIntEnum):
+    """RFC 8422 §5.4: how ServerECDHParams name the curve (only named_curve is allowed today)."""
+
+    EXPLICIT_PRIME = 1
+    EXPLICIT_CHAR2 = 2
+    NAMED_CURVE = 3
+
+
 class ECPointFormat(OpenIntEnum):
     UNCOMPRESSED = 0
     ANSIX962_COMPRESSED_PRIME = 1
@@ -277,84 +338,3 @@ class CompressionMethod(OpenIntEnum):
 
 class NameType(OpenIntEnum):
     HOST_NAME = 0
-
-
-class CipherSuite(OpenIntEnum):
-    """TLS 1.3 suites, plus the TLS 1.2 and older suites a scanner needs to name (IANA names)."""
-
-    TLS_NULL_WITH_NULL_NULL = 0x0000
-    TLS_RSA_WITH_NULL_MD5 = 0x0001
-    TLS_RSA_WITH_NULL_SHA = 0x0002
-    TLS_RSA_EXPORT_WITH_RC4_40_MD5 = 0x0003
-    TLS_RSA_WITH_RC4_128_MD5 = 0x0004
-    TLS_RSA_WITH_RC4_128_SHA = 0x0005
-    TLS_RSA_EXPORT_WITH_DES40_CBC_SHA = 0x0008
-    TLS_RSA_WITH_DES_CBC_SHA = 0x0009
-    TLS_RSA_WITH_3DES_EDE_CBC_SHA = 0x000A
-    TLS_DHE_RSA_WITH_DES_CBC_SHA = 0x0015
-    TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA = 0x0016
-    TLS_RSA_WITH_AES_128_CBC_SHA = 0x002F
-    TLS_DHE_DSS_WITH_AES_128_CBC_SHA = 0x0032
-    TLS_DHE_RSA_WITH_AES_128_CBC_SHA = 0x0033
-    TLS_RSA_WITH_AES_256_CBC_SHA = 0x0035
-    TLS_DHE_DSS_WITH_AES_256_CBC_SHA = 0x0038
-    TLS_DHE_RSA_WITH_AES_256_CBC_SHA = 0x0039
-    TLS_RSA_WITH_NULL_SHA256 = 0x003B
-    TLS_RSA_WITH_AES_128_CBC_SHA256 = 0x003C
-    TLS_RSA_WITH_AES_256_CBC_SHA256 = 0x003D
-    TLS_RSA_WITH_CAMELLIA_128_CBC_SHA = 0x0041
-    TLS_DHE_RSA_WITH_CAMELLIA_128_CBC_SHA = 0x0045
-    TLS_DHE_RSA_WITH_AES_128_CBC_SHA256 = 0x0067
-    TLS_DHE_RSA_WITH_AES_256_CBC_SHA256 = 0x006B
-    TLS_RSA_WITH_CAMELLIA_256_CBC_SHA = 0x0084
-    TLS_DHE_RSA_WITH_CAMELLIA_256_CBC_SHA = 0x0088
-    TLS_PSK_WITH_AES_128_CBC_SHA = 0x008C
-    TLS_RSA_WITH_SEED_CBC_SHA = 0x0096
-    TLS_RSA_WITH_AES_128_GCM_SHA256 = 0x009C
-    TLS_RSA_WITH_AES_256_GCM_SHA384 = 0x009D
-    TLS_DHE_RSA_WITH_AES_128_GCM_SHA256 = 0x009E
-    TLS_DHE_RSA_WITH_AES_256_GCM_SHA384 = 0x009F
-    TLS_DH_anon_WITH_AES_128_GCM_SHA256 = 0x00A6
-    TLS_EMPTY_RENEGOTIATION_INFO_SCSV = 0x00FF
-    TLS_AES_128_GCM_SHA256 = 0x1301
-    TLS_AES_256_GCM_SHA384 = 0x1302
-    TLS_CHACHA20_POLY1305_SHA256 = 0x1303
-    TLS_AES_128_CCM_SHA256 = 0x1304
-    TLS_AES_128_CCM_8_SHA256 = 0x1305
-    TLS_FALLBACK_SCSV = 0x5600
-    TLS_ECDH_ECDSA_WITH_AES_128_CBC_SHA = 0xC004
-    TLS_ECDHE_ECDSA_WITH_NULL_SHA = 0xC006
-    TLS_ECDHE_ECDSA_WITH_RC4_128_SHA = 0xC007
-    TLS_ECDHE_ECDSA_WITH_3DES_EDE_CBC_SHA = 0xC008
-    TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA = 0xC009
-    TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA = 0xC00A
-    TLS_ECDHE_RSA_WITH_NULL_SHA = 0xC010
-    TLS_ECDHE_RSA_WITH_RC4_128_SHA = 0xC011
-    TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA = 0xC012
-    TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA = 0xC013
-    TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA = 0xC014
-    TLS_ECDH_anon_WITH_AES_128_CBC_SHA = 0xC018
-    TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256 = 0xC023
-    TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384 = 0xC024
-    TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256 = 0xC027
-    TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384 = 0xC028
-    TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 = 0xC02B
-    TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 = 0xC02C
-    TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 = 0xC02F
-    TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 = 0xC030
-    TLS_ECDHE_RSA_WITH_ARIA_128_GCM_SHA256 = 0xC060
-    TLS_RSA_WITH_AES_128_CCM = 0xC09C
-    TLS_RSA_WITH_AES_256_CCM = 0xC09D
-    TLS_DHE_RSA_WITH_AES_128_CCM = 0xC09E
-    TLS_DHE_RSA_WITH_AES_256_CCM = 0xC09F
-    TLS_ECDHE_ECDSA_WITH_AES_128_CCM = 0xC0AC
-    TLS_ECDHE_ECDSA_WITH_AES_256_CCM = 0xC0AD
-    TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 = 0xC0AE
-    TLS_ECDHE_ECDSA_WITH_AES_256_CCM_8 = 0xC0AF
-    TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 = 0xCCA8
-    TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 = 0xCCA9
-    TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256 = 0xCCAA
-
-    @property
-    def is_tls13(self) -> bool:
-        return 0x1301 <= self.value <= 0x1305

@@ -4,7 +4,7 @@ server_name (RFC 6066 §3), status_request (RFC 6066 §8, RFC 8446 §4.4.2.1), A
 signed_certificate_timestamp (RFC 6962 §3.3), padding (RFC 7685), record_size_limit (RFC 8449),
 compress_certificate (RFC 8879), and the TLS 1.2 ones a scanner meets: ec_point_formats (RFC 8422),
 renegotiation_info (RFC 5746), extended_master_secret (RFC 7627), encrypt_then_mac (RFC 7366),
-session_ticket (RFC 5077).
+session_ticket (RFC 5077), heartbeat (RFC 6520).
 
 Where the server's form of an extension is empty, it has its own class with an ``Empty`` suffix
 (``ServerNameEmpty``), so that every class round-trips in the contexts it is decoded in.
@@ -22,6 +22,7 @@ from tlslens.wire.enums import (
     CertificateStatusType,
     ECPointFormat,
     ExtensionType,
+    HeartbeatMode,
     NameType,
 )
 from tlslens.wire.reader import Reader, Writer
@@ -316,7 +317,8 @@ class CompressCertificate:
         return cls(CertificateCompressionAlgorithm.tuple_of(values))
 
 
-# --- TLS 1.2 extensions: RFC 8422 §5.1.2, RFC 5746 §3.2, RFC 7627 §5.1, RFC 7366, RFC 5077 §3.2 ------
+# --- TLS 1.2 extensions: RFC 8422 §5.1.2, RFC 5746 §3.2, RFC 7627 §5.1, RFC 7366, RFC 5077 §3.2, ---
+# --- RFC 6520 §2 ----------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,3 +393,18 @@ class SessionTicket:
     @classmethod
     def decode_body(cls, r: Reader) -> Self:
         return cls(r.rest())
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """``HeartbeatMode mode;`` (RFC 6520 §2): whether the sender lets its peer send HeartbeatRequests."""
+
+    ext_type: ClassVar[ExtensionType] = ExtensionType.HEARTBEAT
+    mode: HeartbeatMode
+
+    def encode_body(self, w: Writer) -> None:
+        w.u8(self.mode)
+
+    @classmethod
+    def decode_body(cls, r: Reader) -> Self:
+        return cls(HeartbeatMode(r.u8()))

@@ -1,5 +1,10 @@
 """Extension lists (RFC 8446 §4.2): the registry of forms per context, decoding and encoding.
 
+One ServerHello context serves both protocols: the TLS 1.2 ServerHello extensions (renegotiation_info,
+extended_master_secret, ec_point_formats, session_ticket, the empty server_name and status_request, ...)
+and the TLS 1.3 ones (key_share, supported_versions, pre_shared_key) never share a type, so no form
+depends on the version; whether an extension is allowed in a given version is the handshake's call.
+
 The extension classes live in ``wire.ext_core`` (RFC 8446) and ``wire.ext_addons`` (other RFCs) and are
 re-exported here, so ``from tlslens.wire.extensions import KeyShareClientHello`` is the usual import.
 
@@ -26,6 +31,7 @@ from tlslens.wire.ext_addons import (
     ECPointFormats,
     EncryptThenMac,
     ExtendedMasterSecret,
+    Heartbeat,
     OCSPStatusRequest,
     OtherServerName,
     Padding,
@@ -74,6 +80,7 @@ __all__ = [
     "EncryptThenMac",
     "ExtendedMasterSecret",
     "Extension",
+    "Heartbeat",
     "KeyShareClientHello",
     "KeyShareEntry",
     "KeyShareHelloRetryRequest",
@@ -157,6 +164,7 @@ KnownExtension = (
     | KeyShareServerHello
     | KeyShareHelloRetryRequest
     | RenegotiationInfo
+    | Heartbeat
 )
 """An extension modelled by a class of its own (in some context)."""
 
@@ -198,6 +206,7 @@ EXTENSION_FORMS: Mapping[HandshakeType, Mapping[ExtensionType, type[KnownExtensi
         SignatureAlgorithmsCert,
         KeyShareClientHello,
         RenegotiationInfo,
+        Heartbeat,
     ),
     _T.SERVER_HELLO: _forms(
         KeyShareServerHello,
@@ -214,9 +223,12 @@ EXTENSION_FORMS: Mapping[HandshakeType, Mapping[ExtensionType, type[KnownExtensi
         RecordSizeLimit,
         SessionTicket,
         RenegotiationInfo,
+        Heartbeat,
     ),
     _T.HELLO_RETRY_REQUEST: _forms(KeyShareHelloRetryRequest, SupportedVersionsServerHello, Cookie),
-    _T.ENCRYPTED_EXTENSIONS: _forms(ServerNameEmpty, SupportedGroups, ALPN, RecordSizeLimit, EarlyData),
+    _T.ENCRYPTED_EXTENSIONS: _forms(
+        ServerNameEmpty, SupportedGroups, ALPN, RecordSizeLimit, EarlyData, Heartbeat
+    ),
     _T.CERTIFICATE: _forms(CertificateStatus, SignedCertificateTimestampList),
     _T.CERTIFICATE_REQUEST: _forms(
         StatusRequestEmpty,

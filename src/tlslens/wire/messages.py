@@ -1,5 +1,5 @@
 """TLS 1.3 handshake messages (RFC 8446 §4) and the handshake framing: ``decode_handshake`` and
-``encode_handshake``.
+``encode_handshake``, for TLS 1.3 and (with ``version=``) the TLS 1.2 forms of ``wire.messages12``.
 
 Every message is a frozen dataclass with ``msg_type: ClassVar[HandshakeType]``, ``encode_body(w)``
 and ``decode_body(r, *, strict=True)``; ``strict`` is passed on to ``decode_extensions`` (see there).
@@ -18,10 +18,15 @@ from dataclasses import dataclass
 from typing import ClassVar, Protocol, Self
 
 from tlslens.errors import DecodeError, IllegalParameter, UnexpectedMessage
-from tlslens.wire.enums import HandshakeType, KeyUpdateRequest, SignatureScheme
+from tlslens.wire.common_messages import CertificateVerify, Finished
+from tlslens.wire.enums import HandshakeType, KeyUpdateRequest, ProtocolVersion
 from tlslens.wire.extensions import Extension, ExtT, decode_extensions, encode_extensions, find_extension
 from tlslens.wire.hello import HRR_RANDOM, ClientHello, ServerHello
+from tlslens.wire.messages12 import Tls12Message, decode_handshake12
 from tlslens.wire.reader import Reader, Writer
+from tlslens.wire.suite_info import KeyExchange
+
+_TLS1_3 = ProtocolVersion.TLS1_3.value
 
 __all__ = [
     "HRR_RANDOM",
@@ -38,6 +43,7 @@ __all__ = [
     "MessageHash",
     "NewSessionTicket",
     "ServerHello",
+    "Tls12Message",
     "decode_handshake",
     "encode_handshake",
 ]
@@ -133,46 +139,13 @@ class Certificate:
 
 
 @dataclass(frozen=True, slots=True)
-class CertificateVerify:
-    """``SignatureScheme algorithm; opaque signature<0..2^16-1>;`` (RFC 8446 §4.4.3)."""
-
-    msg_type: ClassVar[HandshakeType] = HandshakeType.CERTIFICATE_VERIFY
-    algorithm: SignatureScheme
-    signature: bytes
-
-    def encode_body(self, w: Writer) -> None:
-        w.u16(self.algorithm)
-        w.opaque(2, self.signature)
-
-    @classmethod
-    def decode_body(cls, r: Reader, *, strict: bool = True) -> Self:
-        return cls(SignatureScheme(r.u16()), r.opaque(2))
-
-
-@dataclass(frozen=True, slots=True)
-class Finished:
-    """``opaque verify_data[Hash.length];`` (RFC 8446 §4.4.4): the whole body; the handshake checks
-    the length, since only it knows the hash."""
-
-    msg_type: ClassVar[HandshakeType] = HandshakeType.FINISHED
-    verify_data: bytes
-
-    def encode_body(self, w: Writer) -> None:
-        w.bytes(self.verify_data)
-
-    @classmethod
-    def decode_body(cls, r: Reader, *, strict: bool = True) -> Self:
-        return cls(r.rest())
-
-
-@dataclass(frozen=True, slots=True)
 class NewSessionTicket:
     """RFC 8446 §4.6.1::
 
         uint32 ticket_lifetime; uint32 ticket_age_add; opaque ticket_nonce<0..255>;
         opaque ticket<1..2^16-1>; Extension extensions<0..2^16-2>;
 
-    (The TLS 1.2 NewSessionTicket of RFC 5077 has a different body and is not decoded here.)
+    (The TLS 1.2 NewSessionTicket of RFC 5077 is ``wire.messages12.NewSessionTicket12``.)
     """
 
     msg_type: ClassVar[HandshakeType] = HandshakeType.NEW_SESSION_TICKET
@@ -263,8 +236,9 @@ HandshakeMessage = (
     | EndOfEarlyData
     | KeyUpdate
     | MessageHash
+    | Tls12Message
 )
-"""Any decoded handshake message."""
+"""Any decoded handshake message, of either protocol."""
 
 
 class _BodyDecoder(Protocol):
@@ -286,12 +260,24 @@ _DECODERS: dict[int, _BodyDecoder] = {
 }
 
 
-def decode_handshake(raw: bytes | bytearray | memoryview, *, strict: bool = True) -> HandshakeMessage:
+def decode_handshake(
+    raw: bytes | bytearray | memoryview,
+    *,
+    strict: bool = True,
+    version: int | None = None,
+    key_exchange: KeyExchange | None = None,
+) -> HandshakeMessage:
     """Decode one whole handshake message: ``HandshakeType msg_type; uint24 length; body`` (§4).
 
     ``raw`` must hold exactly one message and the body must be consumed exactly (``DecodeError``);
     a type we do not decode raises ``UnexpectedMessage``. ``strict`` as in ``decode_extensions``.
+
+    ``version`` is the negotiated protocol version: None (before it is known) or TLS 1.3 decode the TLS
+    1.3 forms; SSL 3.0 to TLS 1.2 decode the forms of that version (``decode_handshake12``), for which
+    ``key_exchange`` names the suite's key exchange.
     """
+    if version is not None and version < _TLS1_3:
+        return decode_handshake12(raw, version=version, key_exchange=key_exchange, strict=strict)
     r = Reader(raw)
     msg_type = r.u8()
     decoder = _DECODERS.get(msg_type)
