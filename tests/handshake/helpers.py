@@ -393,8 +393,12 @@ def assert_alert_sent(
     failed: ClientConnection | ServerConnection,
     peer: ClientConnection | ServerConnection | None,
     description: AlertDescription,
+    *,
+    alone: bool = False,
+    after_ccs: bool = False,
 ) -> None:
-    """``failed`` queued a fatal alert ``description``, and nothing after it.
+    """``failed`` queued a fatal alert ``description``, and nothing after it. With ``alone``, nothing
+    else at all, except a change_cipher_spec first when ``after_ccs`` (and then there must be one).
 
     Unprotected: the exact record ``15 03 03 00 02 02 <desc>``. Protected: opened with ``failed``'s own
     write key when it is a Tampering connection (which records its keys), else by ``peer``, which must
@@ -402,6 +406,9 @@ def assert_alert_sent(
     data = failed.data_to_send()
     recs = [r for r in records(data) if r.content_type != CHANGE_CIPHER_SPEC]
     assert recs, "no alert was queued"
+    if alone:
+        types = [r.content_type for r in records(data)]
+        assert types[:-1] == ([CHANGE_CIPHER_SPEC] if after_ccs else []), f"queued: {data.hex()}"
     last = recs[-1]
     if last.content_type == ALERT:
         assert data.endswith(plaintext_alert(description)), data.hex()

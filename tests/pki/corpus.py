@@ -23,28 +23,36 @@ from tests.pki.factory import (
     Issued,
     Pki,
     key_usage,
+    make_cert,
     make_intermediate,
+    make_key,
     make_leaf,
     make_root,
     standard_pki,
     tamper_signature,
+    with_duplicate_extension,
+    with_serial,
 )
 from tlslens.pki import ChainReport, verify_chain
+from tlslens.pki import findings as F
 from tlslens.pki.findings import (
     BAD_EXTENDED_KEY_USAGE,
     BAD_KEY_USAGE,
+    BAD_SERIAL,
     DUPLICATE_CERTIFICATE,
     EXPIRED,
     EXPIRING_SOON,
-    INVALID_CHAIN,
     INVALID_SIGNATURE,
+    MALFORMED_CERTIFICATE,
     MISSING_INTERMEDIATE,
     NAME_CONSTRAINTS,
     NAME_MISMATCH,
+    NONCRITICAL_CONSTRAINTS,
     NOT_A_CA,
     NOT_YET_VALID,
     PATH_LENGTH_EXCEEDED,
     SELF_SIGNED,
+    TOO_COMPLEX,
     UNNECESSARY_ROOT,
     UNTRUSTED_ROOT,
     UNUSED_CERTIFICATE,
@@ -52,9 +60,25 @@ from tlslens.pki.findings import (
     WEAK_SIGNATURE,
     WRONG_ORDER,
 )
+from tlslens.pki.profile import Profile
 
 HOST = "www.example.com"
-WARNING_ONLY = {EXPIRING_SOON, DUPLICATE_CERTIFICATE, UNNECESSARY_ROOT, UNUSED_CERTIFICATE, WRONG_ORDER}
+WARNING_ONLY = {
+    EXPIRING_SOON,
+    DUPLICATE_CERTIFICATE,
+    UNNECESSARY_ROOT,
+    UNUSED_CERTIFICATE,
+    WRONG_ORDER,
+    # Web PKI rules are warnings under the rfc5280 profile, the default with own trust anchors.
+    F.EKU_MISSING,
+    F.EKU_ANY,
+    F.WILDCARD_PUBLIC_SUFFIX,
+    F.CN_NOT_IN_SAN,
+    F.AKI_MISSING,
+    F.BAD_AKI,
+    F.SKI_MISSING,
+    F.RSA_MODULUS,
+}
 
 
 @dataclass(frozen=True)
@@ -63,11 +87,17 @@ class Scenario:
     anchors: Sequence[x509.Certificate]
     server_name: str | None = HOST
     purpose: Literal["server", "client"] = "server"
+    profile: Profile | None = None  # None: the default for own trust anchors, rfc5280
 
     def verify(self) -> ChainReport:
         """The report on this chain at NOW."""
         return verify_chain(
-            self.chain, server_name=self.server_name, trust_anchors=self.anchors, at=NOW, purpose=self.purpose
+            self.chain,
+            server_name=self.server_name,
+            trust_anchors=self.anchors,
+            at=NOW,
+            purpose=self.purpose,
+            profile=self.profile,
         )
 
 
@@ -155,17 +185,17 @@ def p384_sha384_chain() -> Scenario:
 
 @case()
 def wildcard_san_matches_one_label() -> Scenario:
-    return under_std(sans=["*.example.com"])
+    return under_std(cn="*.example.com", sans=["*.example.com"])
 
 
 @case()
 def ipv4_san() -> Scenario:
-    return Scenario(under_std(sans=["127.0.0.1"]).chain, certs(std().root), "127.0.0.1")
+    return Scenario(under_std(cn="127.0.0.1", sans=["127.0.0.1"]).chain, certs(std().root), "127.0.0.1")
 
 
 @case()
 def ipv6_san_bracketed_host() -> Scenario:
-    return Scenario(under_std(sans=["::1"]).chain, certs(std().root), "[::1]")
+    return Scenario(under_std(cn="::1", sans=["::1"]).chain, certs(std().root), "[::1]")
 
 
 @case()
@@ -211,7 +241,7 @@ def ed25519_leaf() -> Scenario:
     return under_std(key_type="ed25519")
 
 
-@case()
+@case(F.EKU_MISSING)
 def leaf_without_eku() -> Scenario:
     return under_std(eku=None)
 
@@ -348,12 +378,15 @@ def name_mismatch() -> Scenario:
 
 @case(NAME_MISMATCH)
 def wildcard_does_not_match_two_labels() -> Scenario:
-    return Scenario(under_std(sans=["*.example.com"]).chain, certs(std().root), "a.b.example.com")
+    chain = under_std(cn="*.example.com", sans=["*.example.com"]).chain
+    return Scenario(chain, certs(std().root), "a.b.example.com")
 
 
 @case(NAME_MISMATCH)
 def wildcard_does_not_match_apex() -> Scenario:
-    return Scenario(under_std(sans=["*.example.com"]).chain, certs(std().root), "example.com")
+    return Scenario(
+        under_std(cn="*.example.com", sans=["*.example.com"]).chain, certs(std().root), "example.com"
+    )
 
 
 @case(NAME_MISMATCH, openssl=False)  # OpenSSL falls back to the CN when there are no DNS SANs
@@ -382,7 +415,7 @@ def name_excluded_by_constraints() -> Scenario:
 @case(NAME_CONSTRAINTS)
 def ip_not_permitted_by_constraints() -> Scenario:
     root = make_root("IP Constrained Root", permitted=["10.0.0.0/8"])
-    return with_root(root, host="192.168.1.10", sans=["192.168.1.10"])
+    return with_root(root, host="192.168.1.10", cn="192.168.1.10", sans=["192.168.1.10"])
 
 
 # --- broken: algorithms --------------------------------------------------------------------------
@@ -504,9 +537,217 @@ def leaf_served_twice_without_intermediate() -> Scenario:
     return Scenario(certs(p.leaf, p.leaf), certs(p.root))
 
 
-@case(INVALID_CHAIN, openssl=False)  # the Web PKI profile requires authorityKeyIdentifier; OpenSSL does not
+@case(F.AKI_MISSING)  # RFC 5280 wants it from conforming CAs; relying parties (OpenSSL) do not insist
 def leaf_without_authority_key_identifier() -> Scenario:
     return under_std(aki=False)
+
+
+# --- profiles: the Web PKI's rules, errors under webpki and warnings under rfc5280 ----------------------
+
+ANY_EKU = x509.ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE
+
+
+def webpki(s: Scenario) -> Scenario:
+    return Scenario(s.chain, s.anchors, s.server_name, s.purpose, "webpki")
+
+
+@case(F.EKU_MISSING, valid=False, openssl=False)  # OpenSSL reads a missing EKU as any
+def webpki_leaf_without_eku() -> Scenario:
+    return webpki(under_std(eku=None))
+
+
+@case(F.EKU_ANY, openssl=False)  # OpenSSL refuses anyExtendedKeyUsage alone for sslserver
+def leaf_with_any_eku_only() -> Scenario:
+    return under_std(eku=[ANY_EKU])
+
+
+@case(F.EKU_ANY, valid=False)
+def webpki_leaf_with_any_eku_only() -> Scenario:
+    return webpki(under_std(eku=[ANY_EKU]))
+
+
+@case(F.WILDCARD_PUBLIC_SUFFIX, valid=False, openssl=False)  # OpenSSL matches *.com against example.com
+def webpki_wildcard_over_public_suffix() -> Scenario:
+    return webpki(Scenario(under_std(cn="*.com", sans=["*.com"]).chain, certs(std().root), "example.com"))
+
+
+@case(F.WILDCARD_PUBLIC_SUFFIX, openssl=False)
+def wildcard_over_private_public_suffix() -> Scenario:
+    return Scenario(under_std(cn="*.github.io", sans=["*.github.io"]).chain, certs(std().root), "x.github.io")
+
+
+@case(F.CN_NOT_IN_SAN, valid=False, openssl=False)
+def webpki_cn_not_in_san() -> Scenario:
+    return webpki(Scenario(under_std(sans=["example.com"]).chain, certs(std().root), "example.com"))
+
+
+@case(F.AKI_MISSING, valid=False, openssl=False)
+def webpki_leaf_without_authority_key_identifier() -> Scenario:
+    return webpki(under_std(aki=False))
+
+
+@case(F.AKI_MISSING)
+def intermediate_without_authority_key_identifier() -> Scenario:
+    return with_inter(aki=False)
+
+
+@case(F.SKI_MISSING, valid=False, openssl=False)
+def webpki_intermediate_without_subject_key_identifier() -> Scenario:
+    return webpki(with_inter(ski=False))
+
+
+@case(F.SKI_MISSING)  # system stores hold such roots: a trust anchor's lack is reported, not enforced
+def webpki_trust_anchor_without_subject_key_identifier() -> Scenario:
+    return webpki(with_root(make_root("No SKI Root", ski=False)))
+
+
+def _root_aki(**fields: object) -> x509.AuthorityKeyIdentifier:
+    values: dict[str, object] = {"authority_cert_issuer": None, "authority_cert_serial_number": None}
+    values.update(fields)
+    return x509.AuthorityKeyIdentifier(**values)  # type: ignore[arg-type]
+
+
+@case(F.BAD_AKI, valid=False, openssl=False)
+def webpki_root_aki_differs_from_ski() -> Scenario:
+    aki = _root_aki(key_identifier=b"\x01" * 20)
+    return webpki(with_root(make_root("Odd AKI Root", extensions=[(aki, False)])))
+
+
+@case(F.BAD_AKI)
+def root_aki_with_issuer_and_serial() -> Scenario:
+    key = make_key()
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key()).digest
+    name = x509.DirectoryName(x509.Name.from_rfc4514_string("CN=Old Style Root,O=tlslens tests"))
+    aki = _root_aki(key_identifier=ski, authority_cert_issuer=[name], authority_cert_serial_number=7)
+    return with_root(make_root("Old Style Root", key=key, serial=7, extensions=[(aki, False)]))
+
+
+@case(F.RSA_MODULUS)
+def rsa_modulus_not_a_multiple_of_8() -> Scenario:
+    return under_std(key_type="rsa2052")
+
+
+@case(F.RSA_MODULUS, valid=False, openssl=False)
+def webpki_rsa_modulus_not_a_multiple_of_8() -> Scenario:
+    return webpki(under_std(key_type="rsa2052"))
+
+
+# --- what RFC 5280 itself forbids: errors under both profiles ------------------------------------------
+
+
+@case(BAD_SERIAL, openssl=False)  # OpenSSL accepts a zero serial
+def leaf_serial_zero() -> Scenario:
+    p = std()
+    return Scenario(certs(with_serial(make_leaf(p.inter), p.inter, 0), p.inter), certs(p.root))
+
+
+@case(BAD_SERIAL, openssl=False)
+def intermediate_serial_negative() -> Scenario:
+    p = std()
+    inter = with_serial(make_intermediate(p.root, "Negative Serial CA"), p.root, -12345)
+    return Scenario(certs(make_leaf(inter), inter), certs(p.root))
+
+
+@case(NONCRITICAL_CONSTRAINTS, openssl=False)  # OpenSSL enforces them whatever their criticality
+def name_constraints_not_critical() -> Scenario:
+    return with_root(make_root("Loose NC Root", permitted=["example.com"], nc_critical=False))
+
+
+@case(NONCRITICAL_CONSTRAINTS, openssl=False)
+def policy_constraints_not_critical() -> Scenario:
+    pc = x509.PolicyConstraints(require_explicit_policy=None, inhibit_policy_mapping=0)
+    return with_root(make_root("Loose PC Root", extensions=[(pc, False)]))
+
+
+# --- certificates that cannot be parsed or processed ---------------------------------------------------
+
+
+@case(MALFORMED_CERTIFICATE, openssl=False)
+def leaf_with_duplicate_extension() -> Scenario:
+    p = std()
+    leaf = with_duplicate_extension(make_leaf(p.inter), p.inter, x509.ExtensionOID.SUBJECT_KEY_IDENTIFIER)
+    return Scenario(certs(leaf, p.inter), certs(p.root))
+
+
+@case(MALFORMED_CERTIFICATE, openssl=False)
+def leaf_with_malformed_authority_information_access() -> Scenario:
+    aia = x509.UnrecognizedExtension(x509.ExtensionOID.AUTHORITY_INFORMATION_ACCESS, b"malformed")
+    return under_std(extensions=[(aia, False)])
+
+
+@case(MALFORMED_CERTIFICATE)
+def intermediate_with_unknown_critical_extension() -> Scenario:
+    unknown = x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.55738.666.1"), b"\x05\x00")
+    return with_inter(extensions=[(unknown, True)])
+
+
+@case(TOO_COMPLEX, openssl=False)  # OpenSSL allows far more name-constraint work
+def name_constraints_times_names_beyond_the_budget() -> Scenario:
+    subtrees = [f"zone{i}.example.net" for i in range(40)] + ["example.com"]
+    root = make_root("Many Subtrees Root", permitted=subtrees)
+    names = [f"host{i}.example.com" for i in range(40)] + [HOST]
+    return with_root(root, cn=HOST, sans=names)
+
+
+# --- accepted where RFC 5280 allows it ----------------------------------------------------------------
+
+
+@case(F.EKU_MISSING)  # as `openssl req -x509 -addext subjectAltName=DNS:localhost` makes it
+def self_signed_ca_leaf_trusted_directly() -> Scenario:
+    ss = make_cert("localhost", ca=True, ku=None, eku=None, sans=["localhost"])
+    return Scenario(certs(ss), certs(ss), "localhost")
+
+
+@case()
+def self_issued_intermediate_does_not_count_against_path_length() -> Scenario:
+    root = make_root()
+    old = make_intermediate(root, "Rolled CA", path_length=0)
+    rolled = make_cert("Rolled CA", issuer=old, ca=True, path_length=0, subject=old.cert.subject)
+    return Scenario(certs(make_leaf(rolled), rolled, old), certs(root))
+
+
+@case()
+def path_length_in_a_ca_leaf_is_ignored() -> Scenario:
+    root = make_root()
+    inter = make_intermediate(root, "Intermediate A", path_length=0)
+    leaf = make_intermediate(
+        inter,
+        HOST,
+        path_length=0,
+        ku=key_usage("digital_signature", "key_cert_sign"),
+        eku=[SERVER_AUTH],
+        sans=[HOST],
+    )
+    return Scenario(certs(leaf, inter), certs(root))
+
+
+@case()
+def directory_name_constraint_permits_the_subject() -> Scenario:
+    return with_root(make_root("DN Constrained Root", permitted=["O=tlslens tests"]))
+
+
+@case(NAME_CONSTRAINTS)
+def directory_name_constraint_refuses_another_subject() -> Scenario:
+    return with_root(make_root("DN Constrained Root", permitted=["O=another org"]))
+
+
+# --- the right code for the fault ---------------------------------------------------------------------
+
+
+@case(UNTRUSTED_ROOT)
+def leaf_issued_by_a_namesake_of_the_trusted_root() -> Scenario:
+    return Scenario(certs(make_leaf(make_root())), certs(std().root))  # both roots: "Test Root CA"
+
+
+@case(NAME_CONSTRAINTS, openssl=False)  # OpenSSL compares "*.example.com" with the subtree literally
+def wildcard_meets_an_excluded_subtree() -> Scenario:
+    root = make_root("Excluding Root", excluded=["internal.example.com"])
+    return with_root(root, cn="*.example.com", sans=["*.example.com"])
+
+
+@case(F.INVALID_CHAIN, F.CN_NOT_IN_SAN, openssl=False)
+def webpki_critical_san_beside_a_subject() -> Scenario:
+    return webpki(Scenario(under_std(sans=["example.com"], san_critical=True).chain, certs(std().root), None))
 
 
 ALL = HEALTHY + BROKEN

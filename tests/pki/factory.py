@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -17,6 +18,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 # All validity periods are relative to NOW; tests verify "at=NOW" (and openssl "-attime NOW").
@@ -92,6 +94,8 @@ def _general_name(value: str) -> x509.GeneralName:
 
 
 def _subtree(value: str) -> x509.GeneralName:
+    if "=" in value:
+        return x509.DirectoryName(x509.Name.from_rfc4514_string(value))
     if "/" in value:
         return x509.IPAddress(ipaddress.ip_network(value))
     return x509.DNSName(value)
@@ -145,11 +149,17 @@ def make_cert(
     key_slot: str | None = None,
     ski_value: bytes | None = None,
     pss: bool = False,
+    nc_critical: bool = True,
+    san_critical: bool = False,
+    extensions: Sequence[tuple[x509.ExtensionType, bool]] = (),
 ) -> Issued:
     """One certificate. ``issuer=None`` makes it self-signed. Defaults follow the Web PKI profile:
 
     CAs get CA:TRUE, keyCertSign|cRLSign; leaves get CA:FALSE, digitalSignature, serverAuth+clientAuth
     and ``sans=[cn]``; validity NOW-30d .. NOW+365d (CAs: NOW-365d .. NOW+3650d); SHA-256.
+    ``extensions``: more (extension, critical) pairs, e.g. ``x509.UnrecognizedExtension`` for raw bytes.
+    ``permitted``/``excluded`` entries: a DNS name, an IP network ("10.0.0.0/8") or a directory name
+    ("O=tlslens tests", RFC 4514).
     """
     if key is None:
         slow = key_type.startswith("rsa") or key_type == "secp256k1"
@@ -186,7 +196,7 @@ def make_cert(
         sans = None if ca else [cn]
     if sans is not None:
         assert isinstance(sans, Iterable)
-        b = b.add_extension(x509.SubjectAlternativeName([_general_name(s) for s in sans]), False)
+        b = b.add_extension(x509.SubjectAlternativeName([_general_name(s) for s in sans]), san_critical)
     if ski_value is not None:
         b = b.add_extension(x509.SubjectKeyIdentifier(ski_value), False)
     elif ski:
@@ -207,8 +217,10 @@ def make_cert(
                 permitted_subtrees=[_subtree(s) for s in permitted] if permitted is not None else None,
                 excluded_subtrees=[_subtree(s) for s in excluded] if excluded is not None else None,
             ),
-            True,
+            nc_critical,
         )
+    for extension, critical in extensions:
+        b = b.add_extension(extension, critical)
     if hash_alg is _DEFAULT:
         hash_alg = None if isinstance(signer_key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
     legacy = hash_alg if isinstance(hash_alg, str) else None
@@ -305,6 +317,68 @@ def resign(cert: x509.Certificate, issuer_key: PrivateKey, hash_name: str) -> x5
         sig = issuer_key.sign(tbs, ec.ECDSA(h))
     der = _der(0x30, tbs + algid + _der(0x03, b"\x00" + sig))
     return x509.load_der_x509_certificate(der)
+
+
+# --- certificates the builder refuses to make ---------------------------------------------------------
+# DER surgery on the TBSCertificate, then a fresh signature (SHA-256) by the issuer's key.
+
+
+def _int_der(value: int) -> bytes:
+    size = max(1, (value.bit_length() + 8) // 8)
+    return _der(0x02, value.to_bytes(size, "big", signed=True))
+
+
+def resign_tbs(cert: x509.Certificate, issuer_key: PrivateKey, fields: list[bytes]) -> x509.Certificate:
+    """A certificate whose TBSCertificate is ``fields`` (version, serial, ...), signed by ``issuer_key``."""
+    tbs = _der(0x30, b"".join(fields))
+    algid = _children(cert.public_bytes(serialization.Encoding.DER))[1]
+    if isinstance(issuer_key, rsa.RSAPrivateKey):
+        sig = issuer_key.sign(tbs, padding.PKCS1v15(), hashes.SHA256())
+    elif isinstance(issuer_key, ec.EllipticCurvePrivateKey):
+        sig = issuer_key.sign(tbs, ec.ECDSA(hashes.SHA256()))
+    else:
+        sig = issuer_key.sign(tbs)
+    with warnings.catch_warnings():  # zero and negative serials are made on purpose here
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return x509.load_der_x509_certificate(_der(0x30, tbs + algid + _der(0x03, b"\x00" + sig)))
+
+
+def with_serial(issued: Issued, issuer: Issued | None, serial: int) -> Issued:
+    """``issued`` with another serial number (zero and negative ones included), re-signed."""
+    fields = _children(issued.cert.tbs_certificate_bytes)
+    fields[1] = _int_der(serial)
+    key = issuer.key if issuer is not None else issued.key
+    return Issued(resign_tbs(issued.cert, key, fields), issued.key)
+
+
+def _extension_list(fields: list[bytes]) -> tuple[int, list[bytes]]:
+    index = next(i for i, f in enumerate(fields) if f[0] == 0xA3)
+    (seq,) = _children(fields[index])
+    return index, _children(seq)
+
+
+def with_duplicate_extension(issued: Issued, issuer: Issued | None, oid: x509.ObjectIdentifier) -> Issued:
+    """``issued`` with its extension ``oid`` present twice, re-signed."""
+    fields = _children(issued.cert.tbs_certificate_bytes)
+    index, exts = _extension_list(fields)
+    wanted = _der(0x06, _oid_body(oid))
+    (twin,) = [e for e in exts if _children(e)[0] == wanted]
+    fields[index] = _der(0xA3, _der(0x30, b"".join([*exts, twin])))
+    key = issuer.key if issuer is not None else issued.key
+    return Issued(resign_tbs(issued.cert, key, fields), issued.key)
+
+
+def _oid_body(oid: x509.ObjectIdentifier) -> bytes:
+    arcs = [int(a) for a in oid.dotted_string.split(".")]
+    out = bytearray([40 * arcs[0] + arcs[1]])
+    for arc in arcs[2:]:
+        chunk = [arc & 0x7F]
+        arc >>= 7
+        while arc:
+            chunk.append(0x80 | (arc & 0x7F))
+            arc >>= 7
+        out += bytes(reversed(chunk))
+    return bytes(out)
 
 
 def write_pem(path: Path, certs: Iterable[x509.Certificate | Issued]) -> Path:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 
 import pytest
 
 from tests.pki import corpus
 from tests.pki.factory import DAY, NOW, make_intermediate, make_leaf, make_root, standard_pki
-from tlslens.pki import TrustStore, verify_chain
+from tlslens.pki import Budget, TrustStore, verify_chain
 from tlslens.pki import findings as F
 
 BY_ID = {c.id: c for c in corpus.ALL}
@@ -87,11 +86,14 @@ def test_wrong_order_is_a_warning_for_intermediates_and_an_error_for_the_leaf() 
     assert "must come first" in hard.message
 
 
-def test_invalid_chain_carries_the_verifiers_reason() -> None:
-    report = BY_ID["leaf-without-authority-key-identifier"].build().verify()
+def test_invalid_chain_carries_the_verifiers_reason_beside_secondary_findings() -> None:
+    # Under webpki a critical SAN beside a subject is refused by cryptography's verifier, for a reason no
+    # finding of the diagnosis names: the verifier's words are reported although cn-not-in-san is there.
+    report = BY_ID["webpki-critical-san-beside-a-subject"].build().verify()
     f = only(report.findings, F.INVALID_CHAIN)
     assert report.verifier_error and report.verifier_error in f.message
-    assert "2.5.29.35" in f.message  # authorityKeyIdentifier
+    assert "subjectAltName MUST NOT be critical" in f.message
+    assert F.CN_NOT_IN_SAN in report.codes and not report.valid
 
 
 def test_findings_list_errors_first_in_a_stable_order() -> None:
@@ -187,14 +189,14 @@ def test_certificates_that_issue_each_other_end_the_search() -> None:
     assert report.path == (leaf.cert, a.cert, b.cert) and not report.valid
 
 
-def test_many_candidate_issuers_with_one_name_stay_fast() -> None:
+def test_many_candidate_issuers_with_one_name_are_each_checked_once() -> None:
     root = make_root()
     decoys = [make_intermediate(make_root(f"Decoy {i}"), "Shared Name CA", aki=False) for i in range(25)]
     real = make_intermediate(root, "Shared Name CA")
     leaf = make_leaf(real, aki=False)
-    start = time.perf_counter()
     chain = [leaf.cert, *(d.cert for d in decoys), real.cert]
-    report = verify_chain(chain, trust_anchors=[root.cert], at=NOW)
-    assert time.perf_counter() - start < 5.0
+    budget = Budget()
+    report = verify_chain(chain, trust_anchors=[root.cert], at=NOW, budget=budget)
     assert report.path == (leaf.cert, real.cert, root.cert)
     assert F.UNUSED_CERTIFICATE in report.codes and F.MISSING_INTERMEDIATE not in report.codes
+    assert budget.spent["signatures"] <= 26 + 2  # each candidate's signature once, then the path's links

@@ -6,15 +6,20 @@ subclass named after the alert to send, carrying the diagnosis.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests.pki import corpus
 from tests.pki.factory import NOW, standard_pki
-from tlslens.errors import BadCertificate, CertificateError, CertificateExpired, UnknownCA
-from tlslens.pki import TrustStore, diagnosis, verify_client_chain, verify_server_chain
+from tlslens.errors import (
+    BadCertificate,
+    CertificateError,
+    CertificateExpired,
+    UnknownCA,
+    UnsupportedCertificate,
+)
+from tlslens.pki import TrustStore, diagnosis, profile, verify_client_chain, verify_server_chain
 from tlslens.pki import findings as F
+from tlslens.pki.faults import certificate_fault
 from tlslens.wire.enums import AlertDescription
 
 BY_ID = {c.id: c for c in corpus.ALL}
@@ -53,7 +58,24 @@ def test_good_chain_takes_the_fast_path_without_diagnosis(monkeypatch: pytest.Mo
         ("secp256k1-leaf", BadCertificate, AlertDescription.BAD_CERTIFICATE),
         ("leaf-key-usage-without-digital-signature", BadCertificate, AlertDescription.BAD_CERTIFICATE),
         ("intermediate-with-ca-false", BadCertificate, AlertDescription.BAD_CERTIFICATE),
-        ("leaf-without-authority-key-identifier", BadCertificate, AlertDescription.BAD_CERTIFICATE),
+        ("webpki-leaf-without-authority-key-identifier", BadCertificate, AlertDescription.BAD_CERTIFICATE),
+        ("leaf-serial-zero", BadCertificate, AlertDescription.BAD_CERTIFICATE),
+        ("leaf-with-duplicate-extension", BadCertificate, AlertDescription.BAD_CERTIFICATE),
+        (
+            "leaf-with-malformed-authority-information-access",
+            BadCertificate,
+            AlertDescription.BAD_CERTIFICATE,
+        ),
+        (
+            "intermediate-with-unknown-critical-extension",
+            UnsupportedCertificate,
+            AlertDescription.UNSUPPORTED_CERTIFICATE,
+        ),
+        ("name-constraints-times-names-beyond-the-budget", BadCertificate, AlertDescription.BAD_CERTIFICATE),
+        ("leaf-issued-by-a-namesake-of-the-trusted-root", UnknownCA, AlertDescription.UNKNOWN_CA),
+        ("wildcard-meets-an-excluded-subtree", BadCertificate, AlertDescription.BAD_CERTIFICATE),
+        ("webpki-leaf-without-eku", BadCertificate, AlertDescription.BAD_CERTIFICATE),
+        ("webpki-wildcard-over-public-suffix", BadCertificate, AlertDescription.BAD_CERTIFICATE),
     ],
 )
 def test_bad_server_chain_raises_the_alert_named_error_with_findings(
@@ -62,11 +84,11 @@ def test_bad_server_chain_raises_the_alert_named_error_with_findings(
     case = BY_ID[case_id]
     s = case.build()
     with pytest.raises(error) as info:
-        verify_server_chain(s.chain, s.server_name, TrustStore(s.anchors), NOW)
+        verify_server_chain(s.chain, s.server_name, TrustStore(s.anchors), NOW, profile=s.profile)
     exc = info.value
     assert type(exc) is error and exc.description == alert
     codes = {f.code for f in exc.findings if isinstance(f, F.Finding)}
-    assert codes == case.codes - {F.EXPIRING_SOON}
+    assert codes == case.codes - {F.EXPIRING_SOON}  # the handshake's diagnosis is the same as verify's
     first = next(f for f in exc.findings if isinstance(f, F.Finding) and f.severity == "error")
     assert str(exc).startswith(f"tls: {first.code}: ")
 
@@ -107,12 +129,17 @@ def test_caller_errors_are_not_certificate_errors() -> None:
         verify_server_chain([p.leaf.cert], "bad host", store, NOW)
 
 
-def test_fast_path_is_cheap_to_repeat() -> None:
+def test_fast_path_checks_each_certificate_once_across_handshakes(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_diagnosis(*_args: object) -> None:
+        raise AssertionError("the diagnosis ran for a good chain")
+
+    monkeypatch.setattr(diagnosis, "_diagnose", no_diagnosis)
     p = standard_pki()
     store = TrustStore([p.root.cert])
     chain = [p.leaf.cert, p.inter.cert]
     verify_server_chain(chain, "www.example.com", store, NOW)
-    start = time.perf_counter()
-    for _ in range(200):
+    rules, faults = profile.certificate_rules.cache_info(), certificate_fault.cache_info()
+    for _ in range(50):
         verify_server_chain(chain, "www.example.com", store, NOW)
-    assert time.perf_counter() - start < 2.0  # about 0.3 ms each on a laptop
+    assert profile.certificate_rules.cache_info().misses == rules.misses  # the rules ran once per certificate
+    assert certificate_fault.cache_info().misses == faults.misses

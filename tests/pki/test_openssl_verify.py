@@ -27,7 +27,7 @@ pytestmark = [
 # OpenSSL X509_V_ERR_* numbers that each of our codes explains.
 OPENSSL_ERRORS: dict[str, set[int]] = {
     F.MISSING_INTERMEDIATE: {2, 20},  # unable to get (local) issuer certificate
-    F.UNTRUSTED_ROOT: {19},  # self-signed certificate in certificate chain
+    F.UNTRUSTED_ROOT: {19, 20},  # self-signed certificate in chain; issuer (a namesake root) not found
     F.SELF_SIGNED: {18},  # self-signed certificate
     F.INVALID_SIGNATURE: {7},  # certificate signature failure
     F.EXPIRED: {10},
@@ -40,6 +40,8 @@ OPENSSL_ERRORS: dict[str, set[int]] = {
     F.PATH_LENGTH_EXCEEDED: {25},
     F.BAD_KEY_USAGE: {26},  # unsupported certificate purpose
     F.BAD_EXTENDED_KEY_USAGE: {26},
+    F.EKU_ANY: {26},
+    F.MALFORMED_CERTIFICATE: {34},  # unhandled critical extension
 }
 
 COMPARABLE = [c for c in ALL if c.openssl]

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes
 from rich.console import Console
 from rich.text import Text
 
-from tlslens.cli.verify import parse_time, render
+from tlslens.cli.verify import parse_time, profile_option, render
 from tlslens.config import ClientConfig
 from tlslens.connection import ClientConnection
 from tlslens.errors import LocalProtocolError, TLSError
@@ -358,6 +358,7 @@ def _json(target: str, server_name: str, fetched: Fetched, recording: Recording 
     help="Trust these CA certificates (PEM file or folder; repeatable) instead of the system store.",
 )
 @click.option("--at", "at", metavar="TIME", help="Judge the chain at this ISO 8601 time instead of now.")
+@profile_option
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
@@ -371,6 +372,7 @@ def certs(
     servername: str | None,
     cafiles: tuple[Path, ...],
     at: str | None,
+    profile: str | None,
     timeout: float,
     as_json: bool,
 ) -> None:
@@ -379,7 +381,7 @@ def certs(
     when = parse_time(at) if at is not None else None
     name = _server_name(host, servername)
     store = _load_store(cafiles)
-    verifier = RecordingVerifier(store, at=when)
+    verifier = RecordingVerifier(store, at=when, profile=profile)  # type: ignore[arg-type]
     shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
         fetched = fetch(host, port, name, verifier, timeout)

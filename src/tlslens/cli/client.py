@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import click
@@ -35,12 +35,14 @@ from tlslens.cli.common import (
 )
 from tlslens.cli.link import Link, SessionFailed
 from tlslens.cli.resume import check_session_out, load_session, read_early_data, save_session
+from tlslens.cli.verify import profile_option
 from tlslens.config import ClientConfig
 from tlslens.connection import ClientConnection
 from tlslens.errors import ConfigurationError, LocalProtocolError
 from tlslens.events import ConnectionClosed, DataReceived, Event, HandshakeCompleted, SessionTicketReceived
 from tlslens.session import Session
 from tlslens.trace import Tracer
+from tlslens.verifier import WebPkiVerifier
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -221,6 +223,7 @@ def build_client_config(
     metavar="F",
     help="Trust these CA certificates (PEM file or folder) instead of the system store.",
 )
+@profile_option
 @click.option(
     "--ciphers", metavar="LIST", help="Cipher suites in preference order, e.g. TLS_AES_128_GCM_SHA256."
 )
@@ -259,6 +262,7 @@ def client(
     target: tuple[str, int],
     servername: str | None,
     cafile: str | None,
+    profile: str | None,
     ciphers: str | None,
     groups: str | None,
     alpn: str | None,
@@ -284,6 +288,8 @@ def client(
     config = build_client_config(
         cafile=cafile, ciphers=ciphers, groups=groups, alpn=alpn, cert=cert, key=key, keylog=keylog
     )
+    if profile is not None:  # the rules the server's chain is judged by (tlslens verify --profile)
+        config = replace(config, verifier=WebPkiVerifier(config.trust_anchors, profile=profile))  # type: ignore[arg-type]
     session = load_session(sess_in) if sess_in is not None else None
     early = read_early_data(early_data, session) if early_data is not None else None
     if sess_out is not None:

@@ -8,6 +8,7 @@ from tlslens import __version__
 from tlslens.cli.certs import certs
 from tlslens.cli.client import client
 from tlslens.cli.demo import demo
+from tlslens.cli.scan import scan
 from tlslens.cli.server import server
 from tlslens.cli.verify import verify
 from tlslens.crypto.suites import TLS13_SUITES
@@ -47,6 +48,7 @@ cli.add_command(certs)
 cli.add_command(client)
 cli.add_command(server)
 cli.add_command(demo)
+cli.add_command(scan)
 
 
 def main() -> None:

@@ -2,14 +2,18 @@
 
 Exit status: 0 valid (warnings are still printed), 1 invalid, 2 usage error. The report goes to
 stdout — readable text (colour on a terminal only) or, with ``--json``, one JSON object; when the
-chain is invalid, a one-line summary also goes to stderr.
+chain is invalid, a one-line summary also goes to stderr. ``-`` reads the chain from stdin;
+``--untrusted FILE`` adds intermediates to build the path from, as ``openssl verify -untrusted``;
+``--profile`` picks the rule set (``profile_option`` is shared with ``client`` and ``certs``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import sys
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from cryptography import x509
@@ -28,6 +32,8 @@ from tlslens.pki import (
 from tlslens.pki.checks import hash_of
 from tlslens.pki.findings import describe_key, describe_name, format_date, format_duration
 from tlslens.pki.names import parse_server_name
+from tlslens.pki.profile import PROFILES
+from tlslens.pki.trust import parse_certificates
 
 
 def parse_time(value: str) -> dt.datetime:
@@ -41,11 +47,38 @@ def parse_time(value: str) -> dt.datetime:
     return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
 
 
+F = TypeVar("F", bound=Any)
+
+
+def profile_option(f: F) -> F:
+    """``--profile webpki|rfc5280`` (shared by ``verify``, ``client`` and ``certs``)."""
+    return click.option(
+        "--profile",
+        type=click.Choice(PROFILES),
+        default=None,
+        help="Rules to apply: webpki (CA/Browser Forum baseline requirements) or rfc5280. Default: webpki "
+        "with the system trust store, rfc5280 with --cafile.",
+    )(f)
+
+
 def _load_chain(path: Path) -> list[x509.Certificate]:
     try:
+        if str(path) == "-":
+            return parse_certificates(sys.stdin.buffer.read(), "stdin")
         return load_pem_certificates(path)
     except CertificateFileError as exc:
-        raise click.BadParameter(exc.reason, param_hint=f"CHAIN ({path})") from None
+        where = "stdin" if str(path) == "-" else path
+        raise click.BadParameter(exc.reason, param_hint=f"CHAIN ({where})") from None
+
+
+def _load_untrusted(paths: tuple[Path, ...]) -> list[x509.Certificate]:
+    out: list[x509.Certificate] = []
+    for path in paths:
+        try:
+            out += load_pem_certificates(path)
+        except CertificateFileError as exc:
+            raise click.BadParameter(str(exc).removeprefix("tls: "), param_hint="--untrusted") from None
+    return out
 
 
 def _load_store(cafiles: tuple[Path, ...]) -> TrustStore:
@@ -63,7 +96,7 @@ def _load_store(cafiles: tuple[Path, ...]) -> TrustStore:
 def _role(report: ChainReport, i: int) -> str:
     last = len(report.path) - 1
     if i == 0:
-        return "leaf"
+        return "leaf, trusted directly" if report.trusted_directly else "leaf"
     if i == last and report.trusted:
         return "root, trusted" if report.path[i].subject == report.path[i].issuer else "trust anchor"
     if i == last and report.path[i].subject == report.path[i].issuer:
@@ -99,7 +132,7 @@ def _path_lines(report: ChainReport) -> list[Text]:
         detail = f"{_dates(cert, report.at)}; {describe_key(cert)} key, signed with {hash_of(cert)}"
         lines.append(Text(" " * (len(_branch(i)) + 2) + detail, style="dim"))
     last = report.path[-1]
-    if not report.trusted and last.subject != last.issuer:
+    if not report.trusted and last.subject != last.issuer and not report.codes & {"too-complex"}:
         line = Text(_branch(len(report.path)))
         line.append(f"missing: {describe_name(last.issuer)} (neither presented nor trusted)", style="red")
         lines.append(line)
@@ -132,9 +165,12 @@ def render(report: ChainReport, console: Console, store: TrustStore) -> None:
     source = store.source or "given certificates"
     count = f"{len(store)} certificate{'s' if len(store) != 1 else ''}"
     console.print(Text(f"trust store: {source} ({count})", style="dim"))
+    console.print(Text(f"profile: {report.profile} ({report.profile_reason})", style="dim"))
     console.print()
     for line in _path_lines(report):
         console.print(line)
+    for note in report.notes:
+        console.print(Text(f"  note: {note}", style="cyan"))
     if report.errors:
         console.print()
         console.print(Text(f"Errors ({len(report.errors)}):", style="bold red"))
@@ -153,7 +189,9 @@ def render(report: ChainReport, console: Console, store: TrustStore) -> None:
 
 
 @click.command("verify")
-@click.argument("chain", metavar="CHAIN.pem", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument(
+    "chain", metavar="CHAIN.pem", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path)
+)
 @click.option("--host", "host", metavar="NAME", help="Check that the leaf is valid for this DNS name or IP.")
 @click.option(
     "--cafile",
@@ -163,7 +201,16 @@ def render(report: ChainReport, console: Console, store: TrustStore) -> None:
     type=click.Path(path_type=Path),
     help="Trust these CA certificates (PEM file or folder; repeatable) instead of the system store.",
 )
+@click.option(
+    "--untrusted",
+    "untrusted",
+    multiple=True,
+    metavar="F",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="More intermediates to build the path from (PEM file; repeatable), as openssl verify -untrusted.",
+)
 @click.option("--at", "at", metavar="TIME", help="Validate at this ISO 8601 time instead of now.")
+@profile_option
 @click.option(
     "--purpose",
     type=click.Choice(["server", "client"]),
@@ -173,9 +220,16 @@ def render(report: ChainReport, console: Console, store: TrustStore) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 def verify(
-    chain: Path, host: str | None, cafiles: tuple[Path, ...], at: str | None, purpose: str, as_json: bool
+    chain: Path,
+    host: str | None,
+    cafiles: tuple[Path, ...],
+    untrusted: tuple[Path, ...],
+    at: str | None,
+    profile: str | None,
+    purpose: str,
+    as_json: bool,
 ) -> None:
-    """Validate a certificate chain (leaf first) and diagnose every problem, with its fix."""
+    """Validate a certificate chain (leaf first; - reads stdin) and diagnose every problem, with its fix."""
     when = parse_time(at) if at is not None else None
     if host is not None:
         try:
@@ -183,6 +237,7 @@ def verify(
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--host") from None
     certs = _load_chain(chain)
+    extra = _load_untrusted(untrusted)
     store = _load_store(cafiles)
     try:
         report = verify_chain(
@@ -191,6 +246,8 @@ def verify(
             trust_anchors=store,
             at=when,
             purpose="client" if purpose == "client" else "server",
+            profile="webpki" if profile == "webpki" else "rfc5280" if profile == "rfc5280" else None,
+            intermediates=extra,
         )
     except ValueError as exc:  # an empty chain cannot come from load_pem_certificates; be safe
         raise click.UsageError(str(exc)) from None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from cryptography import x509
@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from tlslens.pki import findings as F
+from tlslens.pki.budget import Budget
 from tlslens.pki.findings import Finding, describe, format_date, format_duration, hash_name
 from tlslens.pki.names import ServerName, constraint_violations, match_server_name, san_names
 
@@ -67,6 +68,7 @@ class PathContext:
     trusted: bool  # the last certificate is a trust anchor
     self_signed_end: bool  # the last certificate is a self-signed root (trusted or not)
     expiring_soon: dt.timedelta
+    budget: Budget = field(default_factory=Budget)
 
     def role(self, i: int) -> str:
         if i == 0:
@@ -301,7 +303,7 @@ def _name_constraints(ctx: PathContext, i: int) -> Iterator[Finding]:
         cert = ctx.path[j]
         if j > 0 and cert.subject == cert.issuer:
             continue  # self-issued intermediates are exempt (RFC 5280 §4.2.1.10)
-        bad = constraint_violations(constraints, cert)
+        bad = constraint_violations(constraints, cert, ctx.budget)
         if not bad:
             continue
         listed = ", ".join(f'"{name}" ({why})' for name, why in bad)
@@ -326,8 +328,9 @@ def _leaf_usage(ctx: PathContext) -> Iterator[Finding]:
         problems = []
         if not ku.digital_signature:
             problems.append("lacks digitalSignature, which TLS 1.3 needs to sign the handshake")
-        if ku.key_cert_sign:
-            problems.append("asserts keyCertSign, which an end-entity certificate must not")
+        bc = _basic_constraints(leaf)
+        if ku.key_cert_sign and not (bc is not None and bc.ca):
+            problems.append("asserts keyCertSign without basicConstraints CA:TRUE")
         if problems:
             yield Finding(
                 F.BAD_KEY_USAGE,
@@ -338,7 +341,8 @@ def _leaf_usage(ctx: PathContext) -> Iterator[Finding]:
             )
     ekus = _eku(leaf)
     purpose = _purpose_oid(ctx.purpose)
-    if ekus is not None and purpose not in ekus:
+    # anyExtendedKeyUsage without the purpose is eku-any (a Web PKI rule; RFC 5280 accepts it).
+    if ekus is not None and purpose not in ekus and ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE not in ekus:
         want = _EKU_NAMES[purpose]
         yield Finding(
             F.BAD_EXTENDED_KEY_USAGE,

@@ -1,42 +1,53 @@
 """Chain validation with a diagnosis.
 
-The verdict comes from ``cryptography.x509.verification`` (the Web PKI profile). The diagnosis comes
-from our own path search (:mod:`tlslens.pki.paths`) and checks (:mod:`tlslens.pki.checks`), so a
-report can say which link is missing, expired, misnamed or untrusted — and what to do about it — even
-when no path exists. A report is never valid when the verifier refused the chain.
+The verdict comes from ``cryptography.x509.verification`` under the profile in force (``webpki`` or
+``rfc5280``, :mod:`tlslens.pki.profile`; :mod:`tlslens.pki.verdict` says where tlslens decides itself).
+The diagnosis comes from our own path search (:mod:`tlslens.pki.paths`) and checks
+(:mod:`tlslens.pki.checks`, :mod:`tlslens.pki.profile`, :mod:`tlslens.pki.faults`), so a report can say
+which link is missing, expired, misnamed or untrusted — and what to do about it — even when no path
+exists. A report is never valid when the diagnosis found an error. All work is charged to a
+:class:`~tlslens.pki.budget.Budget`: past it, ``too-complex`` (refused, never slow).
 
 Two entry points:
 
 - :func:`verify_chain` — the full report, for tools (``tlslens verify``, ``certs``, ``scan``).
 - :func:`verify_server_chain` / :func:`verify_client_chain` — for the handshake: a fast path straight
-  through the verifier; only on failure is the diagnosis run, and the matching
-  :class:`~tlslens.errors.CertificateError` raised with the findings attached.
+  through the verifier and the per-certificate rules (cached); only on failure is the diagnosis run, and
+  the matching :class:`~tlslens.errors.CertificateError` raised with the findings attached.
+
+Neither lets a malformed certificate escape as an exception: it becomes a ``malformed-certificate``
+finding (and ``BadCertificate``/``UnsupportedCertificate`` in a handshake).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
+import itertools
 from collections.abc import Iterable, Sequence
-from functools import cache, lru_cache
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from cryptography import x509
-from cryptography.x509.verification import (
-    Criticality,
-    ExtensionPolicy,
-    PolicyBuilder,
-    VerificationError,
-)
 
-from tlslens.errors import BadCertificate, CertificateError, CertificateExpired, UnknownCA
+from tlslens.errors import (
+    BadCertificate,
+    CertificateError,
+    CertificateExpired,
+    UnknownCA,
+    UnsupportedCertificate,
+)
 from tlslens.pki import findings as F
+from tlslens.pki.budget import Budget, OutOfBudget
 from tlslens.pki.checks import PathContext, check_leaf_usage, check_path
-from tlslens.pki.findings import ChainReport, Finding, sort_findings
-from tlslens.pki.names import ServerName, parse_server_name, subject_alt_names
-from tlslens.pki.paths import PathResult, build_path
-from tlslens.pki.served import choose_leaf, end_findings, presentation_findings
+from tlslens.pki.faults import certificate_fault
+from tlslens.pki.findings import ChainReport, Finding, describe, sort_findings
+from tlslens.pki.names import ServerName, constraint_violations, parse_server_name
+from tlslens.pki.paths import PathResult, build_path, signature_verifies
+from tlslens.pki.profile import Profile, ProfileChoice, Role, certificate_rules, choose_profile
+from tlslens.pki.served import choose_leaf, end_findings, presentation_findings, summarise
 from tlslens.pki.trust import TrustStore, system_trust_store
+from tlslens.pki.verdict import explained, own_verdict_notes, run_verifier
 
 __all__ = ["verify_chain", "verify_client_chain", "verify_server_chain"]
 
@@ -59,11 +70,13 @@ def _as_store(trust_anchors: TrustAnchors) -> TrustStore:
 
 
 def _as_time(at: dt.datetime | None) -> dt.datetime:
+    """UTC, floored to the second: certificates state their times in whole seconds (RFC 5280
+    §4.1.2.5), so a leaf is valid through the whole second of its notAfter."""
     if at is None:
-        return dt.datetime.now(dt.UTC).replace(microsecond=0)
-    if at.tzinfo is None:
-        return at.replace(tzinfo=dt.UTC)
-    return at.astimezone(dt.UTC)
+        at = dt.datetime.now(dt.UTC)
+    elif at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    return at.astimezone(dt.UTC).replace(microsecond=0)
 
 
 def _check_chain(chain: Sequence[x509.Certificate]) -> tuple[x509.Certificate, ...]:
@@ -76,121 +89,222 @@ def _check_chain(chain: Sequence[x509.Certificate]) -> tuple[x509.Certificate, .
     return out
 
 
-# --- the verdict -----------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One chain to judge and everything it is judged against."""
 
+    chain: tuple[x509.Certificate, ...]
+    store: TrustStore
+    at: dt.datetime
+    purpose: Purpose
+    name: ServerName | None
+    requested: str | None
+    profile: ProfileChoice
+    expiring_soon: dt.timedelta
+    budget: Budget
+    extra: tuple[x509.Certificate, ...] = ()  # more intermediates for the path, not judged as served
 
-@cache
-def _client_ee_policy() -> ExtensionPolicy:
-    # Client certificates often carry no subjectAltName (OpenSSL accepts them); nothing is matched
-    # against a client's names, so the extension is optional here.
-    return ExtensionPolicy.webpki_defaults_ee().may_be_present(
-        x509.SubjectAlternativeName, Criticality.AGNOSTIC, None
-    )
-
-
-def _subject_for(name: ServerName | None, leaf: x509.Certificate) -> ServerName:
-    """The verifier needs a subject; with no requested name, use one of the leaf's own names."""
-    if name is not None:
-        return name
-    for gn in subject_alt_names(leaf) or ():
-        if isinstance(gn, x509.IPAddress):
-            return gn
-        if isinstance(gn, x509.DNSName):
-            try:
-                parsed = parse_server_name(gn.value.replace("*", "wildcard", 1))
-            except ValueError:
-                continue
-            return parsed
-    return x509.DNSName("no-subject-alt-name.invalid")
-
-
-def _run_verifier(
-    chain: tuple[x509.Certificate, ...],
-    store: TrustStore,
-    at: dt.datetime,
-    purpose: Purpose,
-    name: ServerName | None,
-) -> tuple[tuple[x509.Certificate, ...] | None, str | None]:
-    """(verified path, None) or (None, the verifier's reason)."""
-    if not len(store):
-        return None, "the trust store is empty"
-    builder = PolicyBuilder().store(store.verification_store).time(at)
-    try:
-        if purpose == "server":
-            verifier = builder.build_server_verifier(_subject_for(name, chain[0]))
-            return tuple(verifier.verify(chain[0], list(chain[1:]))), None
-        builder = builder.extension_policies(
-            ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=_client_ee_policy()
+    def report(
+        self, valid: bool, path: tuple[x509.Certificate, ...], found: list[Finding], **kw: object
+    ) -> ChainReport:
+        return ChainReport(
+            valid=valid,
+            path=path,
+            findings=sort_findings(found, path),
+            presented=self.chain,
+            server_name=self.requested,
+            purpose=self.purpose,
+            at=self.at,
+            profile=self.profile.name,
+            profile_reason=self.profile.reason,
+            **kw,  # type: ignore[arg-type]
         )
-        verified = builder.build_client_verifier().verify(chain[0], list(chain[1:]))
-        return tuple(verified.chain), None
-    except (VerificationError, ValueError) as exc:
-        return None, _clean_reason(str(exc))
-
-
-def _clean_reason(text: str) -> str:
-    text = re.sub(r"^validation failed: ", "", text)
-    text = re.sub(
-        r" \(encountered processing <Certificate\(subject=<Name\((.*?)\)>, \.\.\.\)>\)", r" (in \1)", text
-    )
-    return text
 
 
 # --- the diagnosis ---------------------------------------------------------------------------------
 
 
-def _diagnose(
-    chain: tuple[x509.Certificate, ...],
-    store: TrustStore,
-    at: dt.datetime,
-    purpose: Purpose,
-    name: ServerName | None,
-    requested: str | None,
-    verified: tuple[x509.Certificate, ...] | None,
-    reason: str | None,
-    expiring_soon: dt.timedelta,
-) -> ChainReport:
-    leaf, leaf_moved = choose_leaf(chain)
-    if verified is not None and not leaf_moved:
+def _fault_findings(chain: tuple[x509.Certificate, ...]) -> tuple[list[Finding], set[x509.Certificate]]:
+    """malformed-certificate for every presented certificate that cannot be parsed (one finding per
+    kind of fault when there are many), and the set of certificates to keep out of the search."""
+    out: list[Finding] = []
+    unusable: set[x509.Certificate] = set()
+    for i, cert in enumerate(dict.fromkeys(chain)):
+        fault = certificate_fault(cert)
+        if fault is None or (fault.unsupported and i > 0):
+            continue  # well formed: an unsupported feature matters only on the path (checked there)
+        unusable.add(cert)
+        out.append(_malformed(cert, fault.message, "leaf" if i == 0 else "presented certificate"))
+    return summarise(out, F.MALFORMED_CERTIFICATE), unusable
+
+
+def _malformed(cert: x509.Certificate, message: str, role: str) -> Finding:
+    try:
+        who = describe(cert)
+    except Exception:
+        who = "(a certificate whose subject cannot be read)"
+    return Finding(
+        F.MALFORMED_CERTIFICATE,
+        "error",
+        cert,
+        f"The {role} {who} {message}.",
+        "Reissue the certificate with a standard tool (it must parse cleanly and carry only extensions "
+        "that clients process).",
+    )
+
+
+def _roles(result: PathResult, trusted: bool, trusted_directly: bool) -> list[Role]:
+    roles: list[Role] = []
+    last = len(result.path) - 1
+    for i in range(len(result.path)):
+        if i == 0:
+            roles.append("leaf")
+        elif i == last and trusted:
+            roles.append("anchor")
+        elif i == last and result.end == "self-signed":
+            roles.append("root")
+        else:
+            roles.append("intermediate")
+    return roles
+
+
+def _path_rules(result: PathResult, roles: list[Role], purpose: Purpose, profile: Profile) -> list[Finding]:
+    out: list[Finding] = []
+    for i, (cert, role) in enumerate(zip(result.path, roles, strict=True)):
+        out += certificate_rules(cert, role, purpose, profile)
+        fault = certificate_fault(cert) if i > 0 and role != "anchor" else None
+        if fault is not None and fault.unsupported:
+            out.append(_malformed(cert, fault.message, role))
+    return out
+
+
+def _too_complex(leaf: x509.Certificate, why: OutOfBudget) -> Finding:
+    return Finding(
+        F.TOO_COMPLEX,
+        "error",
+        leaf,
+        f"Judging this chain needs {why}; tlslens refuses chains that need more work than that, as a peer "
+        "could otherwise make every connection slow.",
+        "Serve a short chain (the leaf and its intermediates) whose certificates carry few names and name "
+        "constraints.",
+    )
+
+
+def _links_verify(path: tuple[x509.Certificate, ...], budget: Budget) -> bool:
+    for child, issuer in itertools.pairwise(path):
+        budget.spend("signatures")
+        if signature_verifies(child, issuer) is not True:
+            return False
+    return True
+
+
+def _diagnose(job: _Job, verified: tuple[x509.Certificate, ...] | None, reason: str | None) -> ChainReport:
+    found, unusable = _fault_findings(job.chain)
+    if job.chain[0] in unusable:  # nothing else can be said about a leaf that cannot be read
+        return job.report(False, job.chain[:1], found, trusted=False, verifier_error=reason)
+    usable = tuple(c for c in job.chain if c not in unusable)
+    pool = usable + tuple(c for c in job.extra if certificate_fault(c) is None)
+    leaf, leaf_moved = choose_leaf(usable)
+    trusted_directly = leaf in job.store
+    if trusted_directly:
+        result = PathResult((leaf,), "trusted")
+    elif verified is not None and not leaf_moved:
         result = PathResult(verified, "trusted")
     else:
-        result = build_path(leaf, chain, store, at)
+        result = build_path(leaf, pool, job.store, job.at, job.budget)
     path, trusted = result.path, result.end == "trusted"
     ctx = PathContext(
         path=path,
-        at=at,
-        purpose=purpose,
-        server_name=name,
+        at=job.at,
+        purpose=job.purpose,
+        server_name=job.name,
         trusted=trusted,
         self_signed_end=result.end == "self-signed",
-        expiring_soon=expiring_soon,
+        expiring_soon=job.expiring_soon,
+        budget=job.budget,
     )
-    found = (
-        end_findings(result) + check_path(ctx) + presentation_findings(chain, leaf, leaf_moved, path, trusted)
-    )
-    has_error = any(f.severity == "error" for f in found)
-    if reason is not None and not has_error:
+    roles = _roles(result, trusted, trusted_directly)
+    notes: list[str] = []
+    try:
+        found += end_findings(result, job.store)
+        found += check_path(ctx)
+        found += _path_rules(result, roles, job.purpose, job.profile.name)
+        found += presentation_findings(usable, leaf, leaf_moved, path, trusted)
+        if result.exhausted and job.budget.exhausted is not None:
+            raise job.budget.exhausted
+        has_error = any(f.severity == "error" for f in found)
+        valid = reason is None and not has_error
+        notes = own_verdict_notes(path, trusted_directly, trusted, reason)
+        if reason is not None and not has_error:
+            valid = bool(notes) and (trusted_directly or _links_verify(path, job.budget))
+        if not valid and not trusted_directly:
+            notes = []
+    except OutOfBudget as exc:
+        found.append(_too_complex(leaf, exc))
+        valid = False
+    errors = [f for f in found if f.severity == "error"]
+    if reason is not None and not valid and not explained(reason, errors):
         found.append(
             Finding(
                 F.INVALID_CHAIN,
                 "error",
-                chain[0],
-                f"The chain was refused by the Web PKI verifier: {reason}.",
-                "Reissue the certificates following the Web PKI profile (RFC 5280 and the CA/Browser Forum "
-                "rules), which this check enforces.",
+                job.chain[0],
+                f"The chain was refused by cryptography's verifier ({job.profile.name} profile): {reason}.",
+                "Reissue the certificates following RFC 5280"
+                + (" and the CA/Browser Forum rules" if job.profile.name == "webpki" else "")
+                + ", which this check enforces.",
             )
         )
-        has_error = True
-    return ChainReport(
-        valid=reason is None and not has_error,
-        path=path,
-        findings=sort_findings(found, path),
+    return job.report(
+        valid,
+        path,
+        found,
         trusted=trusted,
-        presented=chain,
-        server_name=requested,
-        purpose=purpose,
-        at=at,
         verifier_error=reason,
+        trusted_directly=trusted_directly,
+        notes=tuple(notes),
+    )
+
+
+def _judge(job: _Job) -> ChainReport:
+    given = job.chain + job.extra
+    verified, reason = run_verifier(given, job.store, job.at, job.purpose, job.name, job.profile.name)
+    try:
+        return _diagnose(job, verified, reason)
+    except Exception as exc:  # a certificate that breaks in a way no check foresaw: refuse, never crash
+        finding = _malformed(job.chain[0], f"could not be diagnosed ({type(exc).__name__}: {exc})", "leaf")
+        return job.report(False, job.chain[:1], [finding], trusted=False, verifier_error=reason)
+
+
+def _job(
+    chain: Sequence[x509.Certificate],
+    server_name: str | None,
+    trust_anchors: TrustAnchors,
+    at: dt.datetime | None,
+    purpose: Purpose,
+    profile: str | None,
+    expiring_soon_days: int,
+    budget: Budget | None,
+    intermediates: Sequence[x509.Certificate] = (),
+) -> _Job:
+    certs = _check_chain(chain)
+    extra = _check_chain([*certs, *intermediates])[len(certs) :]
+    if purpose not in ("server", "client"):
+        raise ValueError(f"purpose must be 'server' or 'client', not {purpose!r}")
+    name = parse_server_name(server_name) if server_name is not None else None
+    store = _as_store(trust_anchors)
+    choice = choose_profile(profile, system_store=trust_anchors is None or store.is_system)
+    return _Job(
+        certs,
+        store,
+        _as_time(at),
+        purpose,
+        name if purpose == "server" else None,
+        server_name,
+        choice,
+        dt.timedelta(days=expiring_soon_days),
+        budget if budget is not None else Budget(),
+        extra,
     )
 
 
@@ -202,31 +316,25 @@ def verify_chain(
     at: dt.datetime | None = None,
     purpose: Purpose = "server",
     expiring_soon_days: int = 30,
+    profile: Profile | None = None,
+    budget: Budget | None = None,
+    intermediates: Sequence[x509.Certificate] = (),
 ) -> ChainReport:
     """Validate ``chain`` (leaf first, as presented) and diagnose every problem found.
 
     ``server_name`` (a DNS name or an IP address) is matched against the leaf's subjectAltName for
     ``purpose="server"``; ``trust_anchors`` defaults to the system store; ``at`` (default: now; naive
-    means UTC) is the validation time. Raises ``ValueError`` for an empty chain or an invalid name.
+    means UTC) is the validation time. ``profile``: ``"webpki"`` or ``"rfc5280"``; by default
+    ``webpki`` with the system store and ``rfc5280`` with your own anchors (the report says which, and
+    why). ``intermediates``: more certificates to build the path from, which were not served (as
+    ``openssl verify -untrusted``): they get no finding about how a chain is served. ``budget`` bounds
+    the work (pass one to read what was spent). Raises ``ValueError`` only for
+    caller errors (an empty chain, an invalid name or profile); a malformed certificate is a finding.
     """
-    certs = _check_chain(chain)
-    if purpose not in ("server", "client"):
-        raise ValueError(f"purpose must be 'server' or 'client', not {purpose!r}")
-    name = parse_server_name(server_name) if server_name is not None else None
-    store = _as_store(trust_anchors)
-    when = _as_time(at)
-    verified, reason = _run_verifier(certs, store, when, purpose, name if purpose == "server" else None)
-    return _diagnose(
-        certs,
-        store,
-        when,
-        purpose,
-        name,
-        server_name,
-        verified,
-        reason,
-        dt.timedelta(days=expiring_soon_days),
+    job = _job(
+        chain, server_name, trust_anchors, at, purpose, profile, expiring_soon_days, budget, intermediates
     )
+    return _judge(job)
 
 
 # --- for the handshake -----------------------------------------------------------------------------
@@ -242,11 +350,52 @@ def certificate_error(report: ChainReport) -> CertificateError:
         cls: type[CertificateError] = CertificateExpired
     elif first.code in _UNKNOWN_CA_CODES:
         cls = UnknownCA
+    elif first.code == F.MALFORMED_CERTIFICATE and first.certificate is not None:
+        fault = certificate_fault(first.certificate)
+        cls = UnsupportedCertificate if fault is not None and fault.unsupported else BadCertificate
     else:
         cls = BadCertificate
     text = first.message[:1].lower() + first.message[1:]
     more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
     return cls(f"{first.code}: {text}{more}", findings=report.findings)
+
+
+@lru_cache(maxsize=256)
+def _quick_ok(
+    chain: tuple[x509.Certificate, ...],
+    verified: tuple[x509.Certificate, ...],
+    purpose: Purpose,
+    profile: Profile,
+) -> bool:
+    """The verifier accepted: do the per-certificate rules agree (no error anywhere)? A pure function of
+    the certificates (never of the time), so the same chain in every handshake is judged once."""
+    if any(f is not None and not f.unsupported for f in map(certificate_fault, chain)):
+        return False
+    last = len(verified) - 1
+    for i, cert in enumerate(verified):
+        role: Role = "leaf" if i == 0 else "anchor" if i == last else "intermediate"
+        if role == "intermediate" and certificate_fault(cert) is not None:
+            return False
+        if any(f.severity == "error" for f in certificate_rules(cert, role, purpose, profile)):
+            return False
+    return _leaf_usage_ok(verified[0], purpose) and _constraints_ok(verified, Budget())
+
+
+def _constraints_ok(path: tuple[x509.Certificate, ...], budget: Budget) -> bool:
+    """Name constraints as the diagnosis reads them (wildcards, directory names), within the budget."""
+    try:
+        for i in range(1, len(path)):
+            try:
+                nc = path[i].extensions.get_extension_for_class(x509.NameConstraints).value
+            except x509.ExtensionNotFound:
+                continue
+            for j in range(i):
+                below = path[j]
+                if (j == 0 or below.subject != below.issuer) and constraint_violations(nc, below, budget):
+                    return False
+    except OutOfBudget:
+        return False
+    return True
 
 
 @lru_cache(maxsize=256)
@@ -256,18 +405,20 @@ def _leaf_usage_ok(leaf: x509.Certificate, purpose: Purpose) -> bool:
     return not check_leaf_usage(leaf, purpose)
 
 
-def _fast_path(
-    chain: tuple[x509.Certificate, ...],
-    store: TrustStore,
-    at: dt.datetime,
-    purpose: Purpose,
-    name: ServerName | None,
-    requested: str | None,
-) -> tuple[x509.Certificate, ...]:
-    verified, reason = _run_verifier(chain, store, at, purpose, name)
-    if verified is not None and _leaf_usage_ok(chain[0], purpose):
-        return verified
-    report = _diagnose(chain, store, at, purpose, name, requested, verified, reason, dt.timedelta(0))
+def _fast_path(job: _Job) -> tuple[x509.Certificate, ...]:
+    verified, reason = run_verifier(job.chain, job.store, job.at, job.purpose, job.name, job.profile.name)
+    try:
+        if (
+            verified is not None
+            and verified[0] == job.chain[0]
+            and _quick_ok(job.chain, verified, job.purpose, job.profile.name)
+        ):
+            return verified
+        report = _diagnose(job, verified, reason)
+    except Exception as exc:  # never let a malformed certificate escape receive_data
+        raise BadCertificate(f"malformed-certificate: the chain could not be checked ({exc})") from None
+    if report.valid:
+        return report.path
     raise certificate_error(report)
 
 
@@ -276,23 +427,26 @@ def verify_server_chain(
     server_name: str | None,
     store: TrustStore,
     at: dt.datetime | None = None,
+    *,
+    profile: Profile | None = None,
 ) -> tuple[x509.Certificate, ...]:
     """The verified path (leaf → trust anchor) of a server's chain, or a CertificateError with findings.
 
     ``server_name`` None skips the name check (the caller decided so). Raises CertificateExpired,
-    UnknownCA or BadCertificate, named after the alert to send; ``ValueError`` for an empty chain or a
-    malformed name (caller errors).
+    UnknownCA, BadCertificate or UnsupportedCertificate, named after the alert to send; ``ValueError``
+    for an empty chain or a malformed name (caller errors).
     """
-    certs = _check_chain(chain)
-    name = parse_server_name(server_name) if server_name is not None else None
-    return _fast_path(certs, store, _as_time(at), "server", name, server_name)
+    job = _job(chain, server_name, store, at, "server", profile, 0, None)
+    return _fast_path(job)
 
 
 def verify_client_chain(
     chain: Sequence[x509.Certificate],
     store: TrustStore,
     at: dt.datetime | None = None,
+    *,
+    profile: Profile | None = None,
 ) -> tuple[x509.Certificate, ...]:
     """The verified path (leaf → trust anchor) of a client certificate chain, or a CertificateError."""
-    certs = _check_chain(chain)
-    return _fast_path(certs, store, _as_time(at), "client", None, None)
+    job = _job(chain, None, store, at, "client", profile, 0, None)
+    return _fast_path(job)

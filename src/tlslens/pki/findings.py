@@ -29,6 +29,8 @@ __all__ = [
 Severity = Literal["error", "warning"]
 
 # Errors, in the order a report lists them (the first one names the failure).
+MALFORMED_CERTIFICATE = "malformed-certificate"  # cannot be parsed fully, or cannot be processed
+TOO_COMPLEX = "too-complex"  # the diagnosis ran out of its work budget: refused, never slow
 MISSING_INTERMEDIATE = "missing-intermediate"
 SELF_SIGNED = "self-signed"
 UNTRUSTED_ROOT = "untrusted-root"
@@ -43,6 +45,17 @@ BAD_KEY_USAGE = "bad-key-usage"
 BAD_EXTENDED_KEY_USAGE = "bad-extended-key-usage"
 WEAK_SIGNATURE = "weak-signature"
 WEAK_KEY = "weak-key"
+BAD_SERIAL = "bad-serial"  # RFC 5280 §4.1.2.2: positive, at most 20 octets
+NONCRITICAL_CONSTRAINTS = "noncritical-constraints"  # name/policy constraints must be critical (RFC 5280)
+# Web PKI rules (CA/Browser Forum baseline requirements): errors under "webpki", warnings under "rfc5280".
+EKU_MISSING = "eku-missing"
+EKU_ANY = "eku-any"
+WILDCARD_PUBLIC_SUFFIX = "wildcard-public-suffix"
+CN_NOT_IN_SAN = "cn-not-in-san"
+AKI_MISSING = "aki-missing"
+BAD_AKI = "bad-aki"
+SKI_MISSING = "ski-missing"
+RSA_MODULUS = "rsa-modulus"
 WRONG_ORDER = "wrong-order"  # an error when the leaf is not first, else a warning
 INVALID_CHAIN = "invalid-chain"  # the verifier refused the chain for a reason the diagnosis did not name
 # Warnings only.
@@ -52,6 +65,8 @@ UNNECESSARY_ROOT = "unnecessary-root"
 UNUSED_CERTIFICATE = "unused-certificate"
 
 CODES: tuple[str, ...] = (
+    MALFORMED_CERTIFICATE,
+    TOO_COMPLEX,
     MISSING_INTERMEDIATE,
     SELF_SIGNED,
     UNTRUSTED_ROOT,
@@ -66,6 +81,16 @@ CODES: tuple[str, ...] = (
     BAD_EXTENDED_KEY_USAGE,
     WEAK_SIGNATURE,
     WEAK_KEY,
+    BAD_SERIAL,
+    NONCRITICAL_CONSTRAINTS,
+    EKU_MISSING,
+    EKU_ANY,
+    WILDCARD_PUBLIC_SUFFIX,
+    CN_NOT_IN_SAN,
+    AKI_MISSING,
+    BAD_AKI,
+    SKI_MISSING,
+    RSA_MODULUS,
     WRONG_ORDER,
     INVALID_CHAIN,
     EXPIRING_SOON,
@@ -118,9 +143,12 @@ def sort_findings(findings: list[Finding], path: tuple[x509.Certificate, ...]) -
 class ChainReport:
     """The verdict on a chain and its diagnosis.
 
-    ``valid`` is True only when ``cryptography``'s verifier accepted the chain *and* the diagnosis found
-    no error. ``path`` runs from the leaf to a trusted root when one was found (``trusted``), else it is
-    the best partial path. ``findings`` lists errors first.
+    ``valid`` is True only when the diagnosis found no error and ``cryptography``'s verifier accepted the
+    chain, or (``notes`` say so) the path uses an RFC 5280 feature that verifier does not implement and
+    tlslens's own path validation accepted it. ``path`` runs from the leaf to a trusted root when one was
+    found (``trusted``), else it is the best partial path. ``findings`` lists errors first. ``profile``
+    is the rule set in force (``"webpki"`` or ``"rfc5280"``) and ``profile_reason`` why;
+    ``trusted_directly``: the leaf itself is in the trust store.
     """
 
     valid: bool
@@ -132,6 +160,10 @@ class ChainReport:
     purpose: Literal["server", "client"] = "server"
     at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     verifier_error: str | None = None
+    profile: Literal["webpki", "rfc5280"] = "webpki"
+    profile_reason: str = ""
+    trusted_directly: bool = False
+    notes: tuple[str, ...] = ()
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -153,8 +185,13 @@ class ChainReport:
             "server_name": self.server_name,
             "purpose": self.purpose,
             "at": self.at.isoformat(),
+            "profile": self.profile,
+            "profile_reason": self.profile_reason,
+            "trusted_directly": self.trusted_directly,
             "path": [c.subject.rfc4514_string() for c in self.path],
             "findings": [f.to_dict() for f in self.findings],
+            "notes": list(self.notes),
+            "verifier_error": self.verifier_error,
         }
 
 

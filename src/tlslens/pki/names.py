@@ -13,6 +13,8 @@ import re
 
 from cryptography import x509
 
+from tlslens.pki.budget import Budget
+
 __all__ = [
     "constraint_violations",
     "match_server_name",
@@ -96,6 +98,15 @@ def _in_dns_subtree(host: str, base: str) -> bool:
     return host == base or host.endswith("." + base)
 
 
+def _wildcard_meets_subtree(pattern: str, base: str) -> bool:
+    """Can ``*.W`` match a name inside the subtree ``base`` (so an excluded subtree refuses it)?"""
+    parent = pattern.lower().rstrip(".")[2:]
+    base = base.lower().rstrip(".").lstrip(".")
+    if not base or _in_dns_subtree(parent, base):
+        return True  # every name the wildcard matches is inside the subtree
+    return base.partition(".")[2] == parent  # the subtree's own name is one the wildcard matches
+
+
 def _in_ip_subtree(address: object, network: object) -> bool:
     if not isinstance(network, ipaddress.IPv4Network | ipaddress.IPv6Network):
         return False
@@ -104,27 +115,58 @@ def _in_ip_subtree(address: object, network: object) -> bool:
     return address.version == network.version and address in network
 
 
-def _in_subtree(gn: x509.GeneralName, subtree: x509.GeneralName) -> bool | None:
+def _in_directory_subtree(name: x509.Name, base: x509.Name) -> bool:
+    """RFC 5280 §4.2.1.10: a directory name is inside a subtree when the subtree's RDNs start it."""
+    rdns, prefix = list(name.rdns), list(base.rdns)
+    return len(prefix) <= len(rdns) and rdns[: len(prefix)] == prefix
+
+
+def _in_subtree(gn: x509.GeneralName, subtree: x509.GeneralName, *, excluding: bool = False) -> bool | None:
     """None when the subtree is of another type than the name."""
     if isinstance(gn, x509.DNSName) and isinstance(subtree, x509.DNSName):
+        if excluding and gn.value.startswith("*."):
+            return _wildcard_meets_subtree(gn.value, subtree.value)
         return _in_dns_subtree(gn.value, subtree.value)
     if isinstance(gn, x509.IPAddress) and isinstance(subtree, x509.IPAddress):
         return _in_ip_subtree(gn.value, subtree.value)
+    if isinstance(gn, x509.DirectoryName) and isinstance(subtree, x509.DirectoryName):
+        return _in_directory_subtree(gn.value, subtree.value)
     return None
 
 
-def constraint_violations(constraints: x509.NameConstraints, cert: x509.Certificate) -> list[tuple[str, str]]:
-    """DNS/IP names of ``cert`` that ``constraints`` refuse: ``(name, "excluded" | "not permitted")``."""
+_CONSTRAINED = (x509.DNSName, x509.IPAddress, x509.DirectoryName)
+
+
+def _constrained_names(cert: x509.Certificate) -> list[x509.GeneralName]:
+    names: list[x509.GeneralName] = [
+        gn for gn in subject_alt_names(cert) or () if isinstance(gn, _CONSTRAINED)
+    ]
+    if len(cert.subject):  # the subject is a directory name too (RFC 5280 §4.2.1.10)
+        names.append(x509.DirectoryName(cert.subject))
+    return names
+
+
+def _text(gn: x509.GeneralName) -> str:
+    return gn.value.rfc4514_string() if isinstance(gn, x509.DirectoryName) else str(gn.value)
+
+
+def constraint_violations(
+    constraints: x509.NameConstraints, cert: x509.Certificate, budget: Budget | None = None
+) -> list[tuple[str, str]]:
+    """Names of ``cert`` (DNS, IP and directory names, its subject included) that ``constraints``
+    refuse: ``(name, "excluded" | "not permitted")``. Each name-subtree comparison is charged to
+    ``budget`` (``"name-checks"``), which raises ``OutOfBudget`` when it runs out."""
     out: list[tuple[str, str]] = []
     permitted = list(constraints.permitted_subtrees or ())
     excluded = list(constraints.excluded_subtrees or ())
-    for gn in subject_alt_names(cert) or ():
-        if not isinstance(gn, x509.DNSName | x509.IPAddress):
+    for gn in _constrained_names(cert):
+        same_excluded = [sub for sub in excluded if type(sub) is type(gn)]
+        same_permitted = [sub for sub in permitted if type(sub) is type(gn)]
+        if budget is not None and (same_excluded or same_permitted):
+            budget.spend("name-checks", len(same_excluded) + len(same_permitted))
+        if any(_in_subtree(gn, sub, excluding=True) for sub in same_excluded):
+            out.append((_text(gn), "excluded"))
             continue
-        if any(_in_subtree(gn, sub) for sub in excluded):
-            out.append((str(gn.value), "excluded"))
-            continue
-        same_type = [sub for sub in permitted if type(sub) is type(gn)]
-        if same_type and not any(_in_subtree(gn, sub) for sub in same_type):
-            out.append((str(gn.value), "not permitted"))
+        if same_permitted and not any(_in_subtree(gn, sub) for sub in same_permitted):
+            out.append((_text(gn), "not permitted"))
     return out

@@ -4,6 +4,9 @@ Unlike the verifier, it always returns *a* path — the best one it can find —
 trust anchor, at an untrusted self-signed root, or at a certificate whose issuer is nowhere to be found)
 and which links have signatures that do not verify. That is what lets the diagnosis name what is
 missing. Issuers are matched by name, narrowed by authorityKeyIdentifier/subjectKeyIdentifier.
+
+The search charges its work to a :class:`~tlslens.pki.budget.Budget` (candidates examined, signatures
+verified, each pair verified once); when the budget runs out it stops and says so (``exhausted``).
 """
 
 from __future__ import annotations
@@ -17,12 +20,12 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, padding, rsa
 
+from tlslens.pki.budget import LIMITS, Budget, OutOfBudget
 from tlslens.pki.trust import TrustStore, subject_key_identifier
 
 __all__ = ["PathResult", "authority_key_identifier", "build_path", "is_self_signed", "signature_verifies"]
 
-MAX_DEPTH = 12
-_MAX_EXPANSIONS = 128
+MAX_DEPTH = LIMITS["path-length"]
 
 End = Literal["trusted", "self-signed", "missing-issuer"]
 _END_RANK: dict[End, int] = {"missing-issuer": 0, "self-signed": 1, "trusted": 2}
@@ -36,6 +39,7 @@ class PathResult:
     path: tuple[x509.Certificate, ...]
     end: End
     bad_links: tuple[int, ...] = ()
+    exhausted: bool = False  # the search ran out of budget before it could finish
 
     def rank(self) -> tuple[int, int, int]:
         return (_END_RANK[self.end], -len(self.bad_links), len(self.path))
@@ -105,27 +109,43 @@ def _is_ca(cert: x509.Certificate) -> bool:
 
 
 class _Search:
-    def __init__(self, presented: Sequence[x509.Certificate], store: TrustStore, at: dt.datetime) -> None:
+    def __init__(
+        self, presented: Sequence[x509.Certificate], store: TrustStore, at: dt.datetime, budget: Budget
+    ) -> None:
         self.store = store
         self.at = at
         self.pool = tuple(dict.fromkeys(presented))
-        self.budget = _MAX_EXPANSIONS
+        self.budget = budget
+        self.exhausted = False
+        self._by_subject: dict[x509.Name, list[x509.Certificate]] = {}
+        for c in self.pool:
+            self._by_subject.setdefault(c.subject, []).append(c)
+        self._verified: dict[tuple[x509.Certificate, x509.Certificate], bool | None] = {}
+
+    def verifies(self, cert: x509.Certificate, issuer: x509.Certificate) -> bool | None:
+        """signature_verifies, each pair once, charged to the budget."""
+        key = (cert, issuer)
+        if key not in self._verified:
+            self.budget.spend("signatures")
+            self._verified[key] = signature_verifies(cert, issuer)
+        return self._verified[key]
 
     def candidates(
         self, cert: x509.Certificate, used: set[x509.Certificate]
     ) -> list[tuple[x509.Certificate, bool | None]]:
         """Possible issuers of ``cert``, best first, each with whether its key verifies the signature."""
-        named = [c for c in self.pool if c.subject == cert.issuer]
+        named = list(self._by_subject.get(cert.issuer, ()))
         named += [c for c in self.store.by_subject(cert.issuer) if c not in named]
         aki = authority_key_identifier(cert)
         scored = []
         for cand in named:
             if cand in used:
                 continue
+            self.budget.spend("issuer-candidates")
             ski = subject_key_identifier(cand)
             if aki is not None and ski is not None and aki != ski:
                 continue  # same name, different key: not this certificate's issuer
-            sig = signature_verifies(cert, cand)
+            sig = self.verifies(cert, cand)
             score = (sig is True, sig is None, cand in self.store, _valid_at(cand, self.at), _is_ca(cand))
             scored.append((score, cand, sig))
         scored.sort(key=lambda item: item[0], reverse=True)
@@ -136,15 +156,21 @@ class _Search:
         if cur in self.store:
             return PathResult(path, "trusted", bad)
         self_issued = cur.subject == cur.issuer
-        own = signature_verifies(cur, cur) if self_issued else None
-        if own is True:
-            return PathResult(path, "self-signed", bad)
+        own: bool | None = None
         best: PathResult | None = None
-        if len(path) < MAX_DEPTH:
-            for cand, sig in self.candidates(cur, set(path)):
-                if self.budget <= 0:
+        try:
+            own = self.verifies(cur, cur) if self_issued else None
+            if own is True:
+                return PathResult(path, "self-signed", bad)
+            choices = self.candidates(cur, set(path)) if not self.exhausted else []
+            if choices:
+                self.budget.reach("path-length", len(path) + 1)
+        except OutOfBudget:
+            self.exhausted, choices = True, []
+        if choices:
+            for cand, sig in choices:
+                if self.exhausted:
                     break
-                self.budget -= 1
                 link_bad = bad + ((len(path) - 1,) if sig is False else ())
                 result = self.extend((*path, cand), link_bad)
                 if result.end == "trusted" and not result.bad_links:
@@ -163,6 +189,11 @@ def build_path(
     presented: Sequence[x509.Certificate],
     store: TrustStore,
     at: dt.datetime,
+    budget: Budget | None = None,
 ) -> PathResult:
     """The best path from ``leaf`` upward through ``presented`` and ``store`` (see the module doc)."""
-    return _Search(presented, store, at).extend((leaf,), ())
+    search = _Search(presented, store, at, budget if budget is not None else Budget())
+    result = search.extend((leaf,), ())
+    if search.exhausted and not (result.end == "trusted" and not result.bad_links):
+        return PathResult(result.path, result.end, result.bad_links, exhausted=True)
+    return result

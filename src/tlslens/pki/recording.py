@@ -27,6 +27,7 @@ from cryptography import x509
 
 from tlslens.pki.diagnosis import verify_chain
 from tlslens.pki.findings import ChainReport
+from tlslens.pki.profile import Profile, choose_profile
 from tlslens.pki.trust import TrustStore, system_trust_store
 
 __all__ = ["Recording", "RecordingVerifier"]
@@ -56,7 +57,8 @@ class RecordingVerifier:
 
     ``trust_anchors``: the roots the reports are judged against (certificates or a ``TrustStore``;
     None = the system store). ``at``: judge at this time instead of the connection's clock (naive
-    means UTC). ``expiring_soon_days``: the ``expiring-soon`` warning threshold.
+    means UTC). ``expiring_soon_days``: the ``expiring-soon`` warning threshold. ``profile``:
+    ``"webpki"`` or ``"rfc5280"`` (None: by where trust comes from, as :func:`verify_chain` does).
     """
 
     def __init__(
@@ -66,6 +68,7 @@ class RecordingVerifier:
         at: dt.datetime | None = None,
         expiring_soon_days: int = 30,
         keep: int = 16,
+        profile: Profile | None = None,
     ) -> None:
         if keep < 1:
             raise ValueError("keep must be at least 1")
@@ -77,6 +80,8 @@ class RecordingVerifier:
             self.store = TrustStore(trust_anchors)
         self.at = at
         self.expiring_soon_days = expiring_soon_days
+        self.profile = choose_profile(profile, system_store=self.store.is_system).name
+        self._profile_given = profile  # None lets each report say why the default applies
         self._recordings: deque[Recording] = deque(maxlen=keep)
         self._lock = threading.Lock()
 
@@ -142,6 +147,7 @@ class RecordingVerifier:
                 at=when,
                 purpose=purpose,
                 expiring_soon_days=self.expiring_soon_days,
+                profile=self._profile_given,
             )
         except (ValueError, TypeError) as exc:  # an empty chain or a name that cannot be parsed
             error = str(exc)

@@ -16,8 +16,11 @@ from cryptography.x509.oid import AuthorityInformationAccessOID
 from tlslens.pki import findings as F
 from tlslens.pki.findings import Finding, describe, describe_name
 from tlslens.pki.paths import PathResult, is_self_signed
+from tlslens.pki.trust import TrustStore
 
-__all__ = ["choose_leaf", "end_findings", "presentation_findings"]
+__all__ = ["choose_leaf", "end_findings", "presentation_findings", "summarise"]
+
+_LIST_AT_MOST = 3  # more findings of one kind than this become one summary finding
 
 
 def _is_ca(cert: x509.Certificate) -> bool:
@@ -49,11 +52,47 @@ def _aia_ca_issuers(cert: x509.Certificate) -> list[str]:
     ]
 
 
-def end_findings(result: PathResult) -> list[Finding]:
+def summarise(findings: list[Finding], code: str) -> list[Finding]:
+    """Findings of ``code`` as they are when few, else one finding that counts them (the others kept)."""
+    same = [f for f in findings if f.code == code]
+    if len(same) <= _LIST_AT_MOST:
+        return findings
+    first = same[0]
+    names = "; ".join(describe(f.certificate) for f in same[:_LIST_AT_MOST] if f.certificate is not None)
+    summary = Finding(
+        code,
+        first.severity,
+        first.certificate,
+        f"{len(same)} certificates have this problem "
+        f"(first: {first.message[:1].lower()}{first.message[1:-1]}); "
+        f"among them {names}, and {len(same) - _LIST_AT_MOST} more.",
+        first.fix,
+    )
+    return [f for f in findings if f.code != code] + [summary]
+
+
+def _untrusted_root(last: x509.Certificate, namesakes: tuple[x509.Certificate, ...]) -> Finding:
+    issuer = describe_name(last.issuer)
+    return Finding(
+        F.UNTRUSTED_ROOT,
+        "error",
+        last,
+        f"{describe(last)} is issued by {issuer}, which is not in your trust store: the trust store has "
+        f"{'a certificate' if len(namesakes) == 1 else f'{len(namesakes)} certificates'} with that name, "
+        "but with another key (another root of the same name, or a re-keyed one).",
+        f"Add the root {issuer} that issued it to the trust store (--cafile) if you trust it, or use a "
+        "certificate issued by the root you already trust.",
+    )
+
+
+def end_findings(result: PathResult, store: TrustStore | None = None) -> list[Finding]:
     """How the path ends (missing issuer, untrusted root, self-signed leaf) and broken signatures."""
     path, out = result.path, []
     last = path[-1]
-    if result.end == "missing-issuer":
+    namesakes = store.by_subject(last.issuer) if store is not None else ()
+    if result.end == "missing-issuer" and namesakes and not result.exhausted:
+        out.append(_untrusted_root(last, namesakes))
+    elif result.end == "missing-issuer":
         issuer = describe_name(last.issuer)
         urls = _aia_ca_issuers(last)
         where = f"; its certificate is published at {urls[0]}" if urls else ""
@@ -138,6 +177,7 @@ def presentation_findings(
                     "Serve each certificate once: the leaf, then its intermediates.",
                 )
             )
+    out = summarise(out, F.DUPLICATE_CERTIFICATE)
     unique = list(counts)
     in_path = set(path)
     if leaf_moved:
@@ -177,15 +217,29 @@ def presentation_findings(
                 "Stop serving the root certificate; serve the leaf and its intermediates only.",
             )
         )
-    for cert in unique:
-        if cert not in in_path:
-            out.append(
-                Finding(
-                    F.UNUSED_CERTIFICATE,
-                    "warning",
-                    cert,
-                    f"{describe(cert)} was presented but is not part of the path from the leaf to its root.",
-                    "Remove it from the served chain; it may belong to another or an older chain.",
-                )
+    unused = [cert for cert in unique if cert not in in_path]
+    if len(unused) > _LIST_AT_MOST:
+        listed = "; ".join(describe(c) for c in unused[:_LIST_AT_MOST])
+        out.append(
+            Finding(
+                F.UNUSED_CERTIFICATE,
+                "warning",
+                unused[0],
+                f"{len(unused)} certificates were presented but are not part of the path from the leaf to "
+                f"its root: {listed}, and {len(unused) - _LIST_AT_MOST} more.",
+                "Serve only the leaf and the intermediates on its path; the others belong to other or older "
+                "chains.",
             )
+        )
+        return out
+    for cert in unused:
+        out.append(
+            Finding(
+                F.UNUSED_CERTIFICATE,
+                "warning",
+                cert,
+                f"{describe(cert)} was presented but is not part of the path from the leaf to its root.",
+                "Remove it from the served chain; it may belong to another or an older chain.",
+            )
+        )
     return out

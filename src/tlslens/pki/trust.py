@@ -32,6 +32,7 @@ __all__ = [
     "load_ca_locations",
     "load_pem_certificates",
     "load_pem_private_key",
+    "parse_certificates",
     "system_trust_store",
 ]
 
@@ -71,20 +72,24 @@ def load_pem_certificates(path: _PathLike) -> list[x509.Certificate]:
 
     Raises :class:`CertificateFileError` saying what is wrong: unreadable, no certificate, bad PEM.
     """
-    data = _read(path)
+    return parse_certificates(_read(path), path)
+
+
+def parse_certificates(data: bytes, source: _PathLike = "-") -> list[x509.Certificate]:
+    """Every certificate in PEM ``data`` (or one DER certificate); ``source`` names it in errors."""
     labels = _pem_labels(data)
     if not labels:
         try:
             return [x509.load_der_x509_certificate(data)]
-        except ValueError:
-            raise CertificateFileError(path, "contains no PEM certificate") from None
+        except (ValueError, x509.InvalidVersion):
+            raise CertificateFileError(source, "contains no PEM certificate") from None
     if "CERTIFICATE" not in labels:
         found = ", ".join(sorted(set(labels)))
-        raise CertificateFileError(path, f"contains no certificate (found: {found})")
+        raise CertificateFileError(source, f"contains no certificate (found: {found})")
     try:
         return x509.load_pem_x509_certificates(data)
-    except ValueError as exc:
-        raise CertificateFileError(path, f"contains a malformed certificate ({exc})") from None
+    except (ValueError, x509.InvalidVersion) as exc:
+        raise CertificateFileError(source, f"contains a malformed certificate ({exc})") from None
 
 
 def load_pem_private_key(path: _PathLike, password: bytes | str | None = None) -> PrivateKey:
@@ -161,13 +166,18 @@ def load_ca_locations(paths: Iterable[_PathLike]) -> list[x509.Certificate]:
 class TrustStore:
     """An immutable set of trust anchors, indexed by subject and by subject key identifier.
 
+    ``is_system``: these are the system's anchors (:func:`system_trust_store`), for which the ``webpki``
+    profile is the default; a store of your own gets ``rfc5280``.
+
     ``verification_store`` is the ``cryptography`` Store for these anchors, built on first use and then
     shared (the handshake reuses it for every connection).
     """
 
-    __slots__ = ("_by_der", "_by_ski", "_by_subject", "_certs", "_lock", "_store", "source")
+    __slots__ = ("_by_der", "_by_ski", "_by_subject", "_certs", "_lock", "_store", "is_system", "source")
 
-    def __init__(self, certificates: Iterable[x509.Certificate], *, source: str = "") -> None:
+    def __init__(
+        self, certificates: Iterable[x509.Certificate], *, source: str = "", is_system: bool = False
+    ) -> None:
         self._by_der: dict[bytes, x509.Certificate] = {}
         self._by_subject: dict[x509.Name, list[x509.Certificate]] = {}
         self._by_ski: dict[bytes, list[x509.Certificate]] = {}
@@ -184,6 +194,7 @@ class TrustStore:
         self._store: Store | None = None
         self._lock = threading.Lock()
         self.source = source
+        self.is_system = is_system  # the system's store: the Web PKI profile applies by default
 
     @classmethod
     def system(cls) -> TrustStore:
@@ -288,4 +299,4 @@ def _load_system_store() -> TrustStore:
         bundle = certifi.where()
         certs = load_pem_certificates(bundle)
         sources = [bundle]
-    return TrustStore(certs, source=", ".join(sources))
+    return TrustStore(certs, source=", ".join(sources), is_system=True)
