@@ -117,9 +117,8 @@ class _Connection:
         out = self._out
         messages = records.reassembler.feed(fragment)
         last = len(messages) - 1
-        decode = out.decode
         for i, raw in enumerate(messages):
-            message = decode(raw)
+            message = out.decode(raw)  # (read each time: a ServerHello may switch to TLS 1.2's forms)
             if out.tracing:
                 out.events.append(MessageReceived(message, raw))
             if isinstance(message, KeyUpdate | HelloRequest) or (

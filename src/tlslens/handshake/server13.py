@@ -35,7 +35,8 @@ from tlslens.handshake.peer_certificate import (
     receive_certificate,
     receive_certificate_verify,
 )
-from tlslens.handshake.server_negotiation import Negotiated, negotiate
+from tlslens.handshake import server12
+from tlslens.handshake.server_negotiation import Negotiated, choose_version, negotiate
 from tlslens.handshake.server_psk import (
     PskChoice,
     choose_psk,
@@ -113,6 +114,12 @@ class ExpectClientHello:
         )
         config = self.config
         out.set_client_random(ch.random)
+        version = choose_version(config, ch, out)
+        if version == ProtocolVersion.TLS1_2:
+            if self.after_retry:  # RFC 8446 §4.1.4: the second ClientHello must be TLS 1.3 again
+                raise IllegalParameter("a second ClientHello that no longer offers TLS 1.3")
+            return server12.start(config, ch, raw, out)
+        out.negotiated(version)
         cookie_ext = ch.extension(Cookie)
         transcript: Transcript | None = None
         retry = None
