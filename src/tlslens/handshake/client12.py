@@ -19,6 +19,7 @@ ServerKeyExchange signature) or ``Resumed``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from cryptography import x509
@@ -213,14 +214,12 @@ class _ClientState12(Tls12State):
     """RFC 5246 §7.4.1.1: a HelloRequest during the handshake is ignored (and not in the transcript)."""
 
     __slots__ = ()
+    receive: Callable[[HandshakeMessage, bytes, Output], State]  # (each state defines it)
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
         if isinstance(message, HelloRequest):
             return self
         return self.receive(message, raw, out)
-
-    def receive(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
-        raise NotImplementedError  # (each state defines it)
 
 
 @dataclass(slots=True)

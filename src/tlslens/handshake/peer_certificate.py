@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 
-from tlslens.errors import DecodeError, IllegalParameter
+from tlslens.errors import IllegalParameter
 from tlslens.handshake.common import check_certificate_entries, parse_certificate_chain
 from tlslens.handshake.verify import CertAndSig, CertificateVerified, verify_certificate_verify
 from tlslens.wire.enums import ExtensionType, SignatureScheme
@@ -36,8 +36,6 @@ def receive_certificate(
     (``verify`` raises a ``CertificateError`` otherwise)."""
     if message.certificate_request_context:
         raise IllegalParameter(f"{who} Certificate carries a certificate_request_context we did not send")
-    if not message.certificate_list:
-        raise DecodeError(f"{who} sent an empty Certificate message")
     check_certificate_entries(message, offered)
     der = tuple(e.cert_data for e in message.certificate_list)
     chain = parse_certificate_chain(der, who)

@@ -71,6 +71,17 @@ UNREACHABLE = [
         " was derived from that PSK",
     ),
     Unreachable(
+        site="handshake/verify.py:resumed_by_session12",
+        raises=TypeError,
+        reason="TLS 1.2 states call it only on an abbreviated handshake, keyed from the session's master"
+        " secret",
+    ),
+    Unreachable(
+        site="connection.py:_Connection.update_keys",
+        raises=LocalProtocolError,
+        reason="the caller asked for a KeyUpdate on a TLS 1.2 connection",
+    ),
+    Unreachable(
         site="handshake/server13.py:_send_server_parameters",
         raises=InternalError,
         reason="ExpectClientHello.handle sends a HelloRetryRequest instead (or refuses a second"
