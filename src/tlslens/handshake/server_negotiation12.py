@@ -86,7 +86,7 @@ def negotiate12(config: ServerConfig, ch: ClientHello, out: Output) -> Negotiate
         raise IllegalParameter("client's ec_point_formats lacks the uncompressed format (RFC 8422 §5.1.2)")
     # 4. Suite, certificate and signature scheme together: the suite says which key signs.
     server_name = server_name_of(ch)
-    suite, certified, scheme = _choose_suite(config, ch, server_name, client_schemes)
+    suite, certified, scheme = _choose_suite(config, ch, server_name, client_schemes, client_groups)
     sni_used = server_name is not None and certified.matches_name(server_name)
     if out.tracing:
         order = "client's" if config.cipher_preference == "client" else "server"
@@ -124,6 +124,7 @@ def _choose_suite(
     ch: ClientHello,
     server_name: str | None,
     client_schemes: tuple[SignatureScheme, ...],
+    client_groups: tuple[NamedGroup, ...],
 ) -> tuple[Tls12Suite, CertifiedKey, SignatureScheme]:
     ours = config.tls12_suites
     if config.cipher_preference == "client":
@@ -143,7 +144,7 @@ def _choose_suite(
     for code in candidates:
         suite = TLS12_SUITES[code]
         for certified in certificates:
-            if not _key_fits(certified, suite.authentication):
+            if not _key_fits(certified, suite.authentication, client_groups):
                 continue
             for scheme in certified.signer.schemes_for(_TLS1_2):
                 if scheme in client_schemes and scheme in allowed:
@@ -154,8 +155,19 @@ def _choose_suite(
     )
 
 
-def _key_fits(certified: CertifiedKey, authentication: Authentication) -> bool:
+def _key_fits(
+    certified: CertifiedKey, authentication: Authentication, client_groups: tuple[NamedGroup, ...]
+) -> bool:
+    """The certificate's key signs for the suite; an ECDSA key's curve is one the client supports
+    (RFC 8422 §5.1: supported_groups covers the certificate's curve too)."""
     key = certified.chain[0].public_key()
     if authentication == Authentication.ECDSA:
-        return isinstance(key, ec.EllipticCurvePublicKey)
+        return isinstance(key, ec.EllipticCurvePublicKey) and _CURVES.get(key.curve.name) in client_groups
     return isinstance(key, rsa.RSAPublicKey)
+
+
+_CURVES = {
+    "secp256r1": NamedGroup.SECP256R1,
+    "secp384r1": NamedGroup.SECP384R1,
+    "secp521r1": NamedGroup.SECP521R1,
+}
