@@ -2,6 +2,7 @@
 
     reader, writer = await tlslens.aio.open_connection(host, port, config=tlslens.ClientConfig())
     server = await tlslens.aio.start_server(handle, host, port, config=server_config)
+    reader, writer = await tlslens.aio.start_tls(reader, writer, config=config)  # after STARTTLS
 
 Both give real ``asyncio.StreamReader`` / ``StreamWriter`` pairs; ``writer.get_extra_info("tlslens")``
 is the ``HandshakeCompleted`` event. The implementation lives in ``tlslens.adapters.aio`` (with
@@ -16,6 +17,7 @@ from tlslens.adapters.aio import (
     UnexpectedEOF,
     open_connection,
     start_server,
+    start_tls,
     update_keys,
 )
 
@@ -25,5 +27,6 @@ __all__ = [
     "UnexpectedEOF",
     "open_connection",
     "start_server",
+    "start_tls",
     "update_keys",
 ]

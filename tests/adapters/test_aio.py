@@ -17,8 +17,19 @@ from tests.adapters.helpers import TIMEOUT
 from tlslens.adapters.aio import TLSProtocol, TLSTransport
 from tlslens.certgen import ThrowawayPki
 from tlslens.errors import CertificateError, FatalAlert, LocalProtocolError
-from tlslens.events import ConnectionClosed, DataReceived, Event, HandshakeCompleted, KeyUpdated
-from tlslens.wire.enums import AlertDescription
+from tlslens.events import (
+    AlertReceived,
+    ConnectionClosed,
+    DataReceived,
+    Event,
+    HandshakeCompleted,
+    KeyUpdated,
+    MessageReceived,
+    MessageSent,
+    RecordSent,
+)
+from tlslens.wire.enums import AlertDescription, ContentType
+from tlslens.wire.messages import Certificate, ClientHello
 
 PATTERN = bytes(range(256)) * 1200  # 300 KiB
 
@@ -260,6 +271,64 @@ def test_callback_runs_only_after_a_successful_handshake_and_failures_are_logged
     assert len(caplog.records) == 1
     alert_name = client_error.alert.name.lower()
     assert "handshake" in caplog.text and alert_name in caplog.text  # the client's alert got through
+
+
+def test_failures_reach_both_hooks_before_they_are_reported(
+    untrusting_client_config: tlslens.ClientConfig, server_config: tlslens.ServerConfig
+) -> None:
+    client_seen: list[Event] = []
+    server_seen: list[Event] = []
+
+    async def main() -> None:
+        server, port = await serve(echo, server_config, on_event=server_seen.append)
+        async with server:
+            with pytest.raises(CertificateError) as error:
+                await tlslens.aio.open_connection(
+                    "127.0.0.1",
+                    port,
+                    config=untrusting_client_config,
+                    server_name="localhost",
+                    trace=True,
+                    on_event=client_seen.append,
+                )
+            # The chain that failed, then the alert we sent about it, all before the error.
+            received = [type(e.message) for e in client_seen if isinstance(e, MessageReceived)]
+            assert Certificate in received
+            last = client_seen[-1]
+            assert isinstance(last, RecordSent) and last.content_type == ContentType.ALERT
+            for _ in range(100):  # the server's hook gets the alert the client sent
+                if server_seen:
+                    break
+                await asyncio.sleep(0.02)
+            assert server_seen == [AlertReceived(server_seen[0].level, error.value.alert)]  # type: ignore[attr-defined]
+
+    run(main())
+
+
+def test_what_we_send_is_traced_when_it_is_sent(client_config: tlslens.ClientConfig) -> None:
+    seen: list[Event] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()
+        writer.close()
+
+    async def main() -> None:
+        server = await asyncio.start_server(silent, "127.0.0.1", 0)
+        async with server:
+            port = server.sockets[0].getsockname()[1]
+            with pytest.raises(TimeoutError):
+                await tlslens.aio.open_connection(
+                    "127.0.0.1",
+                    port,
+                    config=client_config,
+                    server_name="localhost",
+                    ssl_handshake_timeout=0.3,
+                    trace=True,
+                    on_event=seen.append,
+                )
+
+    run(main())
+    assert isinstance(seen[0], MessageSent) and isinstance(seen[0].message, ClientHello)
 
 
 def test_server_failure_alert_reaches_the_client(

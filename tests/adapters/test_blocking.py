@@ -25,8 +25,18 @@ from tlslens.adapters.blocking import (
 )
 from tlslens.certgen import ThrowawayPki
 from tlslens.errors import CertificateError, FatalAlert, LocalProtocolError, NoApplicationProtocol
-from tlslens.events import ConnectionClosed, Event, HandshakeCompleted, KeyUpdated
-from tlslens.wire.enums import AlertDescription
+from tlslens.events import (
+    AlertReceived,
+    ConnectionClosed,
+    Event,
+    HandshakeCompleted,
+    KeyUpdated,
+    MessageReceived,
+    MessageSent,
+    RecordSent,
+)
+from tlslens.wire.enums import AlertDescription, ContentType
+from tlslens.wire.messages import Certificate, ClientHello
 
 PATTERN = bytes(range(256)) * 1200  # 300 KiB, not one repeated byte
 
@@ -358,10 +368,39 @@ def test_events_reach_the_hook_and_a_failed_socket_refuses_more_work(
     tls = wrap_socket(a, untrusting_client_config, server_name="localhost", do_handshake=False)
     with pytest.raises(CertificateError):
         tls.do_handshake()
-    assert isinstance(server.error(), FatalAlert)
+    error = server.error()
+    assert isinstance(error, FatalAlert)
     with pytest.raises(LocalProtocolError, match="already failed"):
         tls.recv(1)
     assert not any(isinstance(e, ConnectionClosed) for e in seen)
+    # The alert that ended the server's handshake reached its hook before accept() raised.
+    assert isinstance(seen[-1], AlertReceived) and seen[-1].description == error.description
+
+
+def test_a_traced_failure_reaches_the_hook_in_wire_order_before_the_error(
+    socketpair: tuple[socket.socket, socket.socket],
+    untrusting_client_config: tlslens.ClientConfig,
+    server_config: tlslens.ServerConfig,
+) -> None:
+    a, b = socketpair
+    Background(lambda: serve_connection(b, server_config))
+    seen: list[Event] = []
+    with pytest.raises(CertificateError):
+        wrap_socket(a, untrusting_client_config, server_name="localhost", trace=True, on_event=seen.append)
+    received = [type(e.message) for e in seen if isinstance(e, MessageReceived)]
+    assert Certificate in received  # the chain that failed, then the alert we sent about it
+    assert isinstance(seen[-1], RecordSent) and seen[-1].content_type == ContentType.ALERT
+
+
+def test_what_we_send_is_traced_when_it_is_sent_not_when_the_peer_answers(
+    socketpair: tuple[socket.socket, socket.socket], client_config: tlslens.ClientConfig
+) -> None:
+    a, _silent = socketpair
+    a.settimeout(0.3)
+    seen: list[Event] = []
+    with pytest.raises(TimeoutError):
+        wrap_socket(a, client_config, server_name="localhost", trace=True, on_event=seen.append)
+    assert isinstance(seen[0], MessageSent) and isinstance(seen[0].message, ClientHello)
 
 
 def test_drain_is_bounded_in_time(socketpair: tuple[socket.socket, socket.socket]) -> None:

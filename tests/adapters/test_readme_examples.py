@@ -1,8 +1,9 @@
 """The README's "Using tlslens" examples, run as written (only the port numbers are changed).
 
 The Python blocks are taken from README.md by their first line (``# make_certs.py``, ``# fetch.py``,
-``# echo_server.py``, ``# echo_client.py``) and run as scripts in a temporary folder, so the README
-cannot drift from what works; the ``openssl s_server`` command comes from the README too.
+``# echo_server.py``, ``# echo_client.py``, ``# smtp_starttls.py``) and run as scripts in a temporary
+folder, so the README cannot drift from what works; the ``openssl s_server`` command comes from the
+README too.
 """
 
 from __future__ import annotations
@@ -208,3 +209,28 @@ def test_serve_asyncio_clients_with_tlslens_aio(
     echoed = asyncio.run(many())
     assert echoed == [f"client {i}\n".encode() * 1000 for i in range(6)]
     assert server.poll() is None  # still serving
+
+
+def test_starttls_example_against_an_smtp_speaker(example_folder: Path) -> None:
+    from tests.cli.speakers import loop_thread, starttls_speaker
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(example_folder / "chain.pem", example_folder / "key.pem")
+    (example_folder / "smtp_starttls.py").write_text(python_blocks()["smtp_starttls.py"], encoding="utf-8")
+    with loop_thread() as loop:
+        server, port = loop.serve(starttls_speaker("smtp", context))
+        try:
+            done = subprocess.run(
+                [sys.executable, "smtp_starttls.py", "localhost", str(port), "root.pem"],
+                cwd=example_folder,
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT * 2,
+                check=False,
+            )
+        finally:
+            loop.loop.call_soon_threadsafe(server.close)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("received 220 ") and "sent STARTTLS" in lines
+    assert lines[-1] == "TLSv1.3 CN=localhost,O=tlslens throwaway"

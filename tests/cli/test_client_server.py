@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -51,6 +53,7 @@ def test_echo_round_trip_and_summary(pki: PkiFiles) -> None:
             "alpn": None,
             "resumed": False,
             "early_data_accepted": False,
+            "verified": True,
         }
         log = server.wait_for(r"^127\.0\.0\.1:\d+ ok TLSv1\.3 .*handshake [\d.]+ ms.*$").group(0)
         assert "sni=localhost" in log and "TLS_AES_128_GCM_SHA256" in log
@@ -208,8 +211,14 @@ def test_connection_refused() -> None:
         port = s.getsockname()[1]  # bound, not listening: connections are refused
         result = run_tlslens("client", f"127.0.0.1:{port}")
     assert result.returncode == 1
-    assert f"error: connection refused by 127.0.0.1:{port}" in result.stderr
-    assert _summary(result.stderr)["error"] == f"connection refused by 127.0.0.1:{port}"
+    assert f"error: cannot connect to 127.0.0.1:{port}: connection refused" in result.stderr
+    assert _summary(result.stderr)["error"] == f"cannot connect to 127.0.0.1:{port}: connection refused"
+
+
+def test_port_443_when_none_is_given() -> None:
+    result = run_tlslens("client", "127.0.0.1", "--trace", "--timeout", "2")
+    # Refused (nothing listens on 443 here), or connected if something does: port 443 either way.
+    assert re.search(r"(cannot connect to|TCP connected  to) 127\.0\.0\.1:443\b", result.stderr)
 
 
 def test_handshake_timeout() -> None:
@@ -239,6 +248,29 @@ def test_untrusted_server_certificate_is_diagnosed(pki: PkiFiles, client_pki: Cl
         assert "error: certificate problem:" in result.stderr
         assert "fix:" in result.stderr
         server.wait_for(r"failed: alert received: the client sent unknown_ca \(48\)")
+
+
+def test_a_failed_handshake_is_traced_in_wire_order_on_the_client(
+    pki: PkiFiles, client_pki: ClientPkiFiles
+) -> None:
+    with tlslens_server("--cert", str(pki.chain), "--key", str(pki.key)) as (_server, port):
+        result = run_tlslens(
+            "client",
+            f"127.0.0.1:{port}",
+            "--servername",
+            "localhost",
+            "--cafile",
+            str(client_pki.ca),
+            "--trace",
+        )
+    assert result.returncode == 1
+    trace = result.stderr
+    # What we received, why it failed, the alert we sent about it, then the record carrying it.
+    received = trace.index("← Certificate ")
+    failed = trace.index("· failed  ")
+    alert = trace.index("→ alert ", failed)
+    assert received < failed < alert < trace.index("→ record alert", alert)
+    assert trace.index("error: certificate problem") > alert
 
 
 def test_wrong_name_is_a_certificate_problem(pki: PkiFiles) -> None:
@@ -384,3 +416,55 @@ def test_no_common_cipher_suite_is_explained_on_both_sides(pki: PkiFiles) -> Non
     trace = server.stderr
     failed = trace.index("· failed  no cipher suite in common")
     assert failed < trace.index("→ alert handshake_failure  fatal (40)") < trace.index("→ record alert")
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
+def test_www_negotiates_http11_alpn_with_curl(pki: PkiFiles) -> None:
+    with tlslens_server("--cert", str(pki.chain), "--key", str(pki.key), "--www") as (server, port):
+        curl = subprocess.run(
+            [
+                "curl",
+                "-v",
+                "--silent",
+                "--show-error",
+                "--max-time",
+                "20",
+                "--cacert",
+                str(pki.ca),
+                "--resolve",
+                f"localhost:{port}:127.0.0.1",
+                f"https://localhost:{port}/",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={k: v for k, v in os.environ.items() if k.lower() not in ("https_proxy", "all_proxy")},
+        )
+        assert curl.returncode == 0, curl.stderr
+        assert "ALPN: server accepted http/1.1" in curl.stderr
+        assert "alpn: http/1.1" in curl.stdout and "protocol: TLSv1.3" in curl.stdout
+        server.wait_for(r" ok TLSv1\.3 .* alpn=http/1\.1 sni=localhost http=200")
+
+
+@pytest.mark.parametrize(
+    ("env", "coloured"),
+    [({}, False), ({"FORCE_COLOR": "1"}, True), ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, False)],
+    ids=["piped", "FORCE_COLOR", "NO_COLOR-wins"],
+)
+def test_colour_follows_no_color_and_force_color(pki: PkiFiles, env: dict[str, str], coloured: bool) -> None:
+    base = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
+    with tlslens_server("--cert", str(pki.chain), "--key", str(pki.key)) as (_server, port):
+        traced = run_tlslens(*_client_args(port, pki, "--trace"), input=b"x", env={**base, **env})
+        assert traced.returncode == 0, traced.stderr
+        assert ("\x1b[" in traced.stderr) is coloured
+        shown = run_tlslens(
+            "certs",
+            f"127.0.0.1:{port}",
+            "--servername",
+            "localhost",
+            "--cafile",
+            str(pki.ca),
+            env={**base, **env},
+        )
+        assert shown.returncode == 0, shown.stderr
+        assert ("\x1b[" in shown.stdout) is coloured

@@ -120,7 +120,9 @@ def test_client_trace_as_json_lines(pki: PkiFiles) -> None:
             port, pki, "--trace", "--trace-format", "json", input=b"GET / HTTP/1.0\r\n\r\n"
         )
     assert code == 0, err
-    objects = [json.loads(line) for line in err.splitlines() if not line.startswith("tlslens-summary: ")]
+    lines = [json.loads(line) for line in err.splitlines()]  # only JSON lines, the summary one of them
+    assert lines[-1]["type"] == "summary" and lines[-1]["version"] == "TLSv1.3"
+    objects = [o for o in lines if "kind" in o]
     titles = [(o["dir"], o["title"]) for o in objects if o["kind"] == "message"]
     assert titles[0] == ("sent", "ClientHello") and ("received", "ServerHello") in titles
     hello = next(o for o in objects if o["title"] == "ClientHello")

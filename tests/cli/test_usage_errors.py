@@ -41,8 +41,8 @@ def test_server_unknown_group_lists_the_valid_names(pki: PkiFiles) -> None:
 
 @pytest.mark.parametrize(
     "target",
-    ["localhost", "localhost:", ":443", "localhost:https", "localhost:0", "localhost:70000", "::1:443"],
-    ids=["no-port", "empty-port", "no-host", "port-name", "port-zero", "port-too-big", "bare-ipv6"],
+    ["localhost:", ":443", "localhost:https", "localhost:0", "localhost:70000", "::1:443", "[]"],
+    ids=["empty-port", "no-host", "port-name", "port-zero", "port-too-big", "bare-ipv6", "empty-brackets"],
 )
 def test_client_bad_host_port(target: str) -> None:
     err = _usage_error("client", target)

@@ -8,6 +8,11 @@ application is paused; when the application pauses reading, the raw transport st
 Closing, after close_notify or a fatal alert, shuts down the write side and drains what the peer
 still sends, within ``FLUSH_TIMEOUT``, ``DRAIN_TIMEOUT`` and ``DRAIN_LIMIT``. ``extra_info`` answers
 the ``get_extra_info`` names listed in ``tlslens.adapters.aio``.
+
+The event hook gets every event the engine reports, in the engine's order and before the protocol acts
+on them: those of ``receive_data``, those queued outside it (with ``trace=True``, the trace of what we
+sent, handed over as soon as it is written), and, when ``receive_data`` fails, the events of that call
+before the failure (``TLSError.events``), before the failure is reported.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from tlslens.adapters._common import (
 )
 from tlslens.adapters.aio_transport import TLSTransport, logger
 from tlslens.connection import ClientConnection, ServerConnection
-from tlslens.errors import FatalAlert, RemoteProtocolError
+from tlslens.errors import TLSError
 from tlslens.events import (
     ConnectionClosed,
     DataReceived,
@@ -85,6 +90,11 @@ class TLSProtocol(asyncio.Protocol):
         self._drain_timer: asyncio.TimerHandle | None = None
         self._flush_deadline = 0.0
         self._was_pending = False
+        self.bytes_received = 0  # TLS bytes, as they came from and went to the raw transport
+        self.bytes_sent = 0
+        self.plain: object = None
+        """What ``start_tls`` took over (the plaintext stream pair), held until the connection is lost:
+        a ``StreamWriter`` that is collected closes its transport, which is now ours."""
 
     # --- what TLSTransport asks -------------------------------------------------------------------
 
@@ -118,6 +128,10 @@ class TLSProtocol(asyncio.Protocol):
             return self._conn
         if name == "session":
             return self._session
+        if name == "bytes_received":
+            return self.bytes_received
+        if name == "bytes_sent":
+            return self.bytes_sent
         if name in ("version", "cipher", "alpn_protocol", "peercert_chain", "server_name"):
             if hs is None:
                 return default
@@ -193,12 +207,15 @@ class TLSProtocol(asyncio.Protocol):
         if self._closing or self._error is not None:
             self._discard(len(data))
             return
+        self.bytes_received += len(data)
         try:
             events = self._conn.receive_data(data)
-        except (RemoteProtocolError, FatalAlert) as exc:
+        except TLSError as exc:
+            self._hook(exc.events)  # what happened before the failure, then the failure
             self._write_out()  # the alert, if the engine queued one
             self._fail(exc)
             return
+        self._hook(events)
         self._write_out()
         self._dispatch(events)
 
@@ -208,13 +225,16 @@ class TLSProtocol(asyncio.Protocol):
             self._close_raw()
             return True
         if self._error is None:
-            self._dispatch(self._conn.receive_data(b""))
+            events = self._conn.receive_data(b"")
+            self._hook(events)
+            self._dispatch(events)
         return True  # we close when the application (or a failure) says so
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_timers()
         self._raw_write_paused = False
         error = self._error or exc
+        self.plain = None
         if not self.handshake_done.done():
             self.handshake_done.set_exception(error or handshake_eof(clean=False))
             self.handshake_done.exception()  # retrieved: open_connection may be gone (timeout)
@@ -238,13 +258,18 @@ class TLSProtocol(asyncio.Protocol):
 
     def _write_out(self) -> None:
         out = self._conn.data_to_send()
+        self._hook(self._conn.pending_events())
         if out and self._raw is not None and not self._raw.is_closing():
+            self.bytes_sent += len(out)
             self._raw.write(out)
+
+    def _hook(self, events: list[Event]) -> None:
+        if self._on_event is not None:
+            for event in events:
+                self._on_event(event)
 
     def _dispatch(self, events: list[Event]) -> None:
         for event in events:
-            if self._on_event is not None:
-                self._on_event(event)
             if isinstance(event, DataReceived | EarlyDataReceived):
                 self._deliver(event.data)
             elif isinstance(event, HandshakeCompleted):

@@ -8,9 +8,9 @@ Here are the ways to get one: ``connect`` (a client over a new TCP connection), 
 role, on a connected socket), ``serve_connection`` (the server handshake on an accepted socket), and
 ``TLSServerSocket`` / ``wrap_server_socket`` (a listener whose ``accept()`` does the handshake).
 
-The connection they return, ``TLSSocket``, lives in ``blocking_socket`` (how it reports errors, closes
-and may be shared between threads is said there); closing a socket without losing our last bytes
-(``shutdown_and_drain``) and the file objects of ``makefile()`` live in ``socket_io``. Those names are
+The connection they return, ``TLSSocket``, lives in ``blocking_socket`` (how it reports errors and
+events, closes, and may be shared between threads is said there), with ``shutdown_and_drain`` (closing
+a socket without losing our last bytes) and the file objects of ``makefile()``. Those names are
 importable from here too.
 """
 
@@ -22,7 +22,7 @@ from typing import Any
 
 from tlslens.adapters._common import EventHook, UnexpectedEOF
 from tlslens.adapters.blocking_socket import TLSSocket
-from tlslens.adapters.socket_io import shutdown_and_drain as shutdown_and_drain
+from tlslens.adapters.blocking_socket import shutdown_and_drain as shutdown_and_drain
 from tlslens.config import ClientConfig, ServerConfig
 from tlslens.connection import ClientConnection, ServerConnection
 
@@ -68,8 +68,8 @@ def wrap_socket(
             tls.do_handshake()
         except BaseException:
             # Engine failures already closed it after their alert; a timeout or a reset leaves
-            # nothing worth draining for.
-            tls._close_socket(send_close_notify=False, drain=False)
+            # nothing worth draining for (before the handshake, close() sends nothing and just closes).
+            tls.close()
             raise
     return tls
 

@@ -5,10 +5,16 @@ It only moves bytes between the socket and a ``ClientConnection`` / ``ServerConn
 decides everything. Engine errors propagate unchanged (``RemoteProtocolError`` subclasses such as
 ``CertificateError``, and ``FatalAlert``), raised after the alert, if any, was written. Socket
 timeouts propagate as ``TimeoutError``. Closing (``close()``, or a failure) shuts down our write side
-and reads, for a moment, what the peer still sends (``socket_io.shutdown_and_drain``): closing a
-socket with unread input makes the kernel send a TCP reset and throw away what it has not
-transmitted yet (the end of our data, the alert or close_notify), and some peers drop what they
-received but had not read when the reset arrives.
+and reads, for a moment, what the peer still sends (``shutdown_and_drain``): closing a socket with
+unread input makes the kernel send a TCP reset and throw away what it has not transmitted yet (the end
+of our data, the alert or close_notify), and some peers drop what they received but had not read when
+the reset arrives. ``makefile()`` files (``_TLSSocketIO`` under the usual buffered and text layers)
+keep the socket open until the last one is closed.
+
+The event hook gets every event the engine reports, in the engine's order: those of ``receive_data``,
+those it queued outside it (with ``trace=True``, the trace of what we sent), and, when ``receive_data``
+fails, the events of that call before the failure (``TLSError.events``), before the error is raised.
+Calls to the hook never overlap; it runs in whichever thread drove the engine.
 
 Sockets are used in blocking mode or with a timeout (non-blocking mode is not supported). One thread
 may receive while another sends; two threads receiving at once is not supported. Build one with the
@@ -18,14 +24,18 @@ functions of ``tlslens.adapters.blocking``.
 from __future__ import annotations
 
 import contextlib
+import io
 import socket
 import threading
+import time
 from types import TracebackType
-from typing import Any
+from typing import Any, BinaryIO, TextIO, cast
 
 from cryptography import x509
 
 from tlslens.adapters._common import (
+    DRAIN_LIMIT,
+    DRAIN_TIMEOUT,
     RECEIVE_SIZE,
     EventHook,
     UnexpectedEOF,
@@ -34,18 +44,18 @@ from tlslens.adapters._common import (
     send_chunks,
     version_name,
 )
-from tlslens.adapters.socket_io import make_file, shutdown_and_drain
 from tlslens.connection import ClientConnection, ServerConnection
-from tlslens.errors import FatalAlert, LocalProtocolError, RemoteProtocolError, TLSError
+from tlslens.errors import LocalProtocolError, TLSError
 from tlslens.events import (
     ConnectionClosed,
     DataReceived,
     EarlyDataReceived,
+    Event,
     HandshakeCompleted,
     SessionTicketReceived,
 )
 
-__all__ = ["TLSSocket"]
+__all__ = ["TLSSocket", "shutdown_and_drain"]
 
 
 class TLSSocket:
@@ -62,9 +72,11 @@ class TLSSocket:
         self._sock = sock
         self._conn = connection
         self._on_event = on_event
-        self._engine_lock = threading.Lock()  # guards the engine and _outgoing
+        self._engine_lock = threading.Lock()  # guards the engine, _outgoing and _hook_queue
         self._send_lock = threading.Lock()  # one writer at a time, so records leave in sequence order
+        self._hook_lock = threading.Lock()  # one thread calls the hook at a time, in engine order
         self._outgoing = bytearray()
+        self._hook_queue: list[Event] = []
         self._incoming = bytearray()
         self._handshake: HandshakeCompleted | None = None
         self._session: object | None = None
@@ -82,13 +94,13 @@ class TLSSocket:
         self._check_usable()
         try:
             self._queue_output()
-            self._flush(wait=True)
+            self._send_out(wait=True)
             while not self._conn.handshake_complete:
                 data = self._sock.recv(RECEIVE_SIZE)
                 self._feed(data)
                 if self._peer_closed is not None and not self._conn.handshake_complete:
                     raise handshake_eof(self._peer_closed.clean)
-            self._flush(wait=True)
+            self._send_out(wait=True)
         except BrokenPipeError as exc:  # the peer closed before it even read our flight
             self._failed = handshake_eof(clean=False)
             self._close_socket(send_close_notify=False, drain=False)
@@ -173,8 +185,8 @@ class TLSSocket:
         for chunk in send_chunks(data):
             with self._engine_lock:
                 self._conn.send_data(chunk)
-                self._outgoing += self._conn.data_to_send()
-            self._flush(wait=True)
+                self._take_output()
+            self._send_out(wait=True)
 
     def send(self, data: bytes | bytearray | memoryview) -> int:
         """Send all of ``data``, like ``sendall`` (TLS records are not written in part); return its length."""
@@ -187,8 +199,8 @@ class TLSSocket:
         self._check_usable()
         with self._engine_lock:
             self._conn.update_keys(request_peer=request_peer)
-            self._outgoing += self._conn.data_to_send()
-        self._flush(wait=True)
+            self._take_output()
+        self._send_out(wait=True)
 
     # --- closing ------------------------------------------------------------------------------------
 
@@ -254,7 +266,30 @@ class TLSSocket:
     ) -> Any:
         """A file object over the decrypted stream ("rb" for ``http.client``-style reading, "wb",
         "rwb", or text modes). The socket stays open until every such file is closed too."""
-        return make_file(self, mode, buffering, encoding=encoding, errors=errors, newline=newline)
+        if not set(mode) <= {"r", "w", "b"} or not mode:
+            raise ValueError(f"invalid mode {mode!r} (only r, w and b)")
+        reading, writing, binary = "r" in mode, "w" in mode, "b" in mode
+        if not (reading or writing):
+            raise ValueError("mode needs r or w")
+        raw = _TLSSocketIO(self, reading, writing)
+        if buffering is None or buffering < 0:
+            buffering = io.DEFAULT_BUFFER_SIZE
+        if buffering == 0:
+            if not binary:
+                raise ValueError("unbuffered streams must be binary")
+            return raw
+        buffer: io.BufferedIOBase
+        if reading and writing:
+            buffer = io.BufferedRWPair(raw, raw, buffering)
+        elif reading:
+            buffer = io.BufferedReader(raw, buffering)
+        else:
+            buffer = io.BufferedWriter(raw, buffering)
+        if binary:
+            return buffer
+        text: TextIO = io.TextIOWrapper(cast(BinaryIO, buffer), encoding, errors, newline)
+        text.mode = mode  # type: ignore[misc]
+        return text
 
     def _acquire_io(self) -> None:
         self._io_refs += 1
@@ -277,11 +312,11 @@ class TLSSocket:
         try:
             with self._engine_lock:
                 events = self._conn.receive_data(data)
-                self._outgoing += self._conn.data_to_send()
-        except RemoteProtocolError as exc:
-            self._fail(exc)
-            raise
-        except FatalAlert as exc:
+                self._hook_queue += events
+                self._take_output()
+        except TLSError as exc:
+            with self._engine_lock:
+                self._hook_queue += exc.events  # what happened before the failure, then the error
             self._fail(exc)
             raise
         self._flush(wait=False)
@@ -294,21 +329,54 @@ class TLSSocket:
                 self._peer_closed = event
             elif isinstance(event, SessionTicketReceived):
                 self._session = event.session
-            if self._on_event is not None:
-                self._on_event(event)
+        self._run_hook()
 
     def _fail(self, exc: TLSError) -> None:
         """The engine failed: write its alert (already queued, if any), then close the socket."""
         self._failed = exc
-        with self._engine_lock:
-            self._outgoing += self._conn.data_to_send()
+        self._queue_output()
         with contextlib.suppress(OSError):
             self._flush(wait=True)
+        self._run_hook()
         self._close_socket(send_close_notify=False)
+
+    def _take_output(self) -> None:
+        """Take what the engine queued: bytes to write, and events (the trace of what we sent) for the
+        hook. The caller holds the engine lock."""
+        self._outgoing += self._conn.data_to_send()
+        self._hook_queue += self._conn.pending_events()
 
     def _queue_output(self) -> None:
         with self._engine_lock:
-            self._outgoing += self._conn.data_to_send()
+            self._take_output()
+
+    def _send_out(self, *, wait: bool) -> None:
+        self._flush(wait=wait)
+        self._run_hook()
+
+    def _run_hook(self) -> None:
+        """Hand queued events to the hook, in order. A thread that finds another one calling it leaves
+        its events to that thread (as ``_flush`` does with bytes), so a hook never runs twice at once
+        and a hook that sends does not wait for itself."""
+        while True:
+            with self._engine_lock:
+                if not self._hook_queue:
+                    return
+                if self._on_event is None:
+                    self._hook_queue.clear()
+                    return
+            if not self._hook_lock.acquire(blocking=False):
+                return
+            try:
+                while True:
+                    with self._engine_lock:
+                        events, self._hook_queue = self._hook_queue, []
+                    if not events:
+                        break
+                    for event in events:
+                        self._on_event(event)
+            finally:
+                self._hook_lock.release()
 
     def _flush(self, *, wait: bool) -> None:
         """Write what the engine queued. Without ``wait``, leave it to a thread already writing (a
@@ -337,8 +405,8 @@ class TLSSocket:
             if not self._conn.handshake_complete:
                 return False
             self._conn.close()
-            self._outgoing += self._conn.data_to_send()
-        self._flush(wait=True)
+            self._take_output()
+        self._send_out(wait=True)
         return True
 
     def _close_socket(self, *, send_close_notify: bool, drain: bool = True) -> None:
@@ -355,3 +423,75 @@ class TLSSocket:
             shutdown_and_drain(self._sock)
         else:
             self._sock.close()
+
+
+def shutdown_and_drain(
+    sock: socket.socket, *, timeout: float = DRAIN_TIMEOUT, limit: int = DRAIN_LIMIT
+) -> None:
+    """Close ``sock`` so that what we wrote last (an alert, close_notify) reaches the peer: shut down
+    our write side, read and discard until the peer's EOF (at most ``timeout`` seconds and ``limit``
+    bytes), then close."""
+    try:
+        try:
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            return  # not connected any more (reset, or never connected): nothing to protect
+        deadline = time.monotonic() + timeout
+        drained = 0
+        while drained < limit:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            sock.settimeout(left)
+            chunk = sock.recv(RECEIVE_SIZE)
+            if not chunk:
+                break
+            drained += len(chunk)
+    except OSError:
+        pass
+    finally:
+        sock.close()
+
+
+class _TLSSocketIO(io.RawIOBase):
+    """The raw file under ``TLSSocket.makefile()``; the socket stays open until it is closed too."""
+
+    def __init__(self, tls: TLSSocket, reading: bool, writing: bool) -> None:
+        super().__init__()
+        self._tls = tls
+        self._reading = reading
+        self._writing = writing
+        self.mode = ("r" if reading else "") + ("w" if writing else "") + "b"
+        tls._acquire_io()
+
+    def readable(self) -> bool:
+        return self._reading
+
+    def writable(self) -> bool:
+        return self._writing
+
+    def seekable(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self._tls.fileno()
+
+    def readinto(self, buffer: Any) -> int:
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+        if not self._reading:
+            raise io.UnsupportedOperation("not readable")
+        return self._tls.recv_into(buffer)
+
+    def write(self, data: Any) -> int:
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+        if not self._writing:
+            raise io.UnsupportedOperation("not writable")
+        return self._tls.send(data)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        super().close()
+        self._tls._release_io()

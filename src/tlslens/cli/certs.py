@@ -11,27 +11,33 @@ connection fails (one line on stderr says why), 2 on usage errors.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import ipaddress
 import json
-import socket
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from rich.console import Console
 from rich.text import Text
 
+import tlslens.aio
+from tlslens.adapters import UnexpectedEOF
+from tlslens.adapters.proxy import Proxy
+from tlslens.adapters.starttls import DEFAULT_PORTS
+from tlslens.cli.common import console, format_address
+from tlslens.cli.events import Watch
+from tlslens.cli.failure import SessionFailed, face_closes
+from tlslens.cli.plain import choose_proxy, open_plain, plaintext_options
 from tlslens.cli.verify import parse_time, profile_option, render
 from tlslens.config import ClientConfig
-from tlslens.connection import ClientConnection
 from tlslens.errors import LocalProtocolError, TLSError
-from tlslens.events import ConnectionClosed, HandshakeCompleted
+from tlslens.events import HandshakeCompleted
 from tlslens.pki import CertificateFileError, ChainReport, TrustStore, system_trust_store
 from tlslens.pki.findings import describe_key, format_date, format_duration
 from tlslens.pki.names import parse_server_name, san_names
@@ -44,8 +50,8 @@ DEFAULT_TIMEOUT = 10.0
 # --- arguments -------------------------------------------------------------------------------------
 
 
-def parse_target(value: str) -> tuple[str, int]:
-    """``host:port``, ``[v6addr]:port``, or a bare host (port 443)."""
+def parse_target(value: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]:
+    """``host:port``, ``[v6addr]:port``, or a bare host (port 443, or ``default_port``)."""
     text = value.strip()
     host, port_text = text, ""
     if text.startswith("["):
@@ -69,7 +75,7 @@ def parse_target(value: str) -> tuple[str, int]:
     if not host:
         raise click.BadParameter(f"{value!r} has no host", param_hint="HOST:PORT")
     if not port_text:
-        return host, DEFAULT_PORT
+        return host, default_port
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
         raise click.BadParameter(f"{port_text!r} is not a port number (1-65535)", param_hint="HOST:PORT")
     return host, int(port_text)
@@ -114,82 +120,74 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-class _Closed(Exception):
-    pass
-
-
-def _pump(sock: socket.socket, conn: ClientConnection, deadline: float) -> HandshakeCompleted:
-    """sendall(data_to_send()) / recv → receive_data until the handshake completes; raises otherwise."""
-    sock.sendall(conn.data_to_send())
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError
-        sock.settimeout(remaining)
-        data = sock.recv(65536)
-        try:
-            events = conn.receive_data(data)
-        finally:
-            out = conn.data_to_send()  # our alert, when receive_data raised
-            if out:
-                with contextlib.suppress(OSError):
-                    sock.sendall(out)
-        for event in events:
-            if isinstance(event, HandshakeCompleted):
-                return event
-            if isinstance(event, ConnectionClosed):
-                raise _Closed
-        if not data:
-            raise _Closed
-
-
-def _goodbye(sock: socket.socket, conn: ClientConnection, deadline: float) -> None:
-    """Send close_notify and give the server a moment to close too (no error matters any more)."""
-    with contextlib.suppress(OSError, TLSError):
-        conn.close()
-        sock.sendall(conn.data_to_send())
-        sock.shutdown(socket.SHUT_WR)
-        end = min(deadline, time.monotonic() + 1.0)
-        while (remaining := end - time.monotonic()) > 0:
-            sock.settimeout(remaining)
-            data = sock.recv(65536)
-            events = conn.receive_data(data)
-            if not data or any(isinstance(e, ConnectionClosed) for e in events):
-                return
+async def _fetch(
+    host: str,
+    port: int,
+    server_name: str,
+    verifier: RecordingVerifier,
+    timeout: float,
+    starttls: str | None,
+    proxy: Proxy | None,
+) -> Fetched:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    where = format_address(host, port)
+    try:
+        reader, writer = await open_plain(
+            host,
+            port,
+            server_name=server_name,
+            starttls_protocol=starttls,
+            proxy=proxy,
+            timeout=timeout,
+            watch=Watch(None),
+        )
+    except SessionFailed as exc:
+        return Fetched(None, exc.reason, exc.connected)
+    try:
+        _tls_reader, tls_writer = await tlslens.aio.start_tls(
+            reader,
+            writer,
+            config=ClientConfig(verifier=verifier),
+            server_name=server_name,
+            ssl_handshake_timeout=max(deadline - loop.time(), 0.001),
+        )
+    except BaseException as exc:
+        if not face_closes(exc):
+            writer.close()
+        if isinstance(exc, UnexpectedEOF):
+            return Fetched(None, f"{where} closed the connection during the handshake", True)
+        if isinstance(exc, TLSError) and not isinstance(exc, LocalProtocolError):
+            return Fetched(None, f"handshake with {where} failed: {_reason(exc)}", True)
+        if isinstance(exc, TimeoutError):
+            return Fetched(None, f"{where} did not complete the handshake within {timeout:g}s", True)
+        if isinstance(exc, OSError):
+            return Fetched(None, f"connection to {where} failed during the handshake: {_reason(exc)}", True)
+        raise
+    completed: HandshakeCompleted = tls_writer.get_extra_info("tlslens")
+    tls_writer.close()  # close_notify; give the server a moment to close too (no error matters any more)
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(tls_writer.wait_closed(), max(min(deadline - loop.time(), 2.0), 0.1))
+    return Fetched(completed, None, True)
 
 
 def fetch(
-    host: str, port: int, server_name: str, verifier: RecordingVerifier, timeout: float = DEFAULT_TIMEOUT
+    host: str,
+    port: int,
+    server_name: str,
+    verifier: RecordingVerifier,
+    timeout: float = DEFAULT_TIMEOUT,
+    *,
+    starttls: str | None = None,
+    proxy: Proxy | None = None,
 ) -> Fetched:
-    """One TLS 1.3 handshake with ``verifier`` over a blocking socket.
+    """One TLS 1.3 handshake with ``verifier``, on ``tlslens.aio`` (after ``starttls``'s dialogue,
+    through ``proxy``, when given).
 
     Network and TLS failures come back as ``Fetched.error``; only a server name the engine will not
     send raises (``LocalProtocolError``, a caller error).
     """
-    deadline = time.monotonic() + timeout
-    where = f"{host}:{port}"
-    try:
-        sock = socket.create_connection((host, port), timeout=timeout)
-    except socket.gaierror as exc:
-        return Fetched(None, f"cannot resolve {host}: {_reason(exc)}", False)
-    except TimeoutError:
-        return Fetched(None, f"cannot connect to {where}: timed out after {timeout:g}s", False)
-    except OSError as exc:
-        return Fetched(None, f"cannot connect to {where}: {_reason(exc)}", False)
-    with sock:
-        conn = ClientConnection(ClientConfig(verifier=verifier), server_name)
-        try:
-            completed = _pump(sock, conn, deadline)
-        except TLSError as exc:
-            return Fetched(None, f"handshake with {where} failed: {_reason(exc)}", True)
-        except _Closed:
-            return Fetched(None, f"{where} closed the connection during the handshake", True)
-        except TimeoutError:
-            return Fetched(None, f"{where} did not complete the handshake within {timeout:g}s", True)
-        except OSError as exc:
-            return Fetched(None, f"connection to {where} failed during the handshake: {_reason(exc)}", True)
-        _goodbye(sock, conn, deadline)
-    return Fetched(completed, None, True)
+    return asyncio.run(_fetch(host, port, server_name, verifier, timeout, starttls, proxy))
 
 
 # --- what a certificate looks like ----------------------------------------------------------------
@@ -237,6 +235,7 @@ def _days(delta: dt.timedelta) -> str:
 
 def certificate_dict(cert: x509.Certificate, at: dt.datetime) -> dict[str, Any]:
     return {
+        "pem": cert.public_bytes(serialization.Encoding.PEM).decode("ascii"),
         "subject": cert.subject.rfc4514_string(),
         "issuer": cert.issuer.rfc4514_string(),
         "names": _names(cert),
@@ -256,7 +255,7 @@ def _role(i: int, cert: x509.Certificate) -> str:
     return "root" if cert.subject == cert.issuer else "intermediate"
 
 
-def _certificate_lines(i: int, cert: x509.Certificate, at: dt.datetime) -> list[Text]:
+def _certificate_lines(i: int, cert: x509.Certificate, at: dt.datetime, pem: bool = False) -> list[Text]:
     head = Text(f"  #{i} ")
     head.append(f"[{_role(i, cert)}] ", style="cyan")
     head.append(cert.subject.rfc4514_string() or "(empty subject)", style="bold")
@@ -275,6 +274,8 @@ def _certificate_lines(i: int, cert: x509.Certificate, at: dt.datetime) -> list[
         line = Text(f"      {label:<10} ", style="dim")
         line.append(value, style=style or "")
         lines.append(line)
+    if pem:
+        lines += [Text(row) for row in cert.public_bytes(serialization.Encoding.PEM).decode().splitlines()]
     return lines
 
 
@@ -289,9 +290,7 @@ def _connection_line(target: str, server_name: str, fetched: Fetched) -> Text:
         if hs.signature_scheme is not None:
             parts.append(f"signed with {hs.signature_scheme.iana_name}")
         line.append(": " + ", ".join(parts), style="dim")
-    elif fetched.error:
-        line.append(f": {fetched.error}", style="red")
-    return line
+    return line  # a failure is said once, on stderr
 
 
 def render_certs(
@@ -301,16 +300,19 @@ def render_certs(
     fetched: Fetched,
     recording: Recording | None,
     store: TrustStore,
+    pem: bool = False,
 ) -> None:
-    console.print(_connection_line(target, server_name, fetched))
     if recording is None:
+        if fetched.handshake is not None:
+            console.print(_connection_line(target, server_name, fetched))
         return
+    console.print(_connection_line(target, server_name, fetched))
     at = recording.at
     n = len(recording.chain)
     console.print()
     console.print(Text(f"Presented chain ({n} certificate{'s' if n != 1 else ''}):", style="bold"))
     for i, cert in enumerate(recording.chain):
-        for line in _certificate_lines(i, cert, at):
+        for line in _certificate_lines(i, cert, at, pem):
             console.print(line)
     console.print()
     if recording.report is not None:
@@ -327,6 +329,7 @@ def _json(target: str, server_name: str, fetched: Fetched, recording: Recording 
         "server_name": server_name,
         "connected": fetched.connected,
         "handshake_completed": hs is not None,
+        "verified": bool(report is not None and report.valid),
         "error": fetched.error,
         "handshake": None
         if hs is None
@@ -367,6 +370,15 @@ def _json(target: str, server_name: str, fetched: Fetched, recording: Recording 
     help="Seconds allowed for connecting and the handshake.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print everything as one JSON object.")
+@click.option(
+    "--pem", is_flag=True, help="Show each certificate in PEM too (as openssl s_client -showcerts)."
+)
+@click.option(
+    "--insecure",
+    is_flag=True,
+    help="An invalid chain is a warning, not a failure: exit 0 when the handshake completed.",
+)
+@plaintext_options
 def certs(
     target: str,
     servername: str | None,
@@ -375,28 +387,36 @@ def certs(
     profile: str | None,
     timeout: float,
     as_json: bool,
+    pem: bool,
+    insecure: bool,
+    starttls: str | None,
+    proxy: str | None,
 ) -> None:
     """Show the certificate chain a server presents, and what is wrong with it, with the fix."""
-    host, port = parse_target(target)
+    host, port = parse_target(target, DEFAULT_PORTS[starttls] if starttls else DEFAULT_PORT)
+    via = choose_proxy(host, proxy, starttls)
     when = parse_time(at) if at is not None else None
     name = _server_name(host, servername)
     store = _load_store(cafiles)
     verifier = RecordingVerifier(store, at=when, profile=profile)  # type: ignore[arg-type]
     shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
-        fetched = fetch(host, port, name, verifier, timeout)
+        fetched = fetch(host, port, name, verifier, timeout, starttls=starttls, proxy=via)
     except LocalProtocolError as exc:  # a name the engine will not send
         raise click.BadParameter(str(exc).removeprefix("tls: "), param_hint="--servername") from None
     recording = verifier.last
     if as_json:
         click.echo(json.dumps(_json(shown, name, fetched, recording), indent=2))
     else:
-        render_certs(Console(highlight=False, soft_wrap=True), shown, name, fetched, recording, store)
+        render_certs(console(), shown, name, fetched, recording, store, pem)
     report = recording.report if recording is not None else None
     if report is not None and not report.valid:
         first = report.errors[0] if report.errors else None
         summary = f"{first.code}: {first.message}" if first else "chain refused"
         also = f" (and {fetched.error})" if fetched.error is not None else ""
+        if insecure and fetched.error is None:
+            click.echo(f"tlslens certs: warning: invalid chain (--insecure): {summary}", err=True)
+            return
         click.echo(f"tlslens certs: invalid chain: {summary}{also}", err=True)
         raise SystemExit(1)
     if fetched.error is not None:

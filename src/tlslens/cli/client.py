@@ -13,43 +13,60 @@ handshake); ``--sess-in F --early-data FILE`` resumes and sends FILE as 0-RTT da
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import click
 
+import tlslens.aio
+from tlslens.adapters import UnexpectedEOF
+from tlslens.adapters.proxy import Proxy
 from tlslens.cli.client_io import InputSource, Report, StdinSource
 from tlslens.cli.common import (
     config_error,
     format_address,
-    host_port_callback,
+    key_password_option,
     keylog_for,
     load_certificates,
     load_key,
     load_trust_anchors,
     name_list,
+    read_password,
     trace_options,
     tracer_factory,
 )
-from tlslens.cli.link import Link, SessionFailed
+from tlslens.cli.events import Watch
+from tlslens.cli.failure import (
+    READ_SIZE,
+    SessionFailed,
+    describe_os_error,
+    describe_tls_error,
+    face_closes,
+    plain,
+)
+from tlslens.cli.main import INTERRUPTED
+from tlslens.cli.peer_chain import RecordThenVerify, pem_chain, problems
+from tlslens.cli.plain import choose_proxy, open_plain, parse_target, plaintext_options
 from tlslens.cli.resume import check_session_out, load_session, read_early_data, save_session
 from tlslens.cli.verify import profile_option
 from tlslens.config import ClientConfig
-from tlslens.connection import ClientConnection
-from tlslens.errors import ConfigurationError, LocalProtocolError
-from tlslens.events import ConnectionClosed, DataReceived, Event, HandshakeCompleted, SessionTicketReceived
+from tlslens.dangerous import RecordingVerifier
+from tlslens.errors import ConfigurationError, LocalProtocolError, TLSError
+from tlslens.events import HandshakeCompleted
 from tlslens.session import Session
 from tlslens.trace import Tracer
-from tlslens.verifier import WebPkiVerifier
+from tlslens.verifier import CertificateVerifier, WebPkiVerifier
 
 DEFAULT_TIMEOUT = 10.0
 
 
 @dataclass
 class ClientRun:
-    """One client connection over asyncio TCP: handshake, stream input, print output, close."""
+    """One client connection on ``tlslens.aio``: TCP, the handshake, stdin to the server and what it
+    sends to ``on_data``, then close_notify both ways."""
 
     host: str
     port: int
@@ -64,120 +81,126 @@ class ClientRun:
     on_data: Callable[[bytes], None] = lambda data: None
     on_warning: Callable[[str], None] = lambda text: None
     completed: HandshakeCompleted | None = None
-    tickets: list[object] = field(default_factory=list)
+    starttls: str | None = None
+    proxy: Proxy | None = None
+    watch: Watch = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.watch = Watch(self.tracer)
 
     @property
     def address(self) -> str:
         return format_address(self.host, self.port)
 
-    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        try:
-            return await asyncio.wait_for(asyncio.open_connection(self.host, self.port), self.timeout)
-        except ConnectionRefusedError:
-            raise SessionFailed(f"connection refused by {self.address}") from None
-        except TimeoutError:
-            raise SessionFailed(
-                f"timeout: no TCP connection to {self.address} within {self.timeout:g} s"
-            ) from None
-        except OSError as exc:
-            raise SessionFailed(f"cannot connect to {self.address}: {exc.strerror or exc}") from None
+    @property
+    def tickets(self) -> list[object]:
+        return self.watch.tickets
 
     async def run(self, source: InputSource) -> None:
         """Raises SessionFailed with the reason when the connection fails."""
-        reader, writer = await self._connect()
-        if self.tracer is not None:
-            local = writer.get_extra_info("sockname")
-            self.tracer.note("TCP connected", f"to {self.address} from {format_address(*local[:2])}")
-        try:
-            conn = ClientConnection(
-                self.config,
-                self.server_name,
-                session=self.session,
-                early_data=self.early_data,
-                trace=self.tracer is not None,
-            )
-        except LocalProtocolError as exc:
-            writer.close()
-            raise SessionFailed(str(exc).removeprefix("tls: ")) from None
-        link = Link(conn, reader, writer, self.tracer, "server")
-        try:
-            await link.send_pending()
-            await self._exchange(link, source)
-        except OSError as exc:
-            raise SessionFailed(f"connection to {self.address} lost: {exc.strerror or exc}") from None
-        finally:
-            await link.shutdown()
-
-    async def _exchange(self, link: Link, source: InputSource) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
-        reading: asyncio.Task[list[Event]] = asyncio.ensure_future(link.read())
-        typing: asyncio.Task[bytes] | None = None
-        peer_closed = False
+        reader, writer = await open_plain(
+            self.host,
+            self.port,
+            server_name=self.server_name or self.host,
+            starttls_protocol=self.starttls,
+            proxy=self.proxy,
+            timeout=self.timeout,
+            watch=self.watch,
+        )
+        tls_reader, tls_writer = await self._handshake(reader, writer, deadline - loop.time())
         try:
-            while not peer_closed:
-                waiting: set[asyncio.Future[Any]] = {reading} if typing is None else {reading, typing}
-                limit = None if self.completed else deadline - loop.time()
-                done, _ = await asyncio.wait(waiting, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
-                if not done:
-                    raise SessionFailed(
-                        f"timeout: the handshake with {self.address} did not finish within {self.timeout:g} s"
-                    )
-                if reading in done:  # first: a failure read from the peer wins over our input
-                    started = self.completed is None
-                    for event in reading.result():
-                        peer_closed |= self._event(event)
-                    if started and self.completed is not None:
-                        self._after_handshake(link, self.completed)
-                        typing = asyncio.ensure_future(self._next_input(link, source))
-                    if not peer_closed:
-                        reading = asyncio.ensure_future(link.read())
-                if typing is not None and typing.done() and not peer_closed:
-                    chunk = typing.result()
-                    if chunk:
-                        link.conn.send_data(chunk)
-                        typing = asyncio.ensure_future(self._next_input(link, source))
-                    else:  # stdin EOF: half-close, keep reading until the server closes
-                        link.close_notify()
-                        typing = None
-                link.write_pending()  # no drain here: reading must go on while the peer is slow
+            await self._exchange(tls_reader, tls_writer, source)
         finally:
-            for task in (reading, typing):
-                if task is not None and not task.done():
-                    task.cancel()
-        if self.completed is None:
-            raise SessionFailed("the server closed the connection during the handshake, without an alert")
-        link.close_notify()
+            await self._close(tls_writer)
 
-    @staticmethod
-    async def _next_input(link: Link, source: InputSource) -> bytes:
-        """Backpressure on input only: wait until the transport drained, then take the next chunk."""
-        await link.writer.drain()
-        return await source.next_chunk()
-
-    def _after_handshake(self, link: Link, completed: HandshakeCompleted) -> None:
+    async def _handshake(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, timeout: float
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        try:
+            try:
+                tls_reader, tls_writer = await tlslens.aio.start_tls(
+                    reader,
+                    writer,
+                    config=self.config,
+                    server_name=self.server_name,
+                    session=self.session,
+                    early_data=self.early_data,
+                    ssl_handshake_timeout=max(timeout, 0.001),
+                    trace=self.tracer is not None,
+                    on_event=self.watch,
+                )
+            except BaseException as exc:
+                if not face_closes(exc):
+                    writer.close()
+                raise
+        except LocalProtocolError as exc:  # the engine refused to start (e.g. a name it cannot send)
+            raise SessionFailed(plain(exc)) from None
+        except UnexpectedEOF:
+            raise SessionFailed(
+                "the server closed the connection during the handshake, without an alert"
+            ) from None
+        except TLSError as exc:
+            self.watch.failed(exc)
+            raise describe_tls_error(exc, "server") from exc
+        except TimeoutError:
+            raise SessionFailed(
+                f"timeout: the handshake with {self.address} did not finish within {self.timeout:g} s"
+            ) from None
+        except OSError as exc:
+            raise describe_os_error(exc, "server", self.address) from None
+        completed: HandshakeCompleted = tls_writer.get_extra_info("tlslens")
+        self.completed = completed
+        self.on_handshake(completed)
         if self.key_update:
-            link.conn.update_keys(request_peer=True)
+            tlslens.aio.update_keys(tls_writer, request_peer=True)
         if self.early_data and not completed.early_data_accepted:
             # RFC 8446 §4.2.10: refused 0-RTT data is lost unless the client sends it again.
-            link.conn.send_data(self.early_data)
-            if self.tracer is not None:
-                self.tracer.note("0-RTT refused", "the early data is sent again, after the handshake")
+            self.watch.note("0-RTT refused", "the early data is sent again, after the handshake")
+            tls_writer.write(self.early_data)
+        return tls_reader, tls_writer
 
-    def _event(self, event: Event) -> bool:
-        """Handle one event; True when the server has closed its side."""
-        if isinstance(event, HandshakeCompleted):
-            self.completed = event
-            self.on_handshake(event)
-        elif isinstance(event, DataReceived):
-            self.on_data(event.data)
-        elif isinstance(event, SessionTicketReceived):
-            self.tickets.append(event.session)
-        elif isinstance(event, ConnectionClosed):
-            if not event.clean and self.completed is not None:
-                self.on_warning("the server closed TCP without close_notify (the data may be truncated)")
-            return True
-        return False
+    async def _exchange(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, source: InputSource
+    ) -> None:
+        sending = asyncio.ensure_future(self._send(writer, source))
+        try:
+            while data := await reader.read(READ_SIZE):
+                self.on_data(data)
+        except TLSError as exc:
+            self.watch.failed(exc)
+            raise describe_tls_error(exc, "server") from exc
+        except OSError as exc:
+            raise describe_os_error(exc, "server", self.address) from None
+        finally:
+            if not sending.done():
+                sending.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sending  # its errors are the connection's, reported by the reading side
+        if self.watch.closed_cleanly is False:
+            self.on_warning("the server closed TCP without close_notify (the data may be truncated)")
+
+    async def _send(self, writer: asyncio.StreamWriter, source: InputSource) -> None:
+        """stdin to the server as it arrives (the next chunk only once the transport drained); at
+        its end, close_notify and a TCP half-close, while reading goes on until the server closes."""
+        while True:
+            await writer.drain()
+            chunk = await source.next_chunk()
+            if not chunk:
+                break
+            writer.write(chunk)
+        if not writer.transport.is_closing():
+            self.watch.closing()
+            writer.write_eof()
+
+    async def _close(self, writer: asyncio.StreamWriter) -> None:
+        """close_notify unless sent already, then a bounded wait for the connection to end."""
+        if not self.watch.closing_sent and not writer.transport.is_closing():
+            self.watch.closing()
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
 
 
 def build_client_config(
@@ -189,7 +212,14 @@ def build_client_config(
     cert: str | None,
     key: str | None,
     keylog: str | None,
-) -> ClientConfig:
+    key_password: bytes | None = None,
+    profile: str | None = None,
+    record: bool = False,
+    insecure: bool = False,
+) -> tuple[ClientConfig, RecordingVerifier | None]:
+    """The options as a ClientConfig. With ``record`` (or ``insecure``), every chain the server
+    presents is recorded by the RecordingVerifier returned too; with ``insecure``, that recorder
+    alone judges it (it never refuses). ``profile``: the rules chains are judged by (verify's)."""
     kwargs: dict[str, Any] = {}
     if ciphers is not None:
         kwargs["cipher_suites"] = name_list(ciphers)
@@ -205,18 +235,28 @@ def build_client_config(
         )
     if cert is not None and key is not None:
         kwargs["certificate_chain"] = load_certificates(cert, "--cert")
-        kwargs["private_key"] = load_key(key, "--key")
-    if cafile is not None:
-        kwargs["trust_anchors"] = load_trust_anchors(cafile, "--cafile")
+        kwargs["private_key"] = load_key(key, "--key", key_password)
+    anchors = load_trust_anchors(cafile, "--cafile") if cafile is not None else None
+    recorder: RecordingVerifier | None = None
+    checker: CertificateVerifier | None = None
+    if profile is not None:
+        checker = WebPkiVerifier(anchors, profile=profile)  # type: ignore[arg-type]
+    if record or insecure:
+        recorder = RecordingVerifier(anchors, keep=1, profile=profile)  # type: ignore[arg-type]
+        checker = recorder if insecure else RecordThenVerify(recorder, checker or WebPkiVerifier(anchors))
+    if checker is not None:
+        kwargs["verifier"] = checker
+    elif anchors is not None:
+        kwargs["trust_anchors"] = anchors
     kwargs["keylog"] = keylog_for(keylog)
     try:
-        return ClientConfig(**kwargs)
+        return ClientConfig(**kwargs), recorder
     except ConfigurationError as exc:
         raise config_error(exc) from None
 
 
 @click.command("client")
-@click.argument("target", metavar="HOST:PORT", callback=host_port_callback)
+@click.argument("target", metavar="HOST[:PORT]")
 @click.option("--servername", metavar="NAME", help="Name for SNI and verification (default: HOST).")
 @click.option(
     "--cafile",
@@ -245,6 +285,20 @@ def build_client_config(
 @click.option(
     "--keylog", metavar="F", help="Append NSS key log lines to F (default: $SSLKEYLOGFILE when set)."
 )
+@key_password_option
+@click.option(
+    "-k",
+    "--insecure",
+    is_flag=True,
+    help="Finish the handshake even when the server's chain does not verify; say why as a warning and "
+    'report "verified": false. Never for anything that matters.',
+)
+@click.option(
+    "--showcerts",
+    is_flag=True,
+    help="Print every certificate the server presents, in PEM, on stdout before its data.",
+)
+@plaintext_options
 @trace_options
 @click.option(
     "--key-update", is_flag=True, help="Send KeyUpdate(update_requested) right after the handshake."
@@ -259,7 +313,7 @@ def build_client_config(
     help="Seconds allowed for the TCP connection and the handshake.",
 )
 def client(
-    target: tuple[str, int],
+    target: str,
     servername: str | None,
     cafile: str | None,
     profile: str | None,
@@ -272,6 +326,11 @@ def client(
     sess_in: str | None,
     early_data: str | None,
     keylog: str | None,
+    key_password: str | None,
+    insecure: bool,
+    showcerts: bool,
+    starttls: str | None,
+    proxy: str | None,
     trace: bool,
     trace_format: str,
     key_update: bool,
@@ -279,28 +338,50 @@ def client(
     tls1_3: bool,
     timeout: float,
 ) -> None:
-    """Connect to HOST:PORT over TLS 1.3, send stdin, print what the server sends."""
+    """Connect to HOST:PORT (port 443 by default) over TLS 1.3, send stdin, print what the server sends."""
     if tls1_2:
         raise click.UsageError(
             "--tls1_2: TLS 1.2 is not supported yet; tlslens speaks TLS 1.3 only (--tls1_3)"
         )
-    host, port = target
-    config = build_client_config(
-        cafile=cafile, ciphers=ciphers, groups=groups, alpn=alpn, cert=cert, key=key, keylog=keylog
+    host, port = parse_target(target, starttls)
+    via = choose_proxy(host, proxy, starttls)
+    config, recorder = build_client_config(
+        cafile=cafile,
+        ciphers=ciphers,
+        groups=groups,
+        alpn=alpn,
+        cert=cert,
+        key=key,
+        keylog=keylog,
+        key_password=read_password(key_password),
+        profile=profile,  # the rules the server's chain is judged by (tlslens verify --profile)
+        record=showcerts,
+        insecure=insecure,
     )
-    if profile is not None:  # the rules the server's chain is judged by (tlslens verify --profile)
-        config = replace(config, verifier=WebPkiVerifier(config.trust_anchors, profile=profile))  # type: ignore[arg-type]
     session = load_session(sess_in) if sess_in is not None else None
     early = read_early_data(early_data, session) if early_data is not None else None
     if sess_out is not None:
         check_session_out(sess_out)
-    report = Report(sys.stderr)
+    report = Report(sys.stderr, json_lines=trace and trace_format == "json")
     tracer = tracer_factory(trace, trace_format, report, "client")("")
     stdout = sys.stdout.buffer
 
     def write_data(data: bytes) -> None:
         stdout.write(data)
         stdout.flush()
+
+    def show_chain() -> None:
+        if recorder is not None and showcerts and recorder.last is not None:
+            write_data(pem_chain(recorder.last.chain).encode("ascii"))
+
+    def handshake_done(completed: HandshakeCompleted) -> None:
+        show_chain()
+        if insecure and recorder is not None:
+            wrong = problems(recorder.last)
+            report.verified = not wrong
+            if wrong:
+                report.warning("the server's certificate chain does not verify (ignored: --insecure)", wrong)
+        report.summary(completed)
 
     run = ClientRun(
         host,
@@ -312,24 +393,29 @@ def client(
         key_update,
         session,
         early,
-        on_handshake=report.summary,
+        on_handshake=handshake_done,
         on_data=write_data,
         on_warning=report.warning,
+        starttls=starttls,
+        proxy=via,
     )
     failure: SessionFailed | None = None
+    status = 1
     try:
         asyncio.run(run.run(StdinSource()))
     except SessionFailed as exc:
         failure = exc
     except KeyboardInterrupt:
         failure = SessionFailed("interrupted")
-    if tracer is not None:
-        tracer.finish()
+        status = INTERRUPTED
+    run.watch.finish()
     if sess_out is not None:
         warning = save_session(sess_out, run.tickets)
         if warning is not None:
             report.warning(warning)
     if failure is not None:
+        if run.completed is None:
+            show_chain()  # refused: what was presented
         report.failed(run.completed, failure)
-        sys.exit(1)
+        sys.exit(status)
     report.summary_last(run.completed)

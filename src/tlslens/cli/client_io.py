@@ -14,7 +14,7 @@ import sys
 import threading
 from typing import IO, Any, Protocol
 
-from tlslens.cli.link import SessionFailed
+from tlslens.cli.failure import SessionFailed
 from tlslens.events import HandshakeCompleted
 
 
@@ -30,6 +30,7 @@ class StdinSource:
     def __init__(self, fd: int | None = None) -> None:
         self.fd = sys.stdin.fileno() if fd is None else fd
         self._queue: asyncio.Queue[bytes] | None = None
+        self.thread: threading.Thread | None = None
 
     def _start(self) -> asyncio.Queue[bytes]:
         loop = asyncio.get_running_loop()
@@ -41,11 +42,17 @@ class StdinSource:
                     chunk = os.read(self.fd, 65536)
                 except OSError:
                     chunk = b""
-                loop.call_soon_threadsafe(queue.put_nowait, chunk)
+                try:
+                    loop.call_soon_threadsafe(queue.put_nowait, chunk)
+                except RuntimeError:
+                    # The connection is over and its loop closed: nobody wants more input. (Raising
+                    # here printed a traceback on stderr after the summary, racing the exit.)
+                    return
                 if not chunk:
                     return
 
-        threading.Thread(target=pump, name="tlslens-stdin", daemon=True).start()
+        self.thread = threading.Thread(target=pump, name="tlslens-stdin", daemon=True)
+        self.thread.start()
         return queue
 
     async def next_chunk(self) -> bytes:
@@ -66,11 +73,17 @@ class BytesSource:
 
 class Report:
     """stderr for the client: the summary line, warnings, errors, and the trace (it is a text stream),
-    keeping count of writes so that a summary line can end the output whatever came after the first."""
+    keeping count of writes so that a summary line can end the output whatever came after the first.
 
-    def __init__(self, stream: IO[str]) -> None:
+    With ``json_lines`` every line is a JSON object, as the trace's are: the summary is
+    ``{"type": "summary", ...}``, a warning ``{"type": "warning", "text": ...}``, a failure
+    ``{"type": "error", "reason": ..., "details": [...]}``."""
+
+    def __init__(self, stream: IO[str], *, json_lines: bool = False) -> None:
         self.stream = stream
+        self.json_lines = json_lines
         self.writes = 0
+        self.verified: bool | None = None  # the chain was verified (False: accepted with --insecure)
         self._summary_at = -1
 
     def write(self, text: str) -> int:
@@ -83,8 +96,15 @@ class Report:
     def isatty(self) -> bool:
         return self.stream.isatty()
 
+    def _object(self, kind: str, fields: dict[str, Any]) -> None:
+        self.write(json.dumps({"type": kind, **fields}) + "\n")
+
     def summary(self, completed: HandshakeCompleted | None, error: str | None = None) -> None:
-        self.write("tlslens-summary: " + json.dumps(summary(completed, error)) + "\n")
+        fields = summary(completed, error, self.verified)
+        if self.json_lines:
+            self._object("summary", fields)
+        else:
+            self.write("tlslens-summary: " + json.dumps(fields) + "\n")
         self.flush()
         self._summary_at = self.writes
 
@@ -93,17 +113,28 @@ class Report:
         if self._summary_at != self.writes:
             self.summary(completed)
 
-    def warning(self, text: str) -> None:
+    def warning(self, text: str, details: list[str] | None = None) -> None:
+        if self.json_lines:
+            self._object("warning", {"text": text, **({"details": details} if details else {})})
+            return
         self.write(f"warning: {text}\n")
+        for line in details or ():
+            self.write(f"  {line}\n")
 
     def failed(self, completed: HandshakeCompleted | None, failure: SessionFailed) -> None:
-        self.write(f"error: {failure.reason}\n")
-        for line in failure.details:
-            self.write(line + "\n")
+        if self.json_lines:
+            details = [line.strip() for line in failure.details]
+            self._object("error", {"reason": failure.reason, "details": details})
+        else:
+            self.write(f"error: {failure.reason}\n")
+            for line in failure.details:
+                self.write(line + "\n")
         self.summary(completed, failure.reason)
 
 
-def summary(completed: HandshakeCompleted | None, error: str | None = None) -> dict[str, Any]:
+def summary(
+    completed: HandshakeCompleted | None, error: str | None = None, verified: bool | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "version": completed.version.label if completed else None,
         "cipher": completed.cipher_suite.name if completed else None,
@@ -111,6 +142,7 @@ def summary(completed: HandshakeCompleted | None, error: str | None = None) -> d
         "alpn": completed.alpn_protocol if completed else None,
         "resumed": completed.resumed if completed else False,
         "early_data_accepted": completed.early_data_accepted if completed else False,
+        "verified": (True if verified is None else verified) if completed else False,
     }
     if error is not None:
         out["error"] = error

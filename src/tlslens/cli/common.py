@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any, TypeVar
 
 import click
 from cryptography import x509
+from rich.console import Console
 
 from tlslens.errors import ConfigurationError
 from tlslens.keylog import KeyLogFile, from_environment
@@ -26,9 +28,17 @@ from tlslens.trace import FORMATS, Role, Sink, TextOut, Tracer, make_sink
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+DEFAULT_PORT = 443
+
+
 def parse_host_port(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` or ``[v6 address]:PORT`` (port 1 to 65535); a usage error saying what is valid."""
+    """``HOST:PORT``, ``[v6 address]:PORT`` (port 1 to 65535), or ``HOST`` / ``[v6 address]`` alone for
+    port 443; a usage error saying what is valid."""
     text = text.strip()
+    if text and ":" not in text and "[" not in text and "]" not in text:
+        return text, DEFAULT_PORT
+    if text.startswith("[") and text.endswith("]") and len(text) > 2:
+        return text[1:-1], DEFAULT_PORT
     host, sep, port_text = text.rpartition(":")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
@@ -37,7 +47,7 @@ def parse_host_port(text: str) -> tuple[str, int]:
     if not sep or not host or not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
         raise click.BadParameter(
             f"{text!r} is not HOST:PORT with a port from 1 to 65535 (e.g. example.com:443, 127.0.0.1:4433,"
-            " [::1]:4433)"
+            " [::1]:4433; HOST alone means port 443)"
         )
     return host, int(port_text)
 
@@ -97,11 +107,53 @@ def load_trust_anchors(path: str, hint: str) -> list[x509.Certificate]:
         raise click.BadParameter(f"{exc.path}: {exc.reason}", param_hint=hint) from None
 
 
-def load_key(path: str, hint: str) -> PrivateKey:
+def load_key(path: str, hint: str, password: bytes | None = None) -> PrivateKey:
     try:
-        return load_pem_private_key(path)
+        return load_pem_private_key(path, password)
     except CertificateFileError as exc:
-        raise click.BadParameter(f"{path}: {exc.reason}", param_hint=hint) from None
+        reason = exc.reason
+        if password is None and "encrypted" in reason:
+            reason += " with --key-password (pass:TEXT, env:VAR, file:PATH or stdin)"
+        raise click.BadParameter(f"{path}: {reason}", param_hint=hint) from None
+
+
+def read_password(source: str | None) -> bytes | None:
+    """``--key-password`` in OpenSSL's forms: ``pass:TEXT``, ``env:VAR``, ``file:PATH`` (its first
+    line) or ``stdin`` (one line of it, the rest left for the command)."""
+    if source is None:
+        return None
+    kind, _, value = source.partition(":")
+    hint = "--key-password"
+    if kind == "pass" and _:
+        return value.encode()
+    if kind == "env" and value:
+        if value not in os.environ:
+            raise click.BadParameter(f"env:{value}: the environment has no {value}", param_hint=hint)
+        return os.environ[value].encode()
+    if kind == "file" and value:
+        try:
+            with open(value, "rb") as f:
+                return f.readline().rstrip(b"\r\n")
+        except OSError as exc:
+            raise click.BadParameter(
+                f"{value}: cannot read: {exc.strerror or exc}", param_hint=hint
+            ) from None
+    if source == "stdin":
+        line = bytearray()
+        while (byte := os.read(0, 1)) and byte != b"\n":  # byte by byte: the rest of stdin is data
+            line += byte
+        return bytes(line).rstrip(b"\r")
+    raise click.BadParameter(
+        f"{source!r}: give pass:TEXT, env:VAR, file:PATH or stdin (as OpenSSL's -passin)", param_hint=hint
+    )
+
+
+def key_password_option(f: F) -> F:
+    return click.option(
+        "--key-password",
+        metavar="SOURCE",
+        help="Password of an encrypted --key: pass:TEXT, env:VAR, file:PATH or stdin (first line).",
+    )(f)
 
 
 def keylog_for(path: str | None) -> Callable[[str], None] | None:
@@ -130,13 +182,40 @@ def trace_options(f: F) -> F:
     return f
 
 
+def colour_wanted(stream: object) -> bool:
+    """Colour when writing to a terminal; ``NO_COLOR`` (non-empty) turns it off and ``FORCE_COLOR``
+    (non-empty) on, NO_COLOR winning (no-color.org, force-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty and isatty())
+    except ValueError:  # closed
+        return False
+
+
+def console(stream: Any = None) -> Console:
+    """A rich console for a command's report: styled only when ``colour_wanted`` says so."""
+    colour = colour_wanted(stream if stream is not None else sys.stdout)
+    return Console(
+        file=stream,
+        highlight=False,
+        soft_wrap=True,
+        force_terminal=colour,
+        color_system="auto" if colour else None,
+        no_color=False,
+    )
+
+
 def tracer_factory(
     trace: bool, trace_format: str, stream: TextOut, role: Role
 ) -> Callable[[str], Tracer | None]:
     """A function making one Tracer per connection (label tells them apart), or None without --trace."""
     if not trace:
         return lambda label: None
-    sink: Sink = make_sink(trace_format, stream)
+    sink: Sink = make_sink(trace_format, stream, colour=colour_wanted(stream))
 
     def make(label: str) -> Tracer:
         return Tracer(sink, role, label=label)

@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives import serialization
 from tlslens.certgen import make_pki
 from tlslens.cli.client import ClientRun
 from tlslens.cli.client_io import BytesSource
-from tlslens.cli.common import format_address, load_trust_anchors
-from tlslens.cli.link import SessionFailed
+from tlslens.cli.common import colour_wanted, format_address, load_trust_anchors
+from tlslens.cli.failure import SessionFailed
 from tlslens.cli.server import Listener, ServerSettings, build_server_config
 from tlslens.config import ClientConfig
 from tlslens.trace import TextSink, Tracer
@@ -85,7 +85,7 @@ async def run_demo(folder: Path, out: TextSink) -> int:
     say("Reply from the server:")
     for line in reply.decode("utf-8", "replace").splitlines():
         say("  " + line)
-    tracer.finish()
+    run.watch.finish()
     say("")
     for line in server_log:
         if not line.startswith(("listening", "stopped")):
@@ -102,5 +102,5 @@ async def run_demo(folder: Path, out: TextSink) -> int:
 def demo() -> None:
     """Run a TLS 1.3 server and client on loopback and show the handshake, decoded and explained."""
     with tempfile.TemporaryDirectory(prefix="tlslens-demo-") as tmp:
-        code = asyncio.run(run_demo(Path(tmp), TextSink(sys.stdout)))
+        code = asyncio.run(run_demo(Path(tmp), TextSink(sys.stdout, colour=colour_wanted(sys.stdout))))
     sys.exit(code)

@@ -1,55 +1,47 @@
-"""Entry point of the ``tlslens`` command: the click group; each subcommand lives in its own module."""
+"""Entry point of the ``tlslens`` command, kept free of imports that take time: the commands are
+imported inside ``main()``, so Ctrl-C at any moment (during those imports too) ends with
+``interrupted`` on stderr and exit status 130, never a traceback. A closed stdout (``tlslens verify
+chain.pem | head -1``) ends quietly, with the exit status the command's verdict calls for.
+"""
 
 from __future__ import annotations
 
-import click
+import sys
 
-from tlslens import __version__
-from tlslens.cli.certs import certs
-from tlslens.cli.client import client
-from tlslens.cli.demo import demo
-from tlslens.cli.scan import scan
-from tlslens.cli.server import server
-from tlslens.cli.verify import verify
-from tlslens.crypto.suites import TLS13_SUITES
-from tlslens.wire.enums import NamedGroup
+INTERRUPTED = 130
+"""128 + SIGINT, what a shell reports for a command ended by Ctrl-C."""
 
 
-def _version_text() -> str:
-    from tlslens.crypto.groups import SUPPORTED_GROUPS
-
-    suites = ", ".join(s.name for s in TLS13_SUITES.values())
-    groups = ", ".join(NamedGroup(g).iana_name for g in SUPPORTED_GROUPS)
-    return f"tlslens {__version__}\nprotocol: TLSv1.3\ncipher suites: {suites}\ngroups: {groups}"
-
-
-def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-    if not value or ctx.resilient_parsing:
-        return
-    click.echo(_version_text())
-    ctx.exit(0)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--version",
-    is_flag=True,
-    expose_value=False,
-    is_eager=True,
-    callback=_print_version,
-    help="Show the version, the supported cipher suites and groups, and exit.",
-)
-def cli() -> None:
-    """tlslens: a TLS 1.3 stack you can see through."""
-
-
-cli.add_command(verify)
-cli.add_command(certs)
-cli.add_command(client)
-cli.add_command(server)
-cli.add_command(demo)
-cli.add_command(scan)
+def interrupted() -> None:
+    try:
+        sys.stderr.write("interrupted\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, KeyboardInterrupt):
+        pass
+    raise SystemExit(INTERRUPTED)
 
 
 def main() -> None:
-    cli()
+    try:
+        from tlslens.cli.quiet_stdout import guard_stdout
+
+        guard_stdout()
+        import click
+
+        from tlslens.cli.commands import cli
+
+        try:
+            code = cli.main(prog_name="tlslens", standalone_mode=False)
+            if isinstance(code, int):  # --help, --version
+                raise SystemExit(code)
+        except click.exceptions.Abort as exc:  # click's answer to Ctrl-C inside a command
+            if isinstance(exc.__context__, KeyboardInterrupt) or isinstance(exc.__cause__, KeyboardInterrupt):
+                interrupted()
+            raise SystemExit(1) from None
+        except click.exceptions.Exit as exc:
+            raise SystemExit(exc.exit_code) from None
+        except click.ClickException as exc:
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        interrupted()

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import errno
 import itertools
+import json
 import signal
 import socket
 import sys
@@ -26,25 +27,31 @@ from typing import Any
 
 import click
 
+import tlslens.aio
+from tlslens.adapters import UnexpectedEOF
 from tlslens.cli.common import (
     config_error,
     echo_err,
     format_address,
+    key_password_option,
     keylog_for,
     load_certificates,
     load_key,
     load_trust_anchors,
     name_list,
+    read_password,
     trace_options,
     tracer_factory,
 )
-from tlslens.cli.link import Link, SessionFailed
+from tlslens.cli.events import Watch
+from tlslens.cli.failure import READ_SIZE, SessionFailed, describe_tls_error, face_closes, plain
+from tlslens.cli.own_chain import check_leaf_first, own_chain_warnings
 from tlslens.cli.resume import EARLY_DATA_LIMIT
 from tlslens.cli.www import WwwResponder
 from tlslens.config import ServerConfig
-from tlslens.connection import ServerConnection
 from tlslens.errors import ConfigurationError, TLSError
-from tlslens.events import ConnectionClosed, DataReceived, EarlyDataReceived, HandshakeCompleted
+from tlslens.events import HandshakeCompleted
+from tlslens.pki import TrustStore
 from tlslens.trace import Tracer
 from tlslens.verifier import WebPkiVerifier
 
@@ -75,72 +82,97 @@ def _peer_name(writer: asyncio.StreamWriter) -> str:
     return format_address(peer[0], peer[1]) if isinstance(peer, tuple) else str(peer)
 
 
-async def _serve_connection(link: Link, settings: ServerSettings, outcome: _Outcome, started: float) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + settings.handshake_timeout
-    www: WwwResponder | None = None
-    early = bytearray()  # 0-RTT data, answered once the handshake is complete
+@dataclass
+class _Connection:
+    """One accepted client: its streams once TLS is up, and its event hook."""
+
+    watch: Watch
+    outcome: _Outcome
+    reader: asyncio.StreamReader | None = None
+    writer: asyncio.StreamWriter | None = None
+
+
+async def _handshake(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, settings: ServerSettings, conn: _Connection
+) -> None:
+    try:
+        try:
+            conn.reader, conn.writer = await tlslens.aio.start_tls(
+                reader,
+                writer,
+                config=settings.config,
+                ssl_handshake_timeout=settings.handshake_timeout,
+                trace=conn.watch.tracer is not None,
+                on_event=conn.watch,
+            )
+        except BaseException as exc:
+            if not face_closes(exc):
+                writer.close()
+            raise
+    except TimeoutError:
+        raise SessionFailed(
+            f"timeout: no complete handshake within {settings.handshake_timeout:g} s"
+        ) from None
+    except UnexpectedEOF:
+        raise SessionFailed(
+            "the client closed the connection during the handshake, without an alert"
+        ) from None
+    except TLSError as exc:
+        conn.watch.failed(exc)
+        raise describe_tls_error(exc, "client") from exc
+
+
+async def _serve(settings: ServerSettings, conn: _Connection, started: float) -> None:
+    """Echo, or answer one HTTP request, until the client closes (or --www has answered)."""
+    reader, writer, outcome = conn.reader, conn.writer, conn.outcome
+    assert reader is not None and writer is not None
+    completed: HandshakeCompleted = writer.get_extra_info("tlslens")
+    outcome.completed = completed
+    outcome.handshake_ms = (time.perf_counter() - started) * 1000
+    early = conn.watch.early_data  # 0-RTT data comes first on the stream, once the handshake is done
+    if early:
+        outcome.notes.append(f"{early} bytes of 0-RTT data")
+    www = WwwResponder(completed, early_data=bool(early)) if settings.www else None
     while True:
-        if outcome.completed is None:
-            try:
-                events = await asyncio.wait_for(link.read(), max(deadline - loop.time(), 0.001))
-            except TimeoutError:
-                raise SessionFailed(
-                    f"timeout: no complete handshake within {settings.handshake_timeout:g} s"
-                ) from None
+        try:
+            data = await reader.read(READ_SIZE)
+        except TLSError as exc:
+            conn.watch.failed(exc)
+            raise describe_tls_error(exc, "client") from exc
+        if not data:
+            break
+        if www is None:
+            writer.write(data)
         else:
-            events = await link.read()
-        peer_closed = False
-        for event in events:
-            data = b""
-            if isinstance(event, EarlyDataReceived):
-                early += event.data
-            elif isinstance(event, HandshakeCompleted):
-                outcome.completed = event
-                outcome.handshake_ms = (time.perf_counter() - started) * 1000
-                if settings.www:
-                    www = WwwResponder(event, early_data=bool(early))
-                data, early = bytes(early), bytearray()
-                if data:
-                    outcome.notes.append(f"{len(data)} bytes of 0-RTT data")
-            elif isinstance(event, DataReceived):
-                data = event.data
-            elif isinstance(event, ConnectionClosed):
-                peer_closed = True
-                if not event.clean:
-                    outcome.notes.append("client closed TCP without close_notify")
-            if data and not link.local_closed:
-                _answer(link, www, data, outcome)
-        if peer_closed:
-            link.close_notify()
-            await link.send_pending()
-            if outcome.completed is None:
-                raise SessionFailed("the client closed the connection during the handshake, without an alert")
-            return
-        await link.send_pending()
-        if link.local_closed:  # --www answered: close_notify is out, nothing more to do
-            return
+            writer.write(www.feed(data))
+            if www.done:
+                outcome.status = www.status
+                return
+        await writer.drain()
+    if conn.watch.closed_cleanly is False:
+        outcome.notes.append("client closed TCP without close_notify")
 
 
-def _answer(link: Link, www: WwwResponder | None, data: bytes, outcome: _Outcome) -> None:
-    """Echo, or feed the HTTP responder and close once it has answered."""
-    if www is None:
-        link.conn.send_data(data)
+async def _close(conn: _Connection) -> None:
+    """close_notify, then a bounded wait while the client takes it and closes too."""
+    writer = conn.writer
+    if writer is None:
         return
-    link.conn.send_data(www.feed(data))
-    if www.done:
-        outcome.status = www.status
-        link.close_notify()
+    if not writer.transport.is_closing():
+        conn.watch.closing()
+    writer.close()
+    with contextlib.suppress(Exception):
+        await writer.wait_closed()
 
 
-def _log_line(peer: str, outcome: _Outcome, elapsed_ms: float, link: Link) -> str:
+def _log_line(peer: str, outcome: _Outcome, elapsed_ms: float, writer: asyncio.StreamWriter | None) -> str:
     c = outcome.completed
     if outcome.failure is not None:
         when = (
             f"handshake {outcome.handshake_ms:.1f} ms" if outcome.handshake_ms is not None else "no handshake"
         )
         return f"{peer} failed: {outcome.failure} ({when}; after {elapsed_ms:.1f} ms)"
-    assert c is not None and outcome.handshake_ms is not None
+    assert c is not None and outcome.handshake_ms is not None and writer is not None
     group = c.group.iana_name if c.group is not None else "psk"
     parts = [f"{peer} ok {c.version.label} {c.cipher_suite.name} {group}"]
     if c.resumed:
@@ -153,9 +185,9 @@ def _log_line(peer: str, outcome: _Outcome, elapsed_ms: float, link: Link) -> st
         parts.append(f"client_cert={c.peer_certificates[0].subject.rfc4514_string()}")
     if outcome.status:
         parts.append(f"http={outcome.status}")
+    bytes_in, bytes_out = writer.get_extra_info("bytes_received"), writer.get_extra_info("bytes_sent")
     text = (
-        " ".join(parts)
-        + f"; handshake {outcome.handshake_ms:.1f} ms; {link.bytes_in} bytes in, {link.bytes_out} out"
+        " ".join(parts) + f"; handshake {outcome.handshake_ms:.1f} ms; {bytes_in} bytes in, {bytes_out} out"
     )
     return text + "".join(f"; {n}" for n in outcome.notes)
 
@@ -169,32 +201,29 @@ async def handle_client(
     """Serve one TCP connection to the end; never raises (except cancellation at shutdown)."""
     peer = _peer_name(writer)
     number = next(_counter)
-    tracer = settings.make_tracer(f"#{number} {peer}")
     started = time.perf_counter()
-    if tracer is not None:
-        tracer.note("TCP accepted", f"from {peer}")
-    link = Link(ServerConnection(settings.config, trace=tracer is not None), reader, writer, tracer, "client")
-    outcome = _Outcome()
+    conn = _Connection(Watch(settings.make_tracer(f"#{number} {peer}")), _Outcome())
+    conn.watch.note("TCP accepted", f"from {peer}")
+    outcome = conn.outcome
     try:
-        await _serve_connection(link, settings, outcome, started)
+        await _handshake(reader, writer, settings, conn)
+        await _serve(settings, conn, started)
     except SessionFailed as exc:
         outcome.failure = exc.reason + "".join(f"; {d.strip()}" for d in exc.details)
     except OSError as exc:
         outcome.failure = f"connection lost: {exc.strerror or exc}"
     except TLSError as exc:  # e.g. the engine refusing to send on a connection that just failed
-        outcome.failure = str(exc).removeprefix("tls: ")
+        outcome.failure = plain(exc)
     except asyncio.CancelledError:
-        outcome.failure = "server shutting down"
-        link.close_notify()  # the client learns it was a clean close, not a truncation
+        outcome.failure = "server shutting down"  # close_notify follows: a clean close, not a truncation
         raise
     except Exception as exc:  # a bug must not stop the server: log it with the connection
         outcome.failure = f"internal error: {exc!r}"
     finally:
         with contextlib.suppress(asyncio.CancelledError):
-            await link.shutdown()
-        if tracer is not None:
-            tracer.finish()
-        settings.log(_log_line(peer, outcome, (time.perf_counter() - started) * 1000, link))
+            await _close(conn)
+        conn.watch.finish()
+        settings.log(_log_line(peer, outcome, (time.perf_counter() - started) * 1000, conn.writer))
 
 
 class Listener:
@@ -278,10 +307,14 @@ def build_server_config(
     keylog: str | None,
     early_data: bool = False,
     tickets: int | None = None,
+    key_password: bytes | None = None,
 ) -> ServerConfig:
+    chain = load_certificates(cert, "--cert")
+    private_key = load_key(key, "--key", key_password)
+    check_leaf_first(chain, private_key, cert)
     kwargs: dict[str, Any] = {
-        "certificate_chain": load_certificates(cert, "--cert"),
-        "private_key": load_key(key, "--key"),
+        "certificate_chain": chain,
+        "private_key": private_key,
         "keylog": keylog_for(keylog),
     }
     if ciphers is not None:
@@ -321,7 +354,11 @@ def build_server_config(
 @click.option(
     "--groups", metavar="LIST", help="Groups in server preference order (may force a HelloRetryRequest)."
 )
-@click.option("--alpn", metavar="LIST", help="ALPN protocols the server accepts, in preference order.")
+@click.option(
+    "--alpn",
+    metavar="LIST",
+    help="ALPN protocols the server accepts, in preference order (with --www: http/1.1 by default).",
+)
 @click.option(
     "--verify-client", metavar="CA.pem", help="Require a client certificate issued under these CAs."
 )
@@ -337,6 +374,12 @@ def build_server_config(
 @click.option(
     "--keylog", metavar="F", help="Append NSS key log lines to F (default: $SSLKEYLOGFILE when set)."
 )
+@click.option(
+    "--cafile",
+    metavar="F",
+    help="Check our own chain at start against these CA certificates (default: the system store).",
+)
+@key_password_option
 @trace_options
 def server(
     host: str,
@@ -351,6 +394,8 @@ def server(
     tickets: int | None,
     www: bool,
     keylog: str | None,
+    cafile: str | None,
+    key_password: str | None,
     trace: bool,
     trace_format: str,
 ) -> None:
@@ -360,14 +405,24 @@ def server(
         key=key,
         ciphers=ciphers,
         groups=groups,
-        alpn=alpn,
+        alpn=alpn if alpn is not None or not www else "http/1.1",  # what an HTTP client offers
         verify_client=verify_client,
         keylog=keylog,
         early_data=early_data,
         tickets=tickets,
+        key_password=read_password(key_password),
     )
+    store = TrustStore(load_trust_anchors(cafile, "--cafile")) if cafile is not None else None
+    log = echo_err
+    if trace and trace_format == "json":  # stderr carries only JSON lines: the log lines too
+
+        def log(text: str) -> None:
+            echo_err(json.dumps({"type": "log", "text": text}))
+
+    for line in own_chain_warnings(config.certificate_chain or (), store):
+        log(line)  # and serve all the same
     settings = ServerSettings(
-        config, www=www, make_tracer=tracer_factory(trace, trace_format, sys.stderr, "server")
+        config, www=www, make_tracer=tracer_factory(trace, trace_format, sys.stderr, "server"), log=log
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(settings, host, port))

@@ -244,6 +244,7 @@ async def _handshakes(prober: Prober, data: ScanData, name: str | None, options:
                     prober,
                     "resumption",
                     server_name=name,
+                    alpn=["http/1.1"],  # as the first one: 0-RTT needs the ticket's ALPN (RFC 8446 §4.2.10)
                     session=result.session,
                     early_data=early,
                     http_host=http_host if early is not None else None,

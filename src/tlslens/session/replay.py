@@ -295,7 +295,12 @@ class RedisReplayStore:
     def __init__(
         self, client: redis.Redis | str, *, prefix: str = "tlslens:replay:", timeout: float = 1.0
     ) -> None:
-        import redis as redis_module  # imported here: it takes ~0.1 s, and only Redis users pay it
+        try:
+            import redis as redis_module  # imported here: it takes ~0.1 s, and only Redis users pay it
+        except ImportError:
+            raise ImportError(
+                "RedisReplayStore needs the redis package: pip install 'tlslens[redis]'"
+            ) from None
 
         if isinstance(client, str):
             client = redis_module.Redis.from_url(
