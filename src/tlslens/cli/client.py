@@ -37,6 +37,8 @@ from tlslens.cli.common import (
     read_password,
     trace_options,
     tracer_factory,
+    version_options,
+    versions_from,
 )
 from tlslens.cli.events import Watch
 from tlslens.cli.failure import (
@@ -216,11 +218,14 @@ def build_client_config(
     profile: str | None = None,
     record: bool = False,
     insecure: bool = False,
+    versions: tuple[str, ...] | None = None,
 ) -> tuple[ClientConfig, RecordingVerifier | None]:
     """The options as a ClientConfig. With ``record`` (or ``insecure``), every chain the server
     presents is recorded by the RecordingVerifier returned too; with ``insecure``, that recorder
     alone judges it (it never refuses). ``profile``: the rules chains are judged by (verify's)."""
     kwargs: dict[str, Any] = {}
+    if versions is not None:
+        kwargs["versions"] = versions
     if ciphers is not None:
         kwargs["cipher_suites"] = name_list(ciphers)
     group_names = name_list(groups)
@@ -303,8 +308,7 @@ def build_client_config(
 @click.option(
     "--key-update", is_flag=True, help="Send KeyUpdate(update_requested) right after the handshake."
 )
-@click.option("--tls1_2", "tls1_2", is_flag=True, help="Only TLS 1.2 (not supported yet: a usage error).")
-@click.option("--tls1_3", "tls1_3", is_flag=True, help="Only TLS 1.3 (the default).")
+@version_options
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0.1),
@@ -338,11 +342,8 @@ def client(
     tls1_3: bool,
     timeout: float,
 ) -> None:
-    """Connect to HOST:PORT (port 443 by default) over TLS 1.3, send stdin, print what the server sends."""
-    if tls1_2:
-        raise click.UsageError(
-            "--tls1_2: TLS 1.2 is not supported yet; tlslens speaks TLS 1.3 only (--tls1_3)"
-        )
+    """Connect to HOST:PORT (port 443 by default) over TLS 1.3 or 1.2, send stdin, print what the server
+    sends."""
     host, port = parse_target(target, starttls)
     via = choose_proxy(host, proxy, starttls)
     config, recorder = build_client_config(
@@ -357,6 +358,7 @@ def client(
         profile=profile,  # the rules the server's chain is judged by (tlslens verify --profile)
         record=showcerts,
         insecure=insecure,
+        versions=versions_from(tls1_2, tls1_3),
     )
     session = load_session(sess_in) if sess_in is not None else None
     early = read_early_data(early_data, session) if early_data is not None else None

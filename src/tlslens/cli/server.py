@@ -42,6 +42,8 @@ from tlslens.cli.common import (
     read_password,
     trace_options,
     tracer_factory,
+    version_options,
+    versions_from,
 )
 from tlslens.cli.events import Watch
 from tlslens.cli.failure import READ_SIZE, SessionFailed, describe_tls_error, face_closes, plain
@@ -308,6 +310,7 @@ def build_server_config(
     early_data: bool = False,
     tickets: int | None = None,
     key_password: bytes | None = None,
+    versions: tuple[str, ...] | None = None,
 ) -> ServerConfig:
     chain = load_certificates(cert, "--cert")
     private_key = load_key(key, "--key", key_password)
@@ -317,6 +320,8 @@ def build_server_config(
         "private_key": private_key,
         "keylog": keylog_for(keylog),
     }
+    if versions is not None:
+        kwargs["versions"] = versions
     if ciphers is not None:
         kwargs["cipher_suites"] = name_list(ciphers)
     if groups is not None:
@@ -381,6 +386,7 @@ def build_server_config(
 )
 @key_password_option
 @trace_options
+@version_options
 def server(
     host: str,
     port: int,
@@ -398,8 +404,10 @@ def server(
     key_password: str | None,
     trace: bool,
     trace_format: str,
+    tls1_2: bool,
+    tls1_3: bool,
 ) -> None:
-    """Serve TLS 1.3 on HOST:PORT: echo application data, or with --www answer HTTP GET."""
+    """Serve TLS 1.3 and 1.2 on HOST:PORT: echo application data, or with --www answer HTTP GET."""
     config = build_server_config(
         cert=cert,
         key=key,
@@ -411,6 +419,7 @@ def server(
         early_data=early_data,
         tickets=tickets,
         key_password=read_password(key_password),
+        versions=versions_from(tls1_2, tls1_3),
     )
     store = TrustStore(load_trust_anchors(cafile, "--cafile")) if cafile is not None else None
     log = echo_err

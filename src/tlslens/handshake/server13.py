@@ -28,6 +28,7 @@ from tlslens.crypto.signatures import certificate_verify_input
 from tlslens.crypto.transcript import Transcript
 from tlslens.errors import IllegalParameter, InternalError
 from tlslens.events import HandshakeCompleted
+from tlslens.handshake import server12
 from tlslens.handshake.common import State, expect
 from tlslens.handshake.cookie import build_hello_retry_request, open_cookie, seal_cookie
 from tlslens.handshake.peer_certificate import (
@@ -35,7 +36,6 @@ from tlslens.handshake.peer_certificate import (
     receive_certificate,
     receive_certificate_verify,
 )
-from tlslens.handshake import server12
 from tlslens.handshake.server_negotiation import Negotiated, choose_version, negotiate
 from tlslens.handshake.server_psk import (
     PskChoice,
