@@ -29,6 +29,7 @@ from tlslens.crypto.signatures import (
     KeySigner,
     Signer,
     handshake_schemes,
+    is_rsa_pss_certificate,
     schemes_for_private_key,
 )
 from tlslens.crypto.suites import DEFAULT_CIPHER_SUITES, TLS13_SUITES
@@ -145,9 +146,13 @@ class CertifiedKey:
             raise ConfigurationError("a certificate chain needs at least the leaf certificate")
         if _public_bytes(private_key.public_key()) != _public_bytes(chain[0].public_key()):
             raise ConfigurationError("the private key does not match the leaf certificate's public key")
-        if not schemes_for_private_key(private_key):
+        # cryptography loads an RSASSA-PSS key as a plain RSA key: the certificate says which it is, and
+        # such a key signs with rsa_pss_pss_* only (RFC 8446 §4.2.3).
+        rsa_pss_key = is_rsa_pss_certificate(chain[0])
+        if not schemes_for_private_key(private_key, rsa_pss_key=rsa_pss_key):
             raise ConfigurationError(f"no TLS 1.3 signature scheme fits a {type(private_key).__name__}")
-        return cls(tuple(chain), KeySigner(private_key), _dns_names(chain[0]))
+        signer = KeySigner(private_key, rsa_pss_key=rsa_pss_key)
+        return cls(tuple(chain), signer, _dns_names(chain[0]))
 
     @property
     def schemes(self) -> tuple[SignatureScheme, ...]:
@@ -316,7 +321,9 @@ class ServerConfig(_CommonConfig):
     )
     """Rewrites EncryptedExtensions before it is sent (for trace replays and interop experiments)."""
     tickets: int = 2
-    """NewSessionTickets sent after each full handshake (0: none)."""
+    """NewSessionTickets sent after each handshake, full or resumed (0: none). Tickets from a resumed
+    handshake live no longer than the ticket it used (RFC 8446 §4.6.1: one full handshake's keys have
+    a bounded total lifetime)."""
     ticket_lifetime: int = 7200
     """Seconds a ticket may be used (at most 7 days; also bounded by the ticket key rotation)."""
     ticket_keys: TicketKeyRing | None = None

@@ -112,12 +112,14 @@ class _Connection:
         return events
 
     def _handshake_data(self, fragment: bytes) -> None:
-        """Whole handshake messages to the state machine, one at a time."""
+        """Whole handshake messages to the state machine, one at a time. Each message's header is
+        judged by the state that will read it (its ``accepts``: type and size), before its body is kept
+        beyond the record that brought the header."""
         records = self._records
         out = self._out
-        messages = records.reassembler.feed(fragment)
-        last = len(messages) - 1
-        for i, raw in enumerate(messages):
+        reassembler = records.reassembler
+        reassembler.add(fragment)
+        while (raw := reassembler.next_message()) is not None:
             message = out.decode(raw)  # (read each time: a ServerHello may switch to TLS 1.2's forms)
             if out.tracing:
                 out.events.append(MessageReceived(message, raw))
@@ -125,14 +127,10 @@ class _Connection:
                 isinstance(message, ClientHello) and self._life.handshake_done
             ):
                 self._inbound.count_key_update()  # (post-handshake messages without data: a flood limit)
-            read_key = records.opener
-            self._state = self._state.handle(message, raw, out)
-            # RFC 8446 §5.1: a message that changes the keys must end its record (a partial message
-            # left behind is caught by set_read_key; a whole one here).
-            if i < last and records.opener is not read_key:
-                raise UnexpectedMessage(
-                    f"handshake data followed {type(message).__name__} in its record, across a key change"
-                )
+            # (RFC 8446 §5.1: a message that changes the read key must end its record; set_read_key
+            # checks that nothing of the record is left when the state changes keys.)
+            state = self._state = self._state.handle(message, raw, out)
+            reassembler.expect(state.accepts)
 
     def _change_cipher_spec(self) -> None:
         """TLS 1.2: ChangeCipherSpec is part of the handshake; only some states take it."""
@@ -142,7 +140,8 @@ class _Connection:
         state = self._state
         if not isinstance(state, Tls12State):  # (the inbound path yields it only in TLS 1.2)
             raise UnexpectedMessage("change_cipher_spec outside a TLS 1.2 handshake")
-        self._state = state.handle_change_cipher_spec(out)
+        state = self._state = state.handle_change_cipher_spec(out)
+        self._records.reassembler.expect(state.accepts)
 
     # --- sending ------------------------------------------------------------------------------------
 
@@ -246,6 +245,7 @@ class ClientConnection(_Connection):
         self.server_name = server_name
         self._records.plaintext_version = 0x0301  # RFC 8446 §5.1: the initial ClientHello's record
         self._state = start_client(config, server_name, self._out, session=session, early_data=early_data)
+        self._records.reassembler.expect(self._state.accepts)
         self._out.flush()
 
 
@@ -258,6 +258,7 @@ class ServerConnection(_Connection):
         super().__init__(config, server=True, trace=trace)
         self.config = config
         self._state = start_server(config)
+        self._records.reassembler.expect(self._state.accepts)
 
 
 __all__ = [

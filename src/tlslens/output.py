@@ -224,6 +224,8 @@ class Output:
         request = KeyUpdateRequest.UPDATE_REQUESTED if request_peer else KeyUpdateRequest.UPDATE_NOT_REQUESTED
         self.send(KeyUpdate(request))
         self.update_write_key()
+        if request_peer:  # its answer will not count towards its KeyUpdate flood
+            self._inbound.expect_key_update_answer()
         if self.tracing:
             self.decide(
                 "key_update", "sent KeyUpdate" + (" and asked the peer to update too" if request_peer else "")

@@ -89,7 +89,7 @@ def test_www_page_names_what_was_negotiated(pki: PkiFiles) -> None:
         assert page == {
             "protocol": "TLSv1.3",
             "cipher": "TLS_CHACHA20_POLY1305_SHA256",
-            "group": "x25519",  # server preference; the client's first (secp384r1) share is not taken
+            "group": "secp384r1",  # the client's share is taken (no HelloRetryRequest for our preference)
             "alpn": "http/1.1",
             "sni": "localhost",
             "resumed": "false",
@@ -98,7 +98,7 @@ def test_www_page_names_what_was_negotiated(pki: PkiFiles) -> None:
         }
         assert _summary(result.stderr)["alpn"] == "http/1.1"
         server.wait_for(
-            r"ok TLSv1\.3 TLS_CHACHA20_POLY1305_SHA256 x25519 alpn=http/1\.1 sni=localhost http=200"
+            r"ok TLSv1\.3 TLS_CHACHA20_POLY1305_SHA256 secp384r1 alpn=http/1\.1 sni=localhost http=200"
         )
 
 
@@ -117,7 +117,7 @@ def test_client_certificate_is_verified_and_named(pki: PkiFiles, client_pki: Cli
 
 
 def test_hello_retry_request_is_traced_on_both_sides(pki: PkiFiles) -> None:
-    args = ("--cert", str(pki.chain), "--key", str(pki.key), "--groups", "secp256r1,x25519", "--trace")
+    args = ("--cert", str(pki.chain), "--key", str(pki.key), "--groups", "secp256r1", "--trace")
     with tlslens_server(*args) as (server, port):
         result = run_tlslens(
             "client",
@@ -136,7 +136,8 @@ def test_hello_retry_request_is_traced_on_both_sides(pki: PkiFiles) -> None:
         assert _summary(result.stderr)["group"] == "secp256r1"
         assert "HelloRetryRequest: server wants a secp256r1 key share" in result.stderr
         server.wait_for(
-            r"HelloRetryRequest: client sent key shares for x25519 only; server prefers secp256r1"
+            r"HelloRetryRequest: client sent key shares for x25519, none in a group the server accepts;"
+            r" asking for secp256r1"
         )
         server.wait_for(r"decision \[cipher_suite\] chose TLS_AES_128_GCM_SHA256: first in server preference")
         server.wait_for(r"^Round trip of #1 127\.0\.0\.1:\d+, as the server saw it")

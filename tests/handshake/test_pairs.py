@@ -160,7 +160,7 @@ def test_hello_retry_request(middlebox: bool) -> None:
         "localhost",
         trace=True,
     )
-    s = ServerConnection(server_config(groups=(NamedGroup.SECP384R1, NamedGroup.X25519)))
+    s = ServerConnection(server_config(groups=(NamedGroup.SECP384R1,)))  # the x25519 share does not fit
     pair = ConnectionPair(client=c, server=s).handshake()
     hellos = [
         e.message for e in of_type(pair.client_events, MessageReceived) if isinstance(e.message, ServerHello)

@@ -71,7 +71,7 @@ def client_cfg(**overrides: object):  # type: ignore[no-untyped-def]
     config = client_config(
         "ed25519",
         groups=(G.X25519, G.SECP384R1),
-        key_share_groups=(G.X25519,),  # the server prefers secp384r1: HelloRetryRequest
+        key_share_groups=(G.X25519,),  # the server takes secp384r1 only: HelloRetryRequest
         certificate_chain=client_chain("ed25519"),
         private_key=client_leaf("ed25519").private_key,
         **overrides,
@@ -82,7 +82,7 @@ def client_cfg(**overrides: object):  # type: ignore[no-untyped-def]
 def server_cfg(**overrides: object):  # type: ignore[no-untyped-def]
     config = server_config(
         "ed25519",
-        groups=(G.SECP384R1, G.X25519),
+        groups=(G.SECP384R1,),
         client_verifier=verifier(),  # trusts the root that issued client_leaf()
         cookie_secret=COOKIE_SECRET,
         **overrides,

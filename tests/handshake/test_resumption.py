@@ -98,7 +98,7 @@ def test_server_sends_tickets_and_client_resumes_with_one(pki: ThrowawayPki) -> 
         done = completed(events)
         assert done.resumed and not done.early_data_accepted and done.signature_scheme is None
     assert "resuming with TLS_AES_128_GCM_SHA256" in decisions(server_events)
-    assert not tickets(client_events)  # no new tickets after a resumption
+    assert len(tickets(client_events)) == 2  # new tickets after a resumption too (RFC 8446 §4.6.1)
     c.send_data(b"ping")
     assert DataReceived(b"ping") in s.receive_data(c.data_to_send())
 
@@ -107,11 +107,16 @@ def test_session_cache_offers_tickets_by_name_and_uses_each_once(pki: ThrowawayP
     cache = SessionCache()
     scfg, ccfg = server_config(pki, tickets=1), client_config(pki, session_cache=cache)
     c, s = tlslens.ClientConnection(ccfg, "localhost"), tlslens.ServerConnection(scfg)
-    run(c, s)
+    (first,) = tickets(run(c, s)[0])
+    assert len(cache) == 1
     c, s = tlslens.ClientConnection(ccfg, "localhost"), tlslens.ServerConnection(scfg)
-    assert completed(run(c, s)[0]).resumed
+    events = run(c, s)[0]
+    assert completed(events).resumed
+    (second,) = tickets(events)  # the resumed connection's own ticket replaces the one it used up
+    assert second.ticket != first.ticket and len(cache) == 1
+    assert cache.take("localhost", (), time.time()) == second
     c, s = tlslens.ClientConnection(ccfg, "localhost"), tlslens.ServerConnection(scfg)
-    assert not completed(run(c, s)[0]).resumed  # the one ticket was used up
+    assert not completed(run(c, s)[0]).resumed  # nothing left to offer
 
 
 def test_session_survives_serialization(pki: ThrowawayPki) -> None:
@@ -256,7 +261,7 @@ def test_fleet_servers_sharing_ticket_keys_resume_each_others_sessions(pki: Thro
 
 
 def test_resumption_after_hello_retry_request(pki: ThrowawayPki) -> None:
-    scfg = server_config(pki, groups=["secp384r1", "x25519"])
+    scfg = server_config(pki, groups=["secp384r1"])
     ccfg = client_config(pki, groups=["x25519", "secp384r1"], key_share_groups=["x25519"])
     session = first_session(pki, scfg, ccfg)
     c = tlslens.ClientConnection(ccfg, "localhost", session=session, trace=True)
@@ -267,7 +272,7 @@ def test_resumption_after_hello_retry_request(pki: ThrowawayPki) -> None:
 
 
 def test_zero_rtt_is_refused_after_a_hello_retry_request(pki: ThrowawayPki) -> None:
-    scfg = server_config(pki, groups=["secp384r1", "x25519"], max_early_data_size=1024)
+    scfg = server_config(pki, groups=["secp384r1"], max_early_data_size=1024)
     ccfg = client_config(pki, groups=["x25519", "secp384r1"], key_share_groups=["x25519"])
     session = first_session(pki, scfg, ccfg)
     c = tlslens.ClientConnection(ccfg, "localhost", session=session, early_data=b"hello early")

@@ -115,10 +115,23 @@ def test_server_negotiates_each_group(harness: Harness, group: str) -> None:
     close_both(pump, client)
 
 
-def test_server_asks_s_client_for_its_preferred_group(harness: Harness) -> None:
-    """s_client sends a share for its first group only; our preference for secp384r1 forces an HRR, whose
-    cookie s_client must echo."""
+def test_server_takes_s_client_share_over_its_own_preference(harness: Harness) -> None:
+    """s_client sends a share for its first group only (x25519); we prefer secp384r1 but accept x25519:
+    the share in hand wins, no HelloRetryRequest (as OpenSSL, Go and rustls servers choose)."""
     config = harness.server_config(groups=["secp384r1", "x25519"])
+    client, pump = connect(harness, config, "-groups", "x25519:secp384r1")
+    handshake(client, pump)
+    assert not hello_retry_requests(pump)
+    assert pump.completed is not None and pump.completed.group == NamedGroup.X25519
+    client.proc.wait_for(r"^Server Temp Key: X25519, 253 bits$", TIMEOUT)
+    exchange(pump, client)
+    close_both(pump, client)
+
+
+def test_server_asks_s_client_for_a_group_it_accepts(harness: Harness) -> None:
+    """s_client sends a share for its first group only (x25519), which we do not accept: a
+    HelloRetryRequest for secp384r1, whose cookie s_client must echo."""
+    config = harness.server_config(groups=["secp384r1"])
     client, pump = connect(harness, config, "-groups", "x25519:secp384r1")
     handshake(client, pump)
     assert len(hello_retry_requests(pump)) == 1

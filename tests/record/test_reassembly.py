@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from tests.conftest import RFC8448_SECTIONS
 from tlslens.errors import DecodeError, LocalProtocolError, RemoteProtocolError, UnexpectedMessage
 from tlslens.record import HandshakeReassembler
+from tlslens.record.reassembly import MessageLimits, message_name
 from tlslens.wire.enums import HandshakeType
 
 
@@ -154,3 +155,63 @@ def test_repr_shows_the_buffered_byte_count() -> None:
     r = HandshakeReassembler()
     r.feed(b"\x01\x00")
     assert repr(r) == "HandshakeReassembler(buffered=2)"
+
+
+# --- per-state limits: each header is judged by the limits in force when it becomes the next message ---
+
+
+def test_expect_refuses_a_type_at_its_header() -> None:
+    r = HandshakeReassembler()
+    r.expect(MessageLimits.of({HandshakeType.CLIENT_HELLO: 100}, "from the client"))
+    r.add(_msg(HandshakeType.CERTIFICATE, b"")[:1] + (2**20).to_bytes(3, "big"))
+    with pytest.raises(UnexpectedMessage, match="expected ClientHello from the client, got Certificate"):
+        r.next_message()
+
+
+def test_expect_bounds_each_type_on_its_own() -> None:
+    r = HandshakeReassembler()
+    r.expect(MessageLimits.of({HandshakeType.CLIENT_HELLO: 100, HandshakeType.KEY_UPDATE: 1}))
+    r.add(_msg(HandshakeType.KEY_UPDATE, b"\x00") + _msg(HandshakeType.CLIENT_HELLO, bytes(100)))
+    assert r.next_message() == _msg(HandshakeType.KEY_UPDATE, b"\x00")
+    assert r.next_message() == _msg(HandshakeType.CLIENT_HELLO, bytes(100))
+    assert r.next_message() is None and r.is_aligned
+    r.add(_msg(HandshakeType.KEY_UPDATE, b"\x00\x00")[:4])
+    with pytest.raises(DecodeError, match="KeyUpdate declares 2 bytes"):
+        r.next_message()
+
+
+def test_limits_change_between_messages_of_one_record() -> None:
+    """The second message of a record is judged by the limits set after the first was taken."""
+    first, second = _msg(HandshakeType.SERVER_HELLO, bytes(10)), _msg(HandshakeType.FINISHED, bytes(32))
+    r = HandshakeReassembler()
+    r.expect(MessageLimits.of({HandshakeType.SERVER_HELLO: 100}))
+    r.add(first + second)
+    assert r.next_message() == first
+    assert not r.is_aligned and r.buffered == len(second)
+    with pytest.raises(UnexpectedMessage, match="got Finished"):
+        r.next_message()
+    r = HandshakeReassembler()
+    r.expect(MessageLimits.of({HandshakeType.SERVER_HELLO: 100}))
+    r.add(first + second)
+    assert r.next_message() == first
+    r.expect(MessageLimits.of({HandshakeType.FINISHED: 48}))
+    assert r.next_message() == second
+
+
+def test_unknown_type_is_named_as_unknown() -> None:
+    r = HandshakeReassembler()
+    r.expect(MessageLimits.of({HandshakeType.CLIENT_HELLO: 100}))
+    r.add(b"\x63\x00\x00\x00")
+    with pytest.raises(UnexpectedMessage, match="unknown handshake message type UNKNOWN_0x0063"):
+        r.next_message()
+
+
+def test_message_names() -> None:
+    assert message_name(HandshakeType.CERTIFICATE_REQUEST) == "CertificateRequest"
+    assert message_name(1) == "ClientHello"
+
+
+@pytest.mark.parametrize("limits", [{256: 1}, {1: -1}, {1: 2**24}])
+def test_message_limits_must_fit_the_wire_fields(limits: dict[int, int]) -> None:
+    with pytest.raises(LocalProtocolError):
+        MessageLimits.of(limits)

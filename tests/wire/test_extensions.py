@@ -87,6 +87,14 @@ def test_key_share_takes_the_form_of_its_context() -> None:
     assert decode(hrr_body, "hello_retry_request") == (KeyShareHelloRetryRequest(NamedGroup.SECP256R1),)
 
 
+def test_empty_key_exchange_decodes_for_the_handshake_to_refuse() -> None:
+    """key_exchange<1..2^16-1>, but an empty one is the handshake's illegal_parameter (RFC 8446 §4.2.8.2
+    checks: a share of the wrong length for its group), so the codec lets it through."""
+    (ks,) = decode(block(raw_ext(0x0033, bytes.fromhex("0004 001d 0000"))))
+    assert isinstance(ks, KeyShareClientHello)
+    assert ks.client_shares == (KeyShareEntry(NamedGroup.X25519, b""),)
+
+
 def test_extension_in_a_context_without_a_form_decodes_as_unknown() -> None:
     data = encode([KeyShareClientHello(())])
     exts = decode(data, HandshakeType.CERTIFICATE_REQUEST)
@@ -195,7 +203,6 @@ def test_padding_keeps_its_length_and_must_be_zeros() -> None:
         (0x002B, b"\x00"),  # versions<2..254>
         (0x002D, b"\x00"),  # ke_modes<1..>
         (0x002C, b"\x00\x00"),  # cookie<1..>
-        (0x0033, bytes.fromhex("0004 001d 0000")),  # key_exchange<1..>
         (0x0029, bytes.fromhex("0000 0021") + b"\x20" + bytes(32)),  # identities<7..>
         (0x0029, bytes.fromhex("0007 0001 61 00000000 0020") + b"\x1f" + bytes(31)),  # binders<33..>
         (0x0029, bytes.fromhex("0007 0001 61 00000000 0022") + b"\x1f" + bytes(31) + b"\x01\x00"),

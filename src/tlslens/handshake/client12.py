@@ -11,6 +11,7 @@ class per state, entered from ``client13.ExpectServerHello`` when the ServerHell
                                                            ▼
             [ExpectNewSessionTicket] ─► ExpectChangeCipherSpec ─► ExpectFinished ─► ClientTraffic12
 
+The last states (the server's ticket, CCS and Finished; the session kept) are in ``client12_finish.py``.
 A resumed session (by ticket or session ID, only with the extended master secret) is proven by the
 server's Finished under the session's master secret; after it the client sends its CCS and Finished.
 ``ClientTraffic12`` takes the proof tokens as in TLS 1.3: a Finished, and ``CertAndSig`` (chain and
@@ -19,8 +20,8 @@ ServerKeyExchange signature) or ``Resumed``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -30,7 +31,11 @@ from tlslens.crypto import ecdhe12
 from tlslens.crypto.key_schedule12 import MasterSecret12
 from tlslens.crypto.suites12 import TLS12_SUITES, Tls12Suite
 from tlslens.errors import HandshakeFailure, IllegalParameter, ProtocolVersionMismatch, UnexpectedMessage
-from tlslens.events import HandshakeCompleted, SessionTicketReceived
+from tlslens.handshake.client12_finish import (
+    ExpectChangeCipherSpec,
+    ExpectNewSessionTicket,
+    Finishing,
+)
 from tlslens.handshake.client_hello import ClientHelloSent
 from tlslens.handshake.common import (
     DOWNGRADE_TLS11,
@@ -41,31 +46,27 @@ from tlslens.handshake.common import (
     parse_certificate_chain,
 )
 from tlslens.handshake.common12 import (
-    DEFAULT_SESSION_LIFETIME,
-    MAX_TICKET_LIFETIME_HINT,
     SERVER_HELLO12_EXTENSIONS,
+    ClientState12,
     HandshakeLog,
-    Tls12State,
+    accepting12,
     check_renegotiation_info,
     record_protection,
 )
 from tlslens.handshake.peer_certificate import PeerCertificates
-from tlslens.handshake.traffic12 import ClientTraffic12
 from tlslens.handshake.verify import (
     CertAndSig,
-    ServerAuth,
-    resumed_by_session12,
-    verify_finished12,
     verify_server_certificates,
     verify_signature12,
 )
 from tlslens.output import Output
-from tlslens.record.protection12 import Tls12RecordOpener
+from tlslens.record.reassembly import MessageLimits
 from tlslens.session.cache import Session
 from tlslens.wire.enums import (
     ClientCertificateType,
     CompressionMethod,
     ECPointFormat,
+    HandshakeType,
     NamedGroup,
     ProtocolVersion,
     SignatureScheme,
@@ -86,14 +87,13 @@ from tlslens.wire.messages12 import (
     Certificate12,
     CertificateRequest12,
     ClientKeyExchangeECDHE,
-    HelloRequest,
-    NewSessionTicket12,
     ServerECDHParams,
     ServerHelloDone,
     ServerKeyExchange,
 )
 
 _TLS1_2 = ProtocolVersion.TLS1_2
+_H = HandshakeType
 CLIENT_RANDOM = "CLIENT_RANDOM"
 
 
@@ -210,20 +210,12 @@ def _decide_server_hello(ctx: Client12, out: Output) -> None:
     out.decide("server_hello", f"server chose {ctx.suite.name}, {ems} extended master secret: {how}")
 
 
-class _ClientState12(Tls12State):
-    """RFC 5246 §7.4.1.1: a HelloRequest during the handshake is ignored (and not in the transcript)."""
-
-    __slots__ = ()
-    receive: Callable[[HandshakeMessage, bytes, Output], State]  # (each state defines it)
-
-    def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
-        if isinstance(message, HelloRequest):
-            return self
-        return self.receive(message, raw, out)
-
-
 @dataclass(slots=True)
-class ExpectCertificate(_ClientState12):
+class ExpectCertificate(ClientState12):
+    accepts: ClassVar[MessageLimits] = accepting12(
+        _H.CERTIFICATE, _H.HELLO_REQUEST, where="after a TLS 1.2 ServerHello"
+    )
+
     ctx: Client12
 
     def receive(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
@@ -249,7 +241,11 @@ class ServerKey:
 
 
 @dataclass(slots=True)
-class ExpectServerKeyExchange(_ClientState12):
+class ExpectServerKeyExchange(ClientState12):
+    accepts: ClassVar[MessageLimits] = accepting12(
+        _H.SERVER_KEY_EXCHANGE, _H.HELLO_REQUEST, where="after the server Certificate"
+    )
+
     ctx: Client12
     peer: PeerCertificates
 
@@ -303,7 +299,11 @@ def _check_suite_fits(suite: Tls12Suite, scheme: SignatureScheme) -> None:
 
 
 @dataclass(slots=True)
-class ExpectCertificateRequestOrDone(_ClientState12):
+class ExpectCertificateRequestOrDone(ClientState12):
+    accepts: ClassVar[MessageLimits] = accepting12(
+        _H.CERTIFICATE_REQUEST, _H.SERVER_HELLO_DONE, _H.HELLO_REQUEST, where="after ServerKeyExchange"
+    )
+
     ctx: Client12
     peer: PeerCertificates
     key: ServerKey
@@ -318,7 +318,11 @@ class ExpectCertificateRequestOrDone(_ClientState12):
 
 
 @dataclass(slots=True)
-class ExpectServerHelloDone(_ClientState12):
+class ExpectServerHelloDone(ClientState12):
+    accepts: ClassVar[MessageLimits] = accepting12(
+        _H.SERVER_HELLO_DONE, _H.HELLO_REQUEST, where="after CertificateRequest"
+    )
+
     ctx: Client12
     peer: PeerCertificates
     key: ServerKey
@@ -389,117 +393,3 @@ def _type_accepted(leaf: x509.Certificate, types: tuple[ClientCertificateType, .
     if isinstance(key, rsa.RSAPublicKey):
         return ClientCertificateType.RSA_SIGN in types
     return False
-
-
-@dataclass(frozen=True, slots=True)
-class Finishing:
-    """Our side is keyed (full handshake: our Finished sent; resumed: nothing sent yet)."""
-
-    ctx: Client12
-    master: MasterSecret12 = field(repr=False)
-    opener: Tls12RecordOpener | None = field(repr=False)  # None until keys are made (resumed: at CCS)
-    peer_chain: tuple[x509.Certificate, ...]
-    peer_chain_der: tuple[bytes, ...] = field(repr=False)
-    auth: CertAndSig | None  # None when resumed: the server's Finished proves the session
-    key: ServerKey | None
-    ticket: NewSessionTicket12 | None = None
-
-
-@dataclass(slots=True)
-class ExpectNewSessionTicket(_ClientState12):
-    f: Finishing
-
-    def receive(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
-        ticket = expect(message, NewSessionTicket12, "after our Finished (the server promised a ticket)")
-        self.f.ctx.log.update(raw)
-        return ExpectChangeCipherSpec(replace(self.f, ticket=ticket))
-
-
-@dataclass(slots=True)
-class ExpectChangeCipherSpec(_ClientState12):
-    f: Finishing
-
-    def receive(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
-        raise UnexpectedMessage(f"expected ChangeCipherSpec, got {type(message).__name__}")
-
-    def handle_change_cipher_spec(self, out: Output) -> State:
-        f = self.f
-        opener = f.opener
-        if opener is None:  # resumed: the keys come from the session's master secret
-            _, opener = record_protection(f.master, client=True)
-        out.set_read_protection(opener)
-        return ExpectFinished(f)
-
-
-@dataclass(slots=True)
-class ExpectFinished(_ClientState12):
-    f: Finishing
-
-    def receive(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
-        fin = expect(message, Finished, "after the server's ChangeCipherSpec")
-        f = self.f
-        ctx, master, log = f.ctx, f.master, f.ctx.log
-        fin_ok = verify_finished12(master.server_finished(log.digest()), fin.verify_data)
-        log.update(raw)
-        server_auth: ServerAuth
-        if f.auth is None:  # abbreviated handshake: now our CCS and Finished
-            server_auth = resumed_by_session12(fin_ok, master_secret_from_session=ctx.resumed is not None)
-            sealer, _ = record_protection(master, client=True)
-            out.send_change_cipher_spec()
-            out.set_write_protection(sealer)
-            log.update(out.send(Finished(master.client_finished(log.digest()))))
-        else:
-            server_auth = f.auth
-        out.peer_finished()
-        out.handshake_finished()
-        alpn = ctx.alpn_protocol
-        out.emit(
-            HandshakeCompleted(
-                version=_TLS1_2,
-                cipher_suite=ctx.suite.code,
-                group=f.key.group if f.key is not None else None,
-                signature_scheme=f.key.scheme if f.key is not None else None,
-                alpn_protocol=alpn.decode("ascii", "replace") if alpn is not None else None,
-                server_name=ctx.sent.server_name,
-                peer_certificates=f.peer_chain,
-                resumed=ctx.resumed is not None,
-                extended_master_secret=ctx.extended_master_secret,
-            )
-        )
-        _keep_session(f, out)
-        return ClientTraffic12(master, server_auth, fin_ok)
-
-
-def _keep_session(f: Finishing, out: Output) -> None:
-    """A session to resume later: by the new ticket, else the one resumed (RFC 5077 §3.3: the server
-    may keep it), else by session ID. Never without the extended master secret (RFC 7627 §5.4)."""
-    ctx = f.ctx
-    config = ctx.sent.config
-    if not ctx.extended_master_secret:
-        return
-    ticket, lifetime = b"", DEFAULT_SESSION_LIFETIME
-    if f.ticket is not None and f.ticket.ticket:
-        ticket = f.ticket.ticket
-        lifetime = min(f.ticket.ticket_lifetime_hint or DEFAULT_SESSION_LIFETIME, MAX_TICKET_LIFETIME_HINT)
-    elif ctx.resumed is not None:
-        ticket = ctx.resumed.ticket
-    if not ticket and not ctx.session_id:
-        return
-    session = Session.from_tls12(
-        suite=ctx.suite.code,
-        master_secret=f.master.secret,
-        ticket=ticket,
-        lifetime=lifetime,
-        session_id=ctx.session_id,
-        received_at=config.provider.now(),
-        server_name=ctx.sent.server_name,
-        alpn=ctx.alpn_protocol,
-        offered_alpn=config.alpn_ids,
-        peer_certificates=f.peer_chain_der,
-    )
-    if config.session_cache is not None:
-        config.session_cache.store(session)
-    out.emit(SessionTicketReceived(session))
-    if out.tracing:
-        how = "a session ticket" if ticket else "the session ID"
-        out.decide("ticket", f"kept the TLSv1.2 session for resumption by {how} ({lifetime} s)")

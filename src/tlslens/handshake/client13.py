@@ -20,6 +20,7 @@ its signature (``CertAndSig``) or the resumption PSK (``Resumed``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from cryptography import x509
 
@@ -37,6 +38,7 @@ from tlslens.handshake import client12, client_auth
 from tlslens.handshake.client_hello import ClientHelloSent, send_first_client_hello, send_second_client_hello
 from tlslens.handshake.common import (
     State,
+    accepting,
     check_allowed_extensions,
     expect,
 )
@@ -55,10 +57,12 @@ from tlslens.handshake.verify import (
     verify_server_certificates,
 )
 from tlslens.output import Output
+from tlslens.record.reassembly import MessageLimits
 from tlslens.session.cache import Session
 from tlslens.wire.enums import (
     CompressionMethod,
     ExtensionType,
+    HandshakeType,
     NamedGroup,
     ProtocolVersion,
     SignatureScheme,
@@ -87,6 +91,7 @@ from tlslens.wire.messages import (
 )
 
 _T = ExtensionType
+_H = HandshakeType
 _SERVER_HELLO_EXTENSIONS = frozenset({_T.KEY_SHARE, _T.PRE_SHARED_KEY, _T.SUPPORTED_VERSIONS})
 _HRR_EXTENSIONS = frozenset({_T.KEY_SHARE, _T.COOKIE, _T.SUPPORTED_VERSIONS})
 _EE_EXTENSIONS = frozenset(
@@ -144,6 +149,8 @@ class ServerParameters:
 @dataclass(slots=True)
 class ExpectServerHello:
     """ClientHello sent; awaiting ServerHello or HelloRetryRequest (RFC 8446 §4.1.3, §4.1.4)."""
+
+    accepts: ClassVar[MessageLimits] = accepting(_H.SERVER_HELLO, where="after ClientHello")
 
     sent: ClientHelloSent
 
@@ -257,6 +264,8 @@ class ExpectServerHello:
 
 @dataclass(slots=True)
 class ExpectEncryptedExtensions:
+    accepts: ClassVar[MessageLimits] = accepting(_H.ENCRYPTED_EXTENSIONS, where="after ServerHello")
+
     keys: ClientKeys
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
@@ -307,6 +316,10 @@ class ExpectEncryptedExtensions:
 
 @dataclass(slots=True)
 class ExpectCertificateOrRequest:
+    accepts: ClassVar[MessageLimits] = accepting(
+        _H.CERTIFICATE_REQUEST, _H.CERTIFICATE, where="after EncryptedExtensions"
+    )
+
     params: ServerParameters
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
@@ -319,6 +332,8 @@ class ExpectCertificateOrRequest:
 
 @dataclass(slots=True)
 class ExpectCertificate:
+    accepts: ClassVar[MessageLimits] = accepting(_H.CERTIFICATE, where="after CertificateRequest")
+
     params: ServerParameters
     request: CertificateRequest | None  # the server asked for our certificate
 
@@ -340,6 +355,8 @@ class ExpectCertificate:
 
 @dataclass(slots=True)
 class ExpectCertificateVerify:
+    accepts: ClassVar[MessageLimits] = accepting(_H.CERTIFICATE_VERIFY, where="after Certificate")
+
     params: ServerParameters
     request: CertificateRequest | None
     peer: PeerCertificates
@@ -365,6 +382,8 @@ class ExpectCertificateVerify:
 
 @dataclass(slots=True)
 class ExpectFinished:
+    accepts: ClassVar[MessageLimits] = accepting(_H.FINISHED, where="to end the server's flight")
+
     params: ServerParameters
     request: CertificateRequest | None
     peer_chain: tuple[x509.Certificate, ...]

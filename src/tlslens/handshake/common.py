@@ -19,6 +19,7 @@ from tlslens.errors import (
     UnexpectedMessage,
     UnsupportedExtension,
 )
+from tlslens.record.reassembly import MessageLimits, message_name
 from tlslens.wire.enums import ExtensionType, HandshakeType
 from tlslens.wire.messages import Certificate, HandshakeMessage
 
@@ -28,7 +29,29 @@ if TYPE_CHECKING:
 # Limits on what a peer controls.
 MAX_CERTIFICATE_CHAIN_LENGTH = 10
 MAX_CERTIFICATE_SIZE = 64 * 1024
-MAX_KEY_SHARES = 16
+
+_H = HandshakeType
+MAX_CLIENT_HELLO = 2 + 32 + (1 + 32) + (2 + 0xFFFE) + (1 + 0xFF) + (2 + 0xFFFF)
+"""The largest ClientHello body its vectors allow (about 128 KiB): every valid one is read."""
+MESSAGE_SIZE_LIMITS: dict[HandshakeType, int] = {
+    _H.CLIENT_HELLO: MAX_CLIENT_HELLO,
+    _H.SERVER_HELLO: 2 + 32 + (1 + 32) + 2 + 1 + (2 + 0xFFFF),
+    _H.NEW_SESSION_TICKET: 4 + 4 + (1 + 0xFF) + (2 + 0xFFFF) + (2 + 0xFFFE),
+    _H.END_OF_EARLY_DATA: 0,
+    _H.ENCRYPTED_EXTENSIONS: 2 + 0xFFFF,
+    _H.CERTIFICATE: 2**18,  # our own bound (a chain of MAX_CERTIFICATE_CHAIN_LENGTH fits in practice)
+    _H.CERTIFICATE_REQUEST: (1 + 0xFF) + (2 + 0xFFFF),
+    _H.CERTIFICATE_VERIFY: 2 + (2 + 0xFFFF),
+    _H.FINISHED: 64,  # Hash.length (48 at most): the state checks the exact length
+    _H.KEY_UPDATE: 1,
+}
+"""The largest body of each handshake message (RFC 8446 §4, from its vectors' upper bounds)."""
+
+
+def accepting(*types: HandshakeType, where: str) -> MessageLimits:
+    """The limits of a state that reads only ``types`` (``where`` completes its error messages)."""
+    return MessageLimits.of({t: MESSAGE_SIZE_LIMITS[t] for t in types}, where)
+
 DOWNGRADE_TLS12 = b"DOWNGRD\x01"
 DOWNGRADE_TLS11 = b"DOWNGRD\x00"
 HRR_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
@@ -37,6 +60,12 @@ M = TypeVar("M", bound=HandshakeMessage)
 
 
 class State(Protocol):
+    """A handshake state: what it accepts next (checked at each message's header, before its body is
+    buffered), and how it handles one message."""
+
+    @property
+    def accepts(self) -> MessageLimits: ...
+
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State: ...
 
 
@@ -52,9 +81,7 @@ def unexpected(message: HandshakeMessage, state: str) -> UnexpectedMessage:
 
 
 def _name(t: HandshakeType) -> str:
-    return "".join(p.capitalize() for p in t.name.split("_")).replace(
-        "Certificaterequest", "CertificateRequest"
-    )
+    return message_name(t)
 
 
 def parse_certificate_chain(ders: Sequence[bytes], who: str) -> tuple[x509.Certificate, ...]:

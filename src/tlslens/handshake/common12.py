@@ -9,17 +9,45 @@ it override.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import ClassVar
+
 from cryptography.hazmat.primitives import hashes
 
 from tlslens.crypto.key_schedule12 import MasterSecret12
 from tlslens.crypto.transcript import Transcript
 from tlslens.errors import HandshakeFailure, UnexpectedMessage
-from tlslens.handshake.common import State
+from tlslens.handshake.common import MAX_CLIENT_HELLO, MESSAGE_SIZE_LIMITS, State
 from tlslens.output import Output
 from tlslens.record.protection12 import Tls12RecordOpener, Tls12RecordSealer
+from tlslens.record.reassembly import MessageLimits
 from tlslens.wire.enums import ExtensionType, HandshakeType
+from tlslens.wire.messages import HandshakeMessage
+from tlslens.wire.messages12 import HelloRequest
 
 _T = ExtensionType
+_H = HandshakeType
+
+MESSAGE_SIZE_LIMITS12: dict[HandshakeType, int] = {
+    _H.HELLO_REQUEST: 0,
+    _H.CLIENT_HELLO: MAX_CLIENT_HELLO,  # (after the handshake: a renegotiation attempt, refused)
+    _H.SERVER_HELLO: MESSAGE_SIZE_LIMITS[_H.SERVER_HELLO],
+    _H.CERTIFICATE: MESSAGE_SIZE_LIMITS[_H.CERTIFICATE],
+    _H.SERVER_KEY_EXCHANGE: (1 + 2 + (1 + 0xFF)) + 2 + (2 + 0xFFFF),  # named-curve ECDHE, signed
+    _H.CERTIFICATE_REQUEST: (1 + 0xFF) + (2 + 0xFFFE) + (2 + 0xFFFF),
+    _H.SERVER_HELLO_DONE: 0,
+    _H.CLIENT_KEY_EXCHANGE: 1 + 0xFF,  # an ECDHE point
+    _H.CERTIFICATE_VERIFY: MESSAGE_SIZE_LIMITS[_H.CERTIFICATE_VERIFY],
+    _H.NEW_SESSION_TICKET: 4 + (2 + 0xFFFF),
+    _H.FINISHED: 64,  # (12 for our suites: the state checks the exact length)
+}
+"""The largest body of each TLS 1.2 handshake message (RFC 5246 §7.4, RFC 8422 §5, RFC 5077 §3.3)."""
+
+
+def accepting12(*types: HandshakeType, where: str) -> MessageLimits:
+    """The limits of a TLS 1.2 state that reads only ``types``."""
+    return MessageLimits.of({t: MESSAGE_SIZE_LIMITS12[t] for t in types}, where)
+
 
 MAX_TICKET_LIFETIME_HINT = 7 * 24 * 3600
 """A ticket lifetime hint above seven days is cut to seven days (as TLS 1.3 caps tickets)."""
@@ -48,12 +76,25 @@ SERVER_HELLO12_EXTENSIONS = frozenset(
 class Tls12State:
     """Base of the TLS 1.2 states. ChangeCipherSpec is a record of its own in TLS 1.2, but a step of
     the handshake: the connection hands it to ``handle_change_cipher_spec``, which only the states that
-    wait for it override."""
+    wait for it override. Each state says which handshake messages it reads next (``accepts``)."""
 
     __slots__ = ()
+    accepts: ClassVar[MessageLimits]
 
     def handle_change_cipher_spec(self, out: Output) -> State:
         raise UnexpectedMessage(f"unexpected ChangeCipherSpec ({_waiting_for(self)})")
+
+
+class ClientState12(Tls12State):
+    """RFC 5246 §7.4.1.1: a HelloRequest during the handshake is ignored (and not in the transcript)."""
+
+    __slots__ = ()
+    receive: Callable[[HandshakeMessage, bytes, Output], State]  # (each state defines it)
+
+    def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
+        if isinstance(message, HelloRequest):
+            return self
+        return self.receive(message, raw, out)
 
 
 def _waiting_for(state: object) -> str:
@@ -85,9 +126,7 @@ class HandshakeLog:
         return bytes(self._messages)
 
 
-def record_protection(
-    master: MasterSecret12, *, client: bool
-) -> tuple[Tls12RecordSealer, Tls12RecordOpener]:
+def record_protection(master: MasterSecret12, *, client: bool) -> tuple[Tls12RecordSealer, Tls12RecordOpener]:
     """The key block (RFC 5246 §6.3) as our sealer and the peer's opener."""
     keys = master.key_block()
     suite = master.suite
@@ -114,9 +153,12 @@ def message_name(msg_type: HandshakeType) -> str:
 __all__ = [
     "DEFAULT_SESSION_LIFETIME",
     "MAX_TICKET_LIFETIME_HINT",
+    "MESSAGE_SIZE_LIMITS12",
     "SERVER_HELLO12_EXTENSIONS",
+    "ClientState12",
     "HandshakeLog",
     "Tls12State",
+    "accepting12",
     "check_renegotiation_info",
     "record_protection",
 ]

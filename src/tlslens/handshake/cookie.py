@@ -1,14 +1,21 @@
 """HelloRetryRequest cookies (RFC 8446 §4.2.2): what lets a server forget a client between its two
-ClientHellos. The cookie carries the hash of ClientHello1 and what the HRR said, under an HMAC with the
-server's cookie secret, and expires after ``COOKIE_LIFETIME`` seconds.
+ClientHellos. The cookie carries the hash of ClientHello1, what the HRR said, and a digest of what the
+second ClientHello must repeat, under an HMAC with the server's cookie secret, and expires after
+``COOKIE_LIFETIME`` seconds.
 
-    cookie = version(1) || issued_at(8, ms) || suite(2) || group(2) || session_id<0..32>
-             || client_hello1_hash<32..64> || HMAC-SHA256(secret, all of the above)
+    cookie = version(1) || issued_at(8, ms) || suite(2) || group(2) || flags(1) || session_id<0..32>
+             || client_hello1_hash<32..64> || hello1_digest<32> || HMAC-SHA256(secret, all of the above)
+
+RFC 8446 §4.1.2: ClientHello2 is ClientHello1 except for key_share (one share, for the group the HRR
+named), early_data (removed), cookie (added), pre_shared_key (updated, or removed; never added) and
+padding. ``hello1_digest`` hashes everything else, in order, so a stateless server checks the rule
+without the first hello; flag ``_OFFERED_PSK`` says whether ClientHello1 offered a PSK. On the same
+connection the server also keeps ClientHello1, to name what changed (``describe_changes``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, hmac
@@ -17,15 +24,45 @@ from tlslens.crypto.suites import TLS13_SUITES
 from tlslens.crypto.transcript import Transcript
 from tlslens.errors import DecodeError, IllegalParameter
 from tlslens.handshake.common import HRR_RANDOM
-from tlslens.wire.enums import CipherSuite, NamedGroup, ProtocolVersion
-from tlslens.wire.extensions import Cookie, KeyShareHelloRetryRequest, SupportedVersionsServerHello
+from tlslens.wire.enums import CipherSuite, ExtensionType, NamedGroup, ProtocolVersion
+from tlslens.wire.extensions import (
+    Cookie,
+    EarlyData,
+    Extension,
+    KeyShareClientHello,
+    KeyShareHelloRetryRequest,
+    PreSharedKeyClientHello,
+    SupportedVersionsServerHello,
+    UnknownExtension,
+)
 from tlslens.wire.hello import ClientHello, ServerHello
 from tlslens.wire.messages import encode_handshake
 from tlslens.wire.reader import Reader, Writer
 
 COOKIE_LIFETIME = 60.0
-_VERSION = 1
+_VERSION = 2
 _MAC_LEN = 32
+_OFFERED_PSK = 0x01
+
+_T = ExtensionType
+# What ClientHello2 may change (RFC 8446 §4.1.2): left out of the digest (key_share's body only).
+_MAY_CHANGE = frozenset({_T.EARLY_DATA, _T.COOKIE, _T.PRE_SHARED_KEY, _T.PADDING})
+_KEY_SHARE_PLACE = UnknownExtension(_T.KEY_SHARE, b"")
+
+
+def _must_repeat(ch: ClientHello) -> tuple[Extension, ...]:
+    return tuple(
+        _KEY_SHARE_PLACE if e.ext_type == _T.KEY_SHARE else e
+        for e in ch.extensions or ()
+        if e.ext_type not in _MAY_CHANGE
+    )
+
+
+def hello1_digest(ch: ClientHello) -> bytes:
+    """SHA-256 of what a second ClientHello must repeat from this one (RFC 8446 §4.1.2)."""
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(encode_handshake(replace(ch, extensions=_must_repeat(ch))))
+    return digest.finalize()
 
 
 def build_hello_retry_request(
@@ -56,7 +93,7 @@ def seal_cookie(
     now: float,
     suite: CipherSuite,
     group: NamedGroup,
-    session_id: bytes,
+    client_hello1: ClientHello,
     client_hello1_hash: bytes,
 ) -> bytes:
     w = Writer()
@@ -64,8 +101,10 @@ def seal_cookie(
     w.uint(8, int(now * 1000))
     w.u16(suite)
     w.u16(group)
-    w.opaque(1, session_id)
+    w.u8(_OFFERED_PSK if client_hello1.extension(PreSharedKeyClientHello) is not None else 0)
+    w.opaque(1, client_hello1.legacy_session_id)
     w.opaque(1, client_hello1_hash)
+    w.bytes(hello1_digest(client_hello1))
     body = w.getvalue()
     return body + _mac(secret, body).finalize()
 
@@ -78,12 +117,32 @@ class RetryCookie:
     group: NamedGroup
     session_id: bytes
     client_hello1_hash: bytes
+    hello1_digest: bytes
+    offered_psk: bool
     cookie: bytes
 
+    def check_second_hello(self, second: ClientHello, first: ClientHello | None = None) -> None:
+        """RFC 8446 §4.1.2: ``second`` repeats ClientHello1 but for what may change; IllegalParameter
+        otherwise (naming the change when ``first``, ClientHello1 itself, is at hand)."""
+        if second.extension(EarlyData) is not None:
+            raise IllegalParameter("second ClientHello offers early data (none after a HelloRetryRequest)")
+        if second.extension(PreSharedKeyClientHello) is not None and not self.offered_psk:
+            raise IllegalParameter("second ClientHello adds a pre_shared_key the first did not offer")
+        ks = second.extension(KeyShareClientHello)
+        if ks is None or [e.group for e in ks.client_shares] != [self.group]:
+            raise IllegalParameter(
+                f"second ClientHello must carry one key share, for {self.group.iana_name} as asked"
+            )
+        if hello1_digest(second) != self.hello1_digest:  # (not a secret: the cookie's MAC covers it)
+            changed = describe_changes(first, second) if first is not None else None
+            raise IllegalParameter(
+                f"second ClientHello changed {changed or 'what RFC 8446 §4.1.2 keeps fixed'}"
+                " since the first (only key_share, early_data, cookie, pre_shared_key and padding may)"
+            )
+
     def rebuild_transcript(self, second_hello: ClientHello) -> Transcript:
-        """message_hash(ClientHello1) || HelloRetryRequest, ready for ClientHello2."""
-        if second_hello.legacy_session_id != self.session_id:
-            raise IllegalParameter("second ClientHello changed legacy_session_id")
+        """message_hash(ClientHello1) || HelloRetryRequest, ready for ClientHello2 (which
+        ``check_second_hello`` has compared with ClientHello1, legacy_session_id included)."""
         suite = TLS13_SUITES[self.suite]
         transcript = Transcript.from_client_hello1_hash(suite.hash, self.client_hello1_hash)
         hrr = build_hello_retry_request(self.session_id, self.suite, self.group, self.cookie)
@@ -103,14 +162,31 @@ def open_cookie(secret: bytes, cookie: bytes, now: float) -> RetryCookie:
     try:
         r = Reader(body)
         version, issued_ms = r.u8(), r.uint(8)
-        suite, group = CipherSuite(r.u16()), NamedGroup(r.u16())
-        session_id, ch1_hash = r.opaque(1), r.opaque(1)
+        if version != _VERSION:
+            raise IllegalParameter("cookie from another version of this server")
+        suite, group, flags = CipherSuite(r.u16()), NamedGroup(r.u16()), r.u8()
+        session_id, ch1_hash, ch1_digest = r.opaque(1), r.opaque(1), r.bytes(32)
         r.expect_end("cookie")
     except DecodeError as exc:  # only possible if our own format changed under a valid MAC
         raise IllegalParameter(f"cookie does not parse: {exc}") from None
-    if version != _VERSION or suite not in TLS13_SUITES:
-        raise IllegalParameter("cookie from another version of this server")
+    if suite not in TLS13_SUITES:
+        raise IllegalParameter("cookie names a suite this server does not have")
     age = now - issued_ms / 1000
     if not -1.0 <= age <= COOKIE_LIFETIME:
         raise IllegalParameter(f"cookie is {age:.0f} s old (lifetime {COOKIE_LIFETIME:.0f} s)")
-    return RetryCookie(suite, group, session_id, ch1_hash, cookie)
+    return RetryCookie(suite, group, session_id, ch1_hash, ch1_digest, bool(flags & _OFFERED_PSK), cookie)
+
+
+def describe_changes(first: ClientHello, second: ClientHello) -> str | None:
+    """What ``second`` changed of ``first`` that RFC 8446 §4.1.2 keeps fixed, in words (None: nothing)."""
+    fields = ("legacy_version", "random", "legacy_session_id", "cipher_suites", "legacy_compression_methods")
+    changed = [f for f in fields if getattr(first, f) != getattr(second, f)]
+    before, after = _must_repeat(first), _must_repeat(second)
+    types_before, types_after = [e.ext_type for e in before], [e.ext_type for e in after]
+    by_type = {e.ext_type: e for e in after}
+    changed += [f"{t.name.lower()} (added)" for t in types_after if t not in types_before]
+    changed += [f"{t.name.lower()} (removed)" for t in types_before if t not in types_after]
+    changed += [f"{e.ext_type.name.lower()}" for e in before if by_type.get(e.ext_type, e) != e]
+    if not changed and types_before != types_after:
+        changed.append("the order of its extensions")
+    return ", ".join(changed) or None

@@ -14,6 +14,7 @@ never accepted in place of one), and only with the extended master secret. A Ser
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from cryptography import x509
 
@@ -25,7 +26,7 @@ from tlslens.crypto.suites12 import TLS12_SUITES
 from tlslens.errors import UnexpectedMessage
 from tlslens.events import HandshakeCompleted
 from tlslens.handshake.common import DOWNGRADE_TLS12, State, expect, parse_certificate_chain
-from tlslens.handshake.common12 import HandshakeLog, Tls12State, record_protection
+from tlslens.handshake.common12 import HandshakeLog, Tls12State, accepting12, record_protection
 from tlslens.handshake.peer_certificate import PeerCertificates
 from tlslens.handshake.server_negotiation12 import Negotiated12, negotiate12
 from tlslens.handshake.traffic12 import ServerTraffic12
@@ -41,8 +42,9 @@ from tlslens.handshake.verify import (
 )
 from tlslens.output import Output
 from tlslens.record.protection12 import Tls12RecordOpener, Tls12RecordSealer
+from tlslens.record.reassembly import MessageLimits
 from tlslens.session.tickets import TicketContents
-from tlslens.wire.enums import ClientCertificateType, ECPointFormat, ProtocolVersion
+from tlslens.wire.enums import ClientCertificateType, ECPointFormat, HandshakeType, ProtocolVersion
 from tlslens.wire.extensions import (
     ALPN,
     ECPointFormats,
@@ -67,6 +69,7 @@ from tlslens.wire.messages12 import (
 )
 
 _TLS1_2 = ProtocolVersion.TLS1_2
+_H = HandshakeType
 CLIENT_RANDOM = "CLIENT_RANDOM"
 
 
@@ -242,6 +245,10 @@ def _new_ticket(
 
 @dataclass(slots=True)
 class ExpectClientCertificate(Tls12State):
+    accepts: ClassVar[MessageLimits] = accepting12(
+        _H.CERTIFICATE, where="after ServerHelloDone (we asked for a certificate)"
+    )
+
     srv: Server12
     share: KeyShare = field(repr=False)
 
@@ -265,6 +272,8 @@ class ExpectClientCertificate(Tls12State):
 
 @dataclass(slots=True)
 class ExpectClientKeyExchange(Tls12State):
+    accepts: ClassVar[MessageLimits] = accepting12(_H.CLIENT_KEY_EXCHANGE, where="after ServerHelloDone")
+
     srv: Server12
     share: KeyShare = field(repr=False)
     # How the client is authenticated so far: not at all where allowed (a ClientAuth token), or by a
@@ -313,6 +322,10 @@ class _Keyed:
 
 @dataclass(slots=True)
 class ExpectCertificateVerify(Tls12State):
+    accepts: ClassVar[MessageLimits] = accepting12(
+        _H.CERTIFICATE_VERIFY, where="after ClientKeyExchange (the client sent a certificate)"
+    )
+
     keyed: _Keyed
     peer: PeerCertificates
 
@@ -337,6 +350,8 @@ class ExpectCertificateVerify(Tls12State):
 
 @dataclass(slots=True)
 class ExpectChangeCipherSpec(Tls12State):
+    accepts: ClassVar[MessageLimits] = MessageLimits.of({}, "while waiting for the client's ChangeCipherSpec")
+
     keyed: _Keyed
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
@@ -349,6 +364,8 @@ class ExpectChangeCipherSpec(Tls12State):
 
 @dataclass(slots=True)
 class ExpectFinished(Tls12State):
+    accepts: ClassVar[MessageLimits] = accepting12(_H.FINISHED, where="after the client's ChangeCipherSpec")
+
     keyed: _Keyed
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:

@@ -1,6 +1,6 @@
 """The TLS 1.3 server handshake (RFC 8446 §4), one class per state.
 
-    ExpectClientHello ─(no fitting key share)─► HelloRetryRequest ─► ExpectClientHello (with cookie)
+    ExpectClientHello ─(no key share we accept)─► HelloRetryRequest ─► ExpectClientHello (with cookie)
             │
             ▼  ServerHello, {EncryptedExtensions}      send_server_parameters
             │  [{CertificateRequest}], {Certificate}, {CertificateVerify}      send_certificate
@@ -17,6 +17,7 @@ client was authenticated (``CertAndSig``, ``Resumed`` or ``NoClientCertificate``
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import ClassVar
 
 from cryptography import x509
 
@@ -29,7 +30,7 @@ from tlslens.crypto.transcript import Transcript
 from tlslens.errors import IllegalParameter, InternalError
 from tlslens.events import HandshakeCompleted
 from tlslens.handshake import server12
-from tlslens.handshake.common import State, expect
+from tlslens.handshake.common import State, accepting, expect
 from tlslens.handshake.cookie import build_hello_retry_request, open_cookie, seal_cookie
 from tlslens.handshake.peer_certificate import (
     PeerCertificates,
@@ -42,7 +43,7 @@ from tlslens.handshake.server_psk import (
     choose_psk,
     decide_early_data,
     early_data_extension_ok,
-    ticket_messages,
+    send_tickets,
 )
 from tlslens.handshake.traffic import ServerTraffic
 from tlslens.handshake.verify import (
@@ -54,7 +55,8 @@ from tlslens.handshake.verify import (
     verify_no_client_certificate,
 )
 from tlslens.output import Output
-from tlslens.wire.enums import ExtensionType, ProtocolVersion
+from tlslens.record.reassembly import MessageLimits
+from tlslens.wire.enums import ExtensionType, HandshakeType, ProtocolVersion
 from tlslens.wire.extensions import (
     ALPN,
     Cookie,
@@ -79,7 +81,11 @@ from tlslens.wire.messages import (
     HandshakeMessage,
 )
 
+_H = HandshakeType
 _TLS13 = SupportedVersionsServerHello(ProtocolVersion.TLS1_3)
+# Before a ClientHello only a ClientHello may arrive, within the ClientHello limit (hardening 2).
+_FIRST_HELLO = accepting(_H.CLIENT_HELLO, where="from the client")
+_SECOND_HELLO = accepting(_H.CLIENT_HELLO, where="after HelloRetryRequest")
 _REQUESTED_ENTRY_EXTENSIONS: frozenset[ExtensionType] = frozenset()  # our CertificateRequest asks for none
 
 
@@ -107,6 +113,11 @@ class ExpectClientHello:
 
     config: ServerConfig
     after_retry: bool = False
+    first: ClientHello | None = None  # after our HRR on this connection: ClientHello1 (to name changes)
+
+    @property
+    def accepts(self) -> MessageLimits:
+        return _SECOND_HELLO if self.after_retry else _FIRST_HELLO
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
         ch = expect(
@@ -125,7 +136,11 @@ class ExpectClientHello:
         retry = None
         if cookie_ext is not None:
             # A second ClientHello: everything we need to continue is in the cookie (stateless HRR).
+            # 0-RTT records sent with the first one were skipped until now; from here on a record that
+            # does not open is bad_record_mac (RFC 8446 §4.2.10: no early data after a HelloRetryRequest).
+            out.skip_early_data(0)
             retry = open_cookie(config.cookie_secret, cookie_ext.cookie, config.provider.now())
+            retry.check_second_hello(ch, self.first)  # RFC 8446 §4.1.2: what may change, and no more
             transcript = retry.rebuild_transcript(ch)
         elif self.after_retry:
             raise IllegalParameter("second ClientHello without the cookie we sent")
@@ -166,7 +181,7 @@ class ExpectClientHello:
             now=config.provider.now(),
             suite=chosen.suite.code,
             group=chosen.group,
-            session_id=ch.legacy_session_id,
+            client_hello1=ch,
             client_hello1_hash=client_hello1_hash,
         )
         out.send(build_hello_retry_request(ch.legacy_session_id, chosen.suite.code, chosen.group, cookie))
@@ -178,10 +193,10 @@ class ExpectClientHello:
             offered = ", ".join(g.iana_name for g in chosen.client_share_groups) or "no groups"
             out.decide(
                 "hello_retry_request",
-                f"HelloRetryRequest: client sent key shares for {offered} only;"
-                f" server prefers {chosen.group.iana_name}, which the client supports",
+                f"HelloRetryRequest: client sent key shares for {offered}, none in a group the server"
+                f" accepts; asking for {chosen.group.iana_name}, which the client supports",
             )
-        return ExpectClientHello(config, after_retry=True)
+        return ExpectClientHello(config, after_retry=True, first=ch)
 
 
 def _send_server_flight(
@@ -338,6 +353,8 @@ def _skip_limit(config: ServerConfig) -> int:
 class ExpectEndOfEarlyData:
     """0-RTT accepted: early data arrives as EarlyDataReceived until EndOfEarlyData (RFC 8446 §4.5)."""
 
+    accepts: ClassVar[MessageLimits] = accepting(_H.END_OF_EARLY_DATA, where="during 0-RTT")
+
     hs: ServerHandshake
     auth: Resumed
     client_chain: tuple[x509.Certificate, ...]  # from the ticket
@@ -353,6 +370,8 @@ class ExpectEndOfEarlyData:
 
 @dataclass(slots=True)
 class ExpectClientCertificate:
+    accepts: ClassVar[MessageLimits] = accepting(_H.CERTIFICATE, where="after the server's Finished")
+
     hs: ServerHandshake
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
@@ -376,6 +395,8 @@ class ExpectClientCertificate:
 
 @dataclass(slots=True)
 class ExpectClientCertificateVerify:
+    accepts: ClassVar[MessageLimits] = accepting(_H.CERTIFICATE_VERIFY, where="after the client Certificate")
+
     hs: ServerHandshake
     peer: PeerCertificates
 
@@ -395,6 +416,8 @@ class ExpectClientCertificateVerify:
 
 @dataclass(slots=True)
 class ExpectClientFinished:
+    accepts: ClassVar[MessageLimits] = accepting(_H.FINISHED, where="from the client")
+
     hs: ServerHandshake
     client_auth: ClientAuth
     client_chain: tuple[x509.Certificate, ...]
@@ -411,14 +434,8 @@ class ExpectClientFinished:
         out.set_read_key(suite, hs.client_ap_secret, keylog.CLIENT_TRAFFIC_SECRET_0)
         out.handshake_finished()
         chosen = hs.chosen
-        if hs.config.tickets and hs.psk is None:
-            client_der = self.client_chain_der or None
-            for ticket in ticket_messages(
-                hs.config, suite, resumption_secret, chosen.server_name, chosen.alpn_protocol, client_der
-            ):
-                out.send(ticket)
-            if out.tracing:
-                out.decide("tickets", f"sent {hs.config.tickets} session tickets")
+        if hs.config.tickets:
+            send_tickets(hs.config, chosen, hs.psk, resumption_secret, self.client_chain_der, out)
         out.emit(
             HandshakeCompleted(
                 version=ProtocolVersion.TLS1_3,

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tlslens.config import CertifiedKey, ServerConfig
+from tlslens.crypto.groups import SHARE_LENGTHS
 from tlslens.crypto.suites import TLS13_SUITES, Tls13Suite
 from tlslens.errors import (
     HandshakeFailure,
@@ -22,7 +23,6 @@ from tlslens.errors import (
     NoApplicationProtocol,
     ProtocolVersionMismatch,
 )
-from tlslens.handshake.common import MAX_KEY_SHARES
 from tlslens.output import Output
 from tlslens.wire.enums import CipherSuite, CompressionMethod, NamedGroup, ProtocolVersion, SignatureScheme
 from tlslens.wire.extensions import (
@@ -61,7 +61,13 @@ _LEGACY = (ProtocolVersion.TLS1_2, ProtocolVersion.TLS1_1, ProtocolVersion.TLS1_
 
 def choose_version(config: ServerConfig, ch: ClientHello, out: Output) -> ProtocolVersion:
     """The newest version both speak: from supported_versions (RFC 8446 §4.2.1), else legacy_version
-    (a TLS 1.2 client). TLS_FALLBACK_SCSV from a client whose best is below ours is refused (RFC 7507)."""
+    (a TLS 1.2 client). TLS_FALLBACK_SCSV from a client whose best is below ours is refused (RFC 7507).
+    RFC 8446 Appendix D.5: a legacy_version of 0x0300 (SSL 3.0) or less aborts the handshake, whatever
+    supported_versions offers."""
+    if ch.legacy_version <= ProtocolVersion.SSL3:
+        raise ProtocolVersionMismatch(
+            f"ClientHello.legacy_version is 0x{ch.legacy_version:04x}: 0x0300 or lower is refused"
+        )
     sv = ch.extension(SupportedVersionsClientHello)
     if sv is not None:
         offered = tuple(v for v in sv.versions if v.known)
@@ -136,25 +142,43 @@ def negotiate(config: ServerConfig, ch: ClientHello, out: Output) -> Negotiated:
     if sg is None or ks is None:
         missing = "supported_groups" if sg is None else "key_share"
         raise MissingExtension(f"ClientHello has no {missing} (needed without a PSK)")
+    # Groups we do not know are ignored, however many there are (RFC 8446 §4.2.7, §9.3): the lists are
+    # bounded by the ClientHello's size, and every check here is linear in them.
     client_groups = sg.named_group_list
-    if len(ks.client_shares) > MAX_KEY_SHARES:
-        raise IllegalParameter(f"{len(ks.client_shares)} key shares (limit {MAX_KEY_SHARES})")
+    client_group_set = frozenset(client_groups)
     share_groups = tuple(e.group for e in ks.client_shares)
     if len(set(share_groups)) != len(share_groups):
         raise IllegalParameter("two key shares for the same group")
-    if any(g not in client_groups for g in share_groups):
+    if not client_group_set.issuperset(share_groups):
         raise IllegalParameter("a key share for a group missing from supported_groups")
+    for entry in ks.client_shares:  # RFC 8446 §4.2.8.2: each group fixes its share's length
+        sizes = SHARE_LENGTHS.get(entry.group)
+        if sizes is not None and len(entry.key_exchange) != sizes[0]:
+            raise IllegalParameter(
+                f"client {entry.group.iana_name} key share is {len(entry.key_exchange)} octets,"
+                f" expected {sizes[0]}"
+            )
+    # A share the client already sent wins over a round trip: the first group in our preference among
+    # those it sent shares for; a HelloRetryRequest (client_share None) only when no share fits, for our
+    # first choice among the groups it supports (as OpenSSL, Go and rustls choose).
     groups = tuple(config.groups)
-    group = next((g for g in groups if g in client_groups), None)
-    if group is None:
+    common = [g for g in groups if g in client_group_set]
+    if not common:
         raise HandshakeFailure(
             f"no group in common: client supports {_names(client_groups)}; server accepts {_names(groups)}"
         )
-    client_share = next((e.key_exchange for e in ks.client_shares if e.group == group), None)
+    shares = {e.group: e.key_exchange for e in ks.client_shares}
+    group = next((g for g in common if g in shares), common[0])
+    client_share = shares.get(group)
     if out.tracing and client_share is not None:
-        out.decide(
-            "group", f"chose {group.iana_name}: first in server preference; the client sent its key share"
-        )
+        if group is common[0]:
+            why = "first in server preference; the client sent its key share"
+        else:
+            why = (
+                f"the client sent its key share (the server prefers {common[0].iana_name},"
+                " but a share in hand saves a HelloRetryRequest)"
+            )
+        out.decide("group", f"chose {group.iana_name}: {why}")
     # 4. Certificate and signature scheme.
     sa = ch.extension(SignatureAlgorithms)
     if sa is None:

@@ -2,12 +2,14 @@
 
 ``choose_psk`` decides whether a ClientHello's ticket resumes the session, and whether its early data
 is accepted; every refusal falls back to a full handshake (or to skipping the early data), never to a
-failure, except a binder that does not verify (decrypt_error). ``ticket_messages`` issues tickets.
+failure, except a binder that does not verify (decrypt_error). ``send_tickets`` issues tickets after
+every handshake, full or resumed.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from tlslens.config import ServerConfig
 from tlslens.crypto import key_schedule
@@ -29,6 +31,9 @@ from tlslens.wire.extensions import (
 )
 from tlslens.wire.hello import ClientHello
 from tlslens.wire.messages import NewSessionTicket
+
+if TYPE_CHECKING:
+    from tlslens.handshake.server_negotiation import Negotiated
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,12 +185,17 @@ def ticket_messages(
     server_name: str | None,
     alpn: bytes | None,
     client_certificates: tuple[bytes, ...] | None,
+    *,
+    max_lifetime: int | None = None,
 ) -> list[NewSessionTicket]:
-    """``config.tickets`` NewSessionTickets, each with its own nonce (and so its own PSK)."""
+    """``config.tickets`` NewSessionTickets, each with its own nonce (and so its own PSK), valid for the
+    configured lifetime (at most what the ticket keys guarantee, and ``max_lifetime`` when given)."""
     provider = config.provider
     now = provider.now()
     ring = config.effective_ticket_keys
     lifetime = min(config.ticket_lifetime, int(ring.guaranteed_lifetime))
+    if max_lifetime is not None:
+        lifetime = min(lifetime, max_lifetime)
     max_early = config.max_early_data_size
     messages = []
     for i in range(config.tickets):
@@ -205,3 +215,41 @@ def ticket_messages(
         extensions = (EarlyDataNewSessionTicket(max_early),) if max_early else ()
         messages.append(NewSessionTicket(lifetime, age_add, nonce, ring.seal(contents, now=now), extensions))
     return messages
+
+
+def send_tickets(
+    config: ServerConfig,
+    chosen: Negotiated,
+    psk: PskChoice | None,
+    resumption_secret: bytes,
+    client_chain_der: tuple[bytes, ...],
+    out: Output,
+) -> None:
+    """NewSessionTickets after every handshake, full or resumed (RFC 8446 §4.6.1). A resumed session's
+    tickets carry its client certificates on, and live no longer than the ticket that was resumed: the
+    keying material of one full handshake has a bounded total lifetime, as §4.6.1 recommends."""
+    client_der = client_chain_der or None
+    max_lifetime = None
+    if psk is not None:
+        contents = psk.contents
+        client_der = contents.client_certificates
+        max_lifetime = int(contents.created_at + contents.lifetime - config.provider.now())
+        if max_lifetime < 1:
+            out.decide("tickets", "sent no tickets: the resumed session's lifetime is over")
+            return
+    tickets = ticket_messages(
+        config,
+        chosen.suite,
+        resumption_secret,
+        chosen.server_name,
+        chosen.alpn_protocol,
+        client_der,
+        max_lifetime=max_lifetime,
+    )
+    for ticket in tickets:
+        out.send(ticket)
+    if out.tracing:
+        text = f"sent {len(tickets)} session tickets"
+        if psk is not None and tickets:
+            text += f" (valid {tickets[0].ticket_lifetime} s: no longer than the ticket this session resumed)"
+        out.decide("tickets", text)

@@ -7,18 +7,22 @@ traffic state can only be built from proof tokens (``handshake/verify.py``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from tlslens.config import ClientConfig
 from tlslens.crypto.key_schedule import export_keying_material
 from tlslens.crypto.suites import Tls13Suite
 from tlslens.errors import IllegalParameter, UnexpectedMessage
 from tlslens.events import KeyUpdated, SessionTicketReceived
-from tlslens.handshake.common import State, unexpected
+from tlslens.handshake.common import State, accepting, unexpected
 from tlslens.handshake.verify import ClientAuth, FinishedVerified, ServerAuth
 from tlslens.output import Output
+from tlslens.record.reassembly import MessageLimits
 from tlslens.session.cache import Session
-from tlslens.wire.enums import KeyUpdateRequest
+from tlslens.wire.enums import HandshakeType, KeyUpdateRequest
 from tlslens.wire.messages import HandshakeMessage, KeyUpdate, NewSessionTicket
+
+_H = HandshakeType
 
 
 def handle_key_update(message: KeyUpdate, out: Output) -> None:
@@ -36,6 +40,10 @@ MAX_TICKETS_PER_CONNECTION = 32
 
 @dataclass(slots=True)
 class ClientTraffic:
+    accepts: ClassVar[MessageLimits] = accepting(
+        _H.NEW_SESSION_TICKET, _H.KEY_UPDATE, where="after the handshake"
+    )
+
     suite: Tls13Suite
     exporter_secret: bytes = field(repr=False)
     resumption_secret: bytes = field(repr=False)
@@ -92,6 +100,8 @@ class ClientTraffic:
 
 @dataclass(slots=True)
 class ServerTraffic:
+    accepts: ClassVar[MessageLimits] = accepting(_H.KEY_UPDATE, where="after the handshake")
+
     suite: Tls13Suite
     exporter_secret: bytes = field(repr=False)
     resumption_secret: bytes = field(repr=False)

@@ -9,16 +9,20 @@ so a flood ends it. Both states can only be built from proof tokens (``handshake
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from tlslens.crypto.key_schedule12 import MasterSecret12
 from tlslens.handshake.common import State, unexpected
-from tlslens.handshake.common12 import Tls12State
+from tlslens.handshake.common12 import Tls12State, accepting12
 from tlslens.handshake.verify import ClientAuth, FinishedVerified, ServerAuth
 from tlslens.output import Output
-from tlslens.wire.enums import AlertDescription, AlertLevel
+from tlslens.record.reassembly import MessageLimits
+from tlslens.wire.enums import AlertDescription, AlertLevel, HandshakeType
 from tlslens.wire.hello import ClientHello
 from tlslens.wire.messages import HandshakeMessage
 from tlslens.wire.messages12 import HelloRequest
+
+_H = HandshakeType
 
 
 def _refuse_renegotiation(out: Output, what: str) -> None:
@@ -29,6 +33,8 @@ def _refuse_renegotiation(out: Output, what: str) -> None:
 
 @dataclass(slots=True)
 class ClientTraffic12(Tls12State):
+    accepts: ClassVar[MessageLimits] = accepting12(_H.HELLO_REQUEST, where="after the handshake")
+
     master: MasterSecret12 = field(repr=False)
     server_auth: ServerAuth
     fin_ok: FinishedVerified
@@ -45,6 +51,8 @@ class ClientTraffic12(Tls12State):
 
 @dataclass(slots=True)
 class ServerTraffic12(Tls12State):
+    accepts: ClassVar[MessageLimits] = accepting12(_H.CLIENT_HELLO, where="after the handshake")
+
     master: MasterSecret12 = field(repr=False)
     client_auth: ClientAuth
     fin_ok: FinishedVerified

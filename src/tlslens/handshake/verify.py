@@ -192,7 +192,11 @@ def resumed_by_session12(fin_ok: FinishedVerified, master_secret_from_session: b
 def verify_finished(
     suite: Tls13Suite, base_secret: bytes, transcript_hash: bytes, verify_data: bytes
 ) -> FinishedVerified:
-    """RFC 8446 §4.4.4, compared in constant time."""
+    """RFC 8446 §4.4.4, compared in constant time. verify_data is Hash.length bytes: another length is
+    a malformed message (decode_error, §6), not a wrong MAC."""
+    if len(verify_data) != suite.hash.digest_size:
+        size = suite.hash.digest_size
+        raise DecodeError(f"Finished of {len(verify_data)} bytes (the suite's hash has {size})")
     expected = finished_verify_data(suite, base_secret, transcript_hash)
     if not hmac.compare_digest(expected, verify_data):
         raise DecryptError("Finished verify_data does not match the transcript")

@@ -11,11 +11,13 @@ deframes, opens protected records, and routes each by content type:
   TLS 1.2 (``use_tls12``) it is a real message, yielded like handshake content (``CHANGE_CIPHER_SPEC``),
   and once the peer's keys are in force every record type is protected.
 
-It also enforces the flood limits a peer could abuse (empty records, CCS, KeyUpdates without data) and
+It also enforces the flood limits a peer could abuse (empty records, CCS, warning alerts, KeyUpdates
+without data; the answers to our own KeyUpdate requests do not count) and
 the server's 0-RTT record policy (RFC 8446 §4.2.10): accepted early data is taken up to the ticket's
 ``max_early_data_size``; refused early data (records that do not decrypt under the handshake key, or
 that arrive before a second ClientHello) is skipped up to a bound, and the first record that does
-decrypt ends the skipping. Every budget is bounded, so a peer cannot make us skip or buffer without end.
+decrypt, or a second ClientHello, ends the skipping. Every budget is bounded, so a peer cannot make us
+skip or buffer without end.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ _CLOSED = ConnectionState.CLOSED
 MAX_KEY_UPDATES_WITHOUT_DATA = 32
 """KeyUpdates (TLS 1.2: HelloRequests, renegotiation attempts) in a row without application data before
 we call it a flood."""
+MAX_WARNING_ALERTS = 32
+"""Warning alerts that close nothing (user_canceled) a connection takes; more is a flood."""
 
 CHANGE_CIPHER_SPEC = ChangeCipherSpec()
 """What ``feed`` yields for a TLS 1.2 ChangeCipherSpec."""
@@ -59,11 +63,13 @@ class Inbound:
         "_accept_early",
         "_ccs_count",
         "_ccs_tolerated",
+        "_key_update_answers",
         "_key_updates",
         "_life",
         "_records",
         "_skip_early",
         "_tls12",
+        "_warnings",
         "events",
         "tracing",
     )
@@ -76,6 +82,8 @@ class Inbound:
         self._ccs_tolerated = True  # until the peer's Finished (RFC 8446 §5)
         self._ccs_count = 0
         self._key_updates = 0
+        self._key_update_answers = 0  # KeyUpdates we asked the peer for and it has not sent yet
+        self._warnings = 0  # user_canceled alerts so far
         self._accept_early = 0  # 0-RTT bytes we still take
         self._skip_early = 0  # bytes of refused 0-RTT records we may still skip
         self._tls12 = False
@@ -100,7 +108,14 @@ class Inbound:
         """TLS 1.2 was negotiated: ChangeCipherSpec is a message, and every record type gets protected."""
         self._tls12 = True
 
+    def expect_key_update_answer(self) -> None:
+        """We sent KeyUpdate(update_requested): the peer's answer is ours, not its flood."""
+        self._key_update_answers += 1
+
     def count_key_update(self) -> None:
+        if self._key_update_answers:  # (a peer that coalesces answers leaves credit unused: harmless)
+            self._key_update_answers -= 1
+            return
         self._key_updates += 1
         if self._key_updates > MAX_KEY_UPDATES_WITHOUT_DATA:
             raise UnexpectedMessage(f"more than {MAX_KEY_UPDATES_WITHOUT_DATA} KeyUpdates without data")
@@ -146,12 +161,12 @@ class Inbound:
                     raise UnexpectedMessage(
                         f"more than {MAX_CONSECUTIVE_EMPTY_RECORDS} empty records in a row"
                     )
-                if inner_type == _HANDSHAKE:
-                    if not content:
-                        raise UnexpectedMessage("zero-length handshake fragment")
-                    yield content
-                elif inner_type == app_data:
+                if inner_type == app_data:
                     self._application_data(content)
+                elif not content:  # RFC 8446 §5.4: a protected handshake or alert record with no content
+                    raise UnexpectedMessage(f"zero-length {ContentType(inner_type).name.lower()} record")
+                elif inner_type == _HANDSHAKE:
+                    yield content
                 else:
                     self._alert(content)
             else:
@@ -258,9 +273,14 @@ class Inbound:
             return
         self.events.append(AlertReceived(level, description))
         if description == AlertDescription.USER_CANCELED:
+            # Carries nothing and closes nothing (close_notify should follow): counted like empty
+            # records and CCS, so a peer cannot keep us reading them without end.
+            self._warnings += 1
+            if self._warnings > MAX_WARNING_ALERTS:
+                raise UnexpectedMessage(f"more than {MAX_WARNING_ALERTS} warning alerts (user_canceled)")
             return
         # RFC 8446 §6.2: every other alert is an error alert, whatever its level says.
         raise FatalAlert(description)
 
 
-__all__ = ["MAX_KEY_UPDATES_WITHOUT_DATA", "Inbound"]
+__all__ = ["MAX_KEY_UPDATES_WITHOUT_DATA", "MAX_WARNING_ALERTS", "Inbound"]

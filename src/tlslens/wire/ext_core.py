@@ -114,7 +114,10 @@ class SupportedVersionsServerHello:
 
 @dataclass(frozen=True, slots=True)
 class KeyShareEntry:
-    """``struct { NamedGroup group; opaque key_exchange<1..2^16-1>; } KeyShareEntry;``"""
+    """``struct { NamedGroup group; opaque key_exchange<1..2^16-1>; } KeyShareEntry;``
+
+    An empty key_exchange decodes: the handshake checks every share's length against its group and
+    answers illegal_parameter (as tlsfuzzer and RFC 8446 §4.2.8.2 peers expect), not decode_error."""
 
     group: NamedGroup
     key_exchange: bytes
@@ -125,7 +128,7 @@ class KeyShareEntry:
 
     @classmethod
     def decode(cls, r: Reader) -> Self:
-        return cls(NamedGroup(r.u16()), r.opaque(2, min_len=1, what="key_exchange"))
+        return cls(NamedGroup(r.u16()), r.opaque(2, what="key_exchange"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,9 +34,9 @@ from tlslens.wire.messages import Finished, encode_handshake
 
 G = NamedGroup
 
-# A client that sends an x25519 share only, and a server that prefers secp384r1: a HelloRetryRequest.
+# A client that sends an x25519 share only, and a server that takes secp384r1 only: a HelloRetryRequest.
 HRR_CLIENT = {"groups": (G.X25519, G.SECP384R1), "key_share_groups": (G.X25519,)}
-HRR_SERVER = {"groups": (G.SECP384R1, G.X25519)}
+HRR_SERVER = {"groups": (G.SECP384R1,)}
 
 
 @dataclass

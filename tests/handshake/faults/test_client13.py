@@ -76,8 +76,8 @@ SERVER_HELLO = "handshake/client13.py:ExpectServerHello.handle"
 SERVER_HELLO12 = "handshake/client12.py:receive_server_hello"
 ENCRYPTED_EXTENSIONS = "handshake/client13.py:ExpectEncryptedExtensions.handle"
 ALLOWED_EXTENSIONS = "handshake/common.py:check_allowed_extensions"
-EXPECT = "handshake/common.py:expect"
-KEY_CHANGE = "connection.py:_Connection._handshake_data"
+REFUSE_AT_HEADER = "record/reassembly.py:MessageLimits.refuse"  # each state names what it accepts
+KEY_CHANGE = "record/reassembly.py:HandshakeReassembler.check_aligned"  # (from RecordLayer.set_read_key)
 
 
 def sh(fn: Callable[[ServerHello], object]) -> Tamper:
@@ -310,7 +310,7 @@ FINISHED_FAULTS = [  # RFC 8446 §4.4.4
     Fault(
         id="finished-short_verify_data",
         fails="client",
-        raises=DecryptError,
+        raises=DecodeError,  # the wrong length is a malformed message (RFC 8446 §4.4.4, §6)
         site="handshake/verify.py:verify_finished",
         tamper=replacing(Finished, lambda m: Finished(m.verify_data[:-1])),
     ),
@@ -321,7 +321,7 @@ ORDER_FAULTS = [  # unexpected_message in every client state
         id="order-encrypted_extensions_instead_of_server_hello",
         fails="client",
         raises=UnexpectedMessage,
-        site=EXPECT,
+        site=REFUSE_AT_HEADER,
         tamper=sh(lambda m: EncryptedExtensions(())),
     ),
     Fault(  # both in one record: the second one follows a key change (RFC 8446 §5.1)
@@ -335,21 +335,21 @@ ORDER_FAULTS = [  # unexpected_message in every client state
         id="order-certificate_without_encrypted_extensions",
         fails="client",
         raises=UnexpectedMessage,
-        site=EXPECT,
+        site=REFUSE_AT_HEADER,
         tamper=dropping(EncryptedExtensions),
     ),
     Fault(
         id="order-certificate_verify_without_certificate",
         fails="client",
         raises=UnexpectedMessage,
-        site=EXPECT,
+        site=REFUSE_AT_HEADER,
         tamper=dropping(Certificate),
     ),
     Fault(
         id="order-certificate_request_after_certificate",
         fails="client",
         raises=UnexpectedMessage,
-        site=EXPECT,
+        site=REFUSE_AT_HEADER,
         tamper=replacing(
             Certificate,
             lambda m: [m, CertificateRequest(b"", (SignatureAlgorithms((SignatureScheme.ED25519,)),))],
@@ -359,35 +359,35 @@ ORDER_FAULTS = [  # unexpected_message in every client state
         id="order-finished_without_certificate_verify",
         fails="client",
         raises=UnexpectedMessage,
-        site=EXPECT,
+        site=REFUSE_AT_HEADER,
         tamper=dropping(CertificateVerify),
     ),
     Fault(
         id="order-certificate_verify_twice",
         fails="client",
         raises=UnexpectedMessage,
-        site=EXPECT,
+        site=REFUSE_AT_HEADER,
         tamper=replacing(CertificateVerify, lambda m: [m, m]),
     ),
     Fault(
         id="order-key_update_before_finished",
         fails="client",
         raises=UnexpectedMessage,
-        site=EXPECT,
+        site=REFUSE_AT_HEADER,
         tamper=replacing(Finished, lambda m: [KeyUpdate(KeyUpdateRequest.UPDATE_NOT_REQUESTED), m]),
     ),
     Fault(
         id="order-new_session_ticket_before_finished",
         fails="client",
         raises=UnexpectedMessage,
-        site=EXPECT,
+        site=REFUSE_AT_HEADER,
         tamper=replacing(Finished, lambda m: [NewSessionTicket(60, 0, b"", b"t"), m]),
     ),
     Injected(
         id="order-client_hello_sent_to_a_client",
         fails="client",
         raises=UnexpectedMessage,
-        site=EXPECT,
+        site=REFUSE_AT_HEADER,
         match="expected ServerHello",
         given=fresh,
         inject=lambda scene: scene.client.data_to_send(),  # its own ClientHello

@@ -54,7 +54,7 @@ CERTIFICATE_REQUEST_FAULTS = [  # RFC 8446 §4.3.2
         id="certificate_request-twice",
         fails="client",
         raises=UnexpectedMessage,
-        site="handshake/common.py:expect",
+        site="record/reassembly.py:MessageLimits.refuse",
         tamper=request_after_encrypted_extensions(
             *[CertificateRequest(b"", (SignatureAlgorithms((S.ED25519,)),))] * 2
         ),

@@ -26,7 +26,7 @@ from tlslens.wire.enums import AlertDescription, KeyUpdateRequest
 from tlslens.wire.messages import Finished, KeyUpdate, NewSessionTicket
 
 A = AlertDescription
-KEY_CHANGE = "connection.py:_Connection._handshake_data"
+KEY_CHANGE = "record/reassembly.py:HandshakeReassembler.check_aligned"  # (from RecordLayer.set_read_key)
 
 
 def server_of(scene: Scene) -> TamperingServer:

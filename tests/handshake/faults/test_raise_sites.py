@@ -30,7 +30,13 @@ import pytest
 import tests.handshake.faults as fault_package
 import tlslens
 from tests.handshake.faults.fault import REGISTERED
-from tlslens.errors import FatalAlert, InternalError, LocalProtocolError, RemoteProtocolError
+from tlslens.errors import (
+    FatalAlert,
+    InternalError,
+    LocalProtocolError,
+    RemoteProtocolError,
+    UnexpectedMessage,
+)
 
 SRC = Path(tlslens.__file__).resolve().parent
 SEAM = ("handshake/*.py", "connection.py", "output.py", "lifecycle.py", "record/inbound.py")
@@ -86,6 +92,23 @@ UNREACHABLE = [
         raises=InternalError,
         reason="ExpectClientHello.handle sends a HelloRetryRequest instead (or refuses a second"
         " ClientHello) whenever a key share is needed and the client sent none for the chosen group",
+    ),
+    Unreachable(
+        site="handshake/common.py:expect",
+        raises=UnexpectedMessage,
+        reason="each state's `accepts` names the types it handles; the reassembler refuses any other at"
+        " its header (record/reassembly.py MessageLimits.refuse) before the state sees a message",
+    ),
+    Unreachable(
+        site="handshake/traffic.py:ClientTraffic.handle",
+        raises=UnexpectedMessage,
+        reason="ClientTraffic accepts NewSessionTicket and KeyUpdate only; the reassembler refuses any"
+        " other type at its header",
+    ),
+    Unreachable(
+        site="handshake/traffic.py:ServerTraffic.handle",
+        raises=UnexpectedMessage,
+        reason="ServerTraffic accepts KeyUpdate only; the reassembler refuses any other type at its header",
     ),
     Unreachable(
         site="connection.py:_Connection.receive_data",

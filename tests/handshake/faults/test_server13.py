@@ -14,12 +14,12 @@ from tests.handshake.faults.scenes import (
     with_client_certificate,
 )
 from tests.handshake.helpers import dropping, replacing
-from tlslens.errors import DecryptError, UnexpectedMessage
+from tlslens.errors import DecodeError, DecryptError, UnexpectedMessage
 from tlslens.wire.enums import KeyUpdateRequest
 from tlslens.wire.hello import ClientHello
 from tlslens.wire.messages import Certificate, CertificateVerify, Finished, KeyUpdate
 
-EXPECT = "handshake/common.py:expect"
+REFUSE_AT_HEADER = "record/reassembly.py:MessageLimits.refuse"  # each state names what it accepts
 
 CLIENT_FINISHED_FAULTS = [  # RFC 8446 §4.4.4
     Fault(
@@ -32,7 +32,7 @@ CLIENT_FINISHED_FAULTS = [  # RFC 8446 §4.4.4
     Fault(
         id="client_finished-empty",
         fails="server",
-        raises=DecryptError,
+        raises=DecodeError,  # the wrong length is a malformed message (RFC 8446 §4.4.4, §6)
         site="handshake/verify.py:verify_finished",
         tamper=replacing(Finished, lambda m: Finished(b"")),
     ),
@@ -43,14 +43,14 @@ ORDER_FAULTS = [  # unexpected_message in every server state
         id="order-finished_instead_of_client_hello",
         fails="server",
         raises=UnexpectedMessage,
-        site=EXPECT,
+        site=REFUSE_AT_HEADER,
         tamper=replacing(ClientHello, lambda m: Finished(bytes(32))),
     ),
     Fault(
         id="order-no_client_certificate",
         fails="server",
         raises=UnexpectedMessage,
-        site=EXPECT,
+        site=REFUSE_AT_HEADER,
         tamper=dropping(Certificate),
         client=with_client_certificate,
         server=requiring_client_certificate,
@@ -59,7 +59,7 @@ ORDER_FAULTS = [  # unexpected_message in every server state
         id="order-no_client_certificate_verify",
         fails="server",
         raises=UnexpectedMessage,
-        site=EXPECT,
+        site=REFUSE_AT_HEADER,
         tamper=dropping(CertificateVerify),
         client=with_client_certificate,
         server=requiring_client_certificate,
@@ -68,21 +68,21 @@ ORDER_FAULTS = [  # unexpected_message in every server state
         id="order-client_certificate_not_requested",
         fails="server",
         raises=UnexpectedMessage,
-        site=EXPECT,
+        site=REFUSE_AT_HEADER,
         tamper=replacing(Finished, lambda m: [Certificate(b"", ()), m]),
     ),
     Fault(
         id="order-key_update_before_client_finished",
         fails="server",
         raises=UnexpectedMessage,
-        site=EXPECT,
+        site=REFUSE_AT_HEADER,
         tamper=replacing(Finished, lambda m: [KeyUpdate(KeyUpdateRequest.UPDATE_NOT_REQUESTED), m]),
     ),
     Fault(  # both in one record: the second one follows a key change (RFC 8446 §5.1)
         id="order-client_finished_twice",
         fails="server",
         raises=UnexpectedMessage,
-        site="connection.py:_Connection._handshake_data",
+        site="record/reassembly.py:HandshakeReassembler.check_aligned",
         tamper=replacing(Finished, lambda m: [m, m]),
     ),
 ]

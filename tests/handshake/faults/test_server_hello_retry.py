@@ -27,14 +27,23 @@ from tlslens.crypto.provider import DeterministicProvider
 from tlslens.errors import IllegalParameter
 from tlslens.events import HandshakeCompleted
 from tlslens.handshake.cookie import COOKIE_LIFETIME
-from tlslens.wire.enums import CipherSuite, NamedGroup
-from tlslens.wire.extensions import Cookie, KeyShareClientHello, KeyShareEntry
+from tlslens.wire.enums import CipherSuite, NamedGroup, SignatureScheme
+from tlslens.wire.extensions import (
+    Cookie,
+    EarlyData,
+    KeyShareClientHello,
+    KeyShareEntry,
+    PreSharedKeyClientHello,
+    PskIdentity,
+    SignatureAlgorithms,
+)
 from tlslens.wire.hello import ClientHello
 
 G = NamedGroup
 COOKIE_SECRET = b"k" * 32
 OPEN_COOKIE = "handshake/cookie.py:open_cookie"
 CLIENT_HELLO = "handshake/server13.py:ExpectClientHello.handle"
+SECOND_HELLO = "handshake/cookie.py:RetryCookie.check_second_hello"
 
 
 def mac(body: bytes) -> bytes:
@@ -100,14 +109,14 @@ SECOND_HELLO_FAULTS = [
         fails="server",
         raises=IllegalParameter,
         site=OPEN_COOKIE,
-        tamper=cookie(lambda c: b"\x02" + c[1:-32] + mac(b"\x02" + c[1:-32])),
+        tamper=cookie(lambda c: b"\x01" + c[1:-32] + mac(b"\x01" + c[1:-32])),  # the previous format
         **RETRY,
     ),
     Fault(
         id="second_client_hello-new_session_id",
         fails="server",
         raises=IllegalParameter,
-        site="handshake/cookie.py:RetryCookie.rebuild_transcript",
+        site=SECOND_HELLO,
         tamper=second(lambda ch: dataclasses.replace(ch, legacy_session_id=bytes(32))),
         **RETRY,
     ),
@@ -115,7 +124,7 @@ SECOND_HELLO_FAULTS = [
         id="second_client_hello-still_no_share_for_the_group",
         fails="server",
         raises=IllegalParameter,
-        site=CLIENT_HELLO,
+        site=SECOND_HELLO,
         tamper=second(
             lambda ch: set_ext(
                 ch, KeyShareClientHello, KeyShareClientHello((KeyShareEntry(G.X25519, bytes(range(1, 33))),))
@@ -127,9 +136,67 @@ SECOND_HELLO_FAULTS = [
         id="second_client_hello-other_cipher_suite",
         fails="server",
         raises=IllegalParameter,
-        site=CLIENT_HELLO,
+        site=SECOND_HELLO,
         tamper=second(
             lambda ch: dataclasses.replace(ch, cipher_suites=(CipherSuite.TLS_AES_256_GCM_SHA384,))
+        ),
+        **RETRY,
+    ),
+    # RFC 8446 §4.1.2: early_data removed, pre_shared_key never added, one key share for the group asked.
+    Fault(
+        id="second_client_hello-offers_early_data",
+        fails="server",
+        raises=IllegalParameter,
+        site=SECOND_HELLO,
+        match="early data",
+        tamper=second(lambda ch: dataclasses.replace(ch, extensions=(*ch.extensions, EarlyData()))),
+        **RETRY,
+    ),
+    Fault(
+        id="second_client_hello-adds_pre_shared_key",
+        fails="server",
+        raises=IllegalParameter,
+        site=SECOND_HELLO,
+        match="pre_shared_key",
+        tamper=second(
+            lambda ch: dataclasses.replace(
+                ch,
+                extensions=(
+                    *ch.extensions,
+                    PreSharedKeyClientHello((PskIdentity(b"ticket", 0),), (bytes(32),)),
+                ),
+            )
+        ),
+        **RETRY,
+    ),
+    Fault(
+        id="second_client_hello-two_key_shares",
+        fails="server",
+        raises=IllegalParameter,
+        site=SECOND_HELLO,
+        match="one key share",
+        tamper=second(
+            lambda ch: set_ext(
+                ch,
+                KeyShareClientHello,
+                KeyShareClientHello(
+                    (
+                        *ch.extension(KeyShareClientHello).client_shares,  # type: ignore[union-attr]
+                        KeyShareEntry(G.X25519, bytes(range(1, 33))),
+                    )
+                ),
+            )
+        ),
+        **RETRY,
+    ),
+    Fault(
+        id="second_client_hello-other_signature_algorithms",
+        fails="server",
+        raises=IllegalParameter,
+        site=SECOND_HELLO,
+        match="changed signature_algorithms",
+        tamper=second(
+            lambda ch: set_ext(ch, SignatureAlgorithms, SignatureAlgorithms((SignatureScheme.ED25519,)))
         ),
         **RETRY,
     ),

@@ -17,7 +17,6 @@ from tlslens.errors import (
     NoApplicationProtocol,
     ProtocolVersionMismatch,
 )
-from tlslens.handshake.common import MAX_KEY_SHARES
 from tlslens.wire.enums import CompressionMethod, NamedGroup, ProtocolVersion, SignatureScheme
 from tlslens.wire.extensions import (
     KeyShareClientHello,
@@ -43,17 +42,6 @@ DECODE_EXTENSIONS = "wire/extensions.py:decode_extensions"
 
 def without(cls: type) -> dict:
     return hook(lambda ch: set_ext(ch, cls, None))
-
-
-def many_shares(ch: ClientHello) -> ClientHello:
-    groups = [G(0x0A0A + 0x1010 * i) for i in range(MAX_KEY_SHARES)]  # GREASE-like, unknown to the server
-    ks = ch.extension(KeyShareClientHello)
-    assert ks is not None
-    shares = (*ks.client_shares, *(KeyShareEntry(g, b"\x01") for g in groups))
-    ch = set_ext(ch, KeyShareClientHello, KeyShareClientHello(shares))  # type: ignore[assignment]
-    sg = ch.extension(SupportedGroups)
-    assert sg is not None
-    return set_ext(ch, SupportedGroups, SupportedGroups((*sg.named_group_list, *groups)))  # type: ignore[return-value]
 
 
 def duplicate_share(ch: ClientHello) -> ClientHello:
@@ -173,17 +161,10 @@ CLIENT_HELLO_FAULTS = [  # RFC 8446 §4.1.1, §4.2
         client=hook(lambda ch: set_ext(ch, SupportedGroups, SupportedGroups((G.X25519,)))),
     ),
     Fault(
-        id="client_hello-too_many_key_shares",
-        fails="server",
-        raises=IllegalParameter,
-        site=NEGOTIATE,
-        client=hook(many_shares),
-    ),
-    Fault(
         id="client_hello-key_share_of_wrong_length",
         fails="server",
         raises=IllegalParameter,
-        site="crypto/groups.py:_check_length",
+        site=NEGOTIATE,  # every share of a known group is checked before one is chosen
         client=only_share(KeyShareEntry(G.X25519, bytes(31))),
         server={"groups": (G.X25519,)},
     ),

@@ -32,8 +32,8 @@ from tlslens.wire.messages import (
 )
 
 S = SignatureScheme
-CLIENT_TRAFFIC = "handshake/traffic.py:ClientTraffic.handle"
-SERVER_TRAFFIC = "handshake/traffic.py:ServerTraffic.handle"
+# The traffic states accept only their post-handshake messages: anything else is refused at its header.
+CLIENT_TRAFFIC = SERVER_TRAFFIC = "record/reassembly.py:MessageLimits.refuse"
 NEW_SESSION_TICKET = "handshake/traffic.py:ClientTraffic._new_session_ticket"
 
 
