@@ -30,7 +30,14 @@ import pytest
 import tests.handshake.faults as fault_package
 import tlslens
 from tests.handshake.faults.fault import REGISTERED
-from tlslens.errors import FatalAlert, InternalError, LocalProtocolError, RemoteProtocolError
+from tlslens.errors import (
+    FatalAlert,
+    IllegalParameter,
+    InternalError,
+    LocalProtocolError,
+    RemoteProtocolError,
+    UnexpectedMessage,
+)
 
 SRC = Path(tlslens.__file__).resolve().parent
 SEAM = ("handshake/*.py", "connection.py", "output.py", "lifecycle.py", "record/inbound.py")
@@ -86,6 +93,34 @@ UNREACHABLE = [
         raises=InternalError,
         reason="ExpectClientHello.handle sends a HelloRetryRequest instead (or refuses a second"
         " ClientHello) whenever a key share is needed and the client sent none for the chosen group",
+    ),
+    Unreachable(
+        site="connection.py:_Connection._change_cipher_spec",
+        raises=UnexpectedMessage,
+        reason="the inbound path yields ChangeCipherSpec only after Output.negotiated(TLS1_2), and every"
+        " state from there on is a Tls12State (client12's and server12's states, the TLS 1.2 Traffic"
+        " states); before it a change_cipher_spec record is TLS 1.3's, dropped or refused by the inbound"
+        " path itself",
+    ),
+    Unreachable(
+        site="handshake/client12.py:ExpectCertificateRequestOrDone.receive",
+        raises=IllegalParameter,
+        reason="the TLS 1.2 decoder reads supported_signature_algorithms<2..2^16-2>: an empty list is a"
+        " decode_error before the state sees it (test_client12.py:"
+        " certificate_request12-no_signature_algorithms)",
+    ),
+    Unreachable(
+        site="handshake/server12.py:ExpectClientCertificate.handle",
+        raises=UnexpectedMessage,
+        reason="the state is entered only when the config has a client_verifier (the server asked); a"
+        " client Certificate that was not asked for meets ExpectClientKeyExchange's expect() (test_server12"
+        ".py: client_flight12-certificate_not_asked_for)",
+    ),
+    Unreachable(
+        site="handshake/server12.py:ExpectFinished.handle",
+        raises=UnexpectedMessage,
+        reason="a full handshake's keys always include our sealer (ExpectClientKeyExchange makes both);"
+        " only an abbreviated one has none, and it takes the other branch",
     ),
     Unreachable(
         site="connection.py:_Connection.receive_data",
