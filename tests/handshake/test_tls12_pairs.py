@@ -78,7 +78,11 @@ from tlslens.wire.extensions import (
     PreSharedKeyClientHello,
     RecordSizeLimit,
     SessionTicket,
+    SignatureAlgorithms,
+    SupportedGroups,
     SupportedVersionsClientHello,
+    SupportedVersionsServerHello,
+    UnknownExtension,
 )
 from tlslens.wire.hello import ClientHello, ServerHello
 from tlslens.wire.messages import decode_handshake, encode_handshake
@@ -242,6 +246,53 @@ def test_tls12_only_client_sends_no_tls13_extension() -> None:
     assert hello.extension(ExtendedMasterSecret) is not None
 
 
+def test_grease_in_a_tls12_client_hello_is_ignored() -> None:
+    # RFC 8701: unknown suites, groups, schemes and extensions are skipped, not refused.
+    def grease(ch: ClientHello) -> ClientHello:
+        sg, sa = ch.extension(SupportedGroups), ch.extension(SignatureAlgorithms)
+        assert sg is not None and sa is not None
+        exts = [
+            SupportedGroups((G(0x1A1A), *sg.named_group_list))
+            if isinstance(e, SupportedGroups)
+            else SignatureAlgorithms((S(0x0A0A), *sa.supported_signature_algorithms))
+            if isinstance(e, SignatureAlgorithms)
+            else e
+            for e in ch.extensions or ()
+        ]
+        return dataclasses.replace(
+            ch,
+            cipher_suites=(CS(0x0A0A), *ch.cipher_suites),
+            extensions=(UnknownExtension(0x2A2A, b""), *exts),
+        )
+
+    pair = ConnectionPair(c12(client_hello_hook=grease), server_config()).handshake()
+    assert completed(pair.server_events).version == TLS12
+    exchange(pair)
+
+
+def test_supported_versions_naming_tls12_only_gives_tls12() -> None:
+    def tls12_in_supported_versions(ch: ClientHello) -> ClientHello:
+        return dataclasses.replace(
+            ch, extensions=(*(ch.extensions or ()), SupportedVersionsClientHello((TLS12,)))
+        )
+
+    pair = traced_pair(c12(client_hello_hook=tls12_in_supported_versions), server_config()).handshake()
+    (hello,) = received_messages(pair.client_events, ServerHello)
+    assert completed(pair.client_events).version == TLS12
+    assert hello.extension(SupportedVersionsServerHello) is None  # TLS 1.2 answers without it
+
+
+def test_certificate_chosen_by_the_suite() -> None:
+    trust = WebPkiVerifier([pki().root.certificate, pki("rsa2048").root.certificate])
+    server = server_config(certificates=[certified_key("rsa2048")])
+    for suite, key_type in [
+        (CS.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, "rsa2048"),
+        (CS.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, "ecdsa-p256"),
+    ]:
+        pair = ConnectionPair(c12(verifier=trust, cipher_suites=(suite,)), server).handshake()
+        assert completed(pair.client_events).peer_certificates[0] == pki(key_type).leaf.certificate
+
+
 # --- client certificates ----------------------------------------------------------------------------------
 
 
@@ -270,6 +321,20 @@ def test_required_client_certificate_absent() -> None:
     with pytest.raises(FatalAlert) as info:
         pair.client.receive_data(pair.server.data_to_send())
     assert info.value.description == AlertDescription.CERTIFICATE_REQUIRED
+
+
+def test_client_certificate_whose_key_fits_no_requested_scheme_is_not_sent() -> None:
+    client = c12(certificate_chain=client_chain("rsa2048"), private_key=client_leaf("rsa2048").private_key)
+    server = server_config(
+        versions=ONLY_12,
+        client_verifier=verifier(),
+        require_client_certificate=False,
+        signature_schemes=(S.ECDSA_SECP256R1_SHA256,),  # what the CertificateRequest asks for
+    )
+    pair = traced_pair(client, server).handshake()
+    assert sent_messages(pair.client_events, Certificate12) == [Certificate12(())]
+    assert any("sending none" in d for d in decisions(pair.client_events, "client_certificate"))
+    assert completed(pair.server_events).peer_certificates == ()
 
 
 def test_client_certificate_is_not_sent_unasked() -> None:
@@ -365,6 +430,14 @@ def test_ticket_from_other_keys_gives_a_full_handshake() -> None:
     assert completed(pair.client_events).resumed is completed(pair.server_events).resumed is False
     assert completed(pair.client_events).group is not None
     exchange(pair)
+
+
+def test_server_without_tickets_gives_no_session() -> None:
+    cache = SessionCache()
+    pair = traced_pair(c12(session_cache=cache), server_config(tickets=0)).handshake()
+    (hello,) = received_messages(pair.client_events, ServerHello)
+    assert hello.extension(SessionTicket) is None and hello.legacy_session_id_echo == b""
+    assert of_type(pair.client_events, SessionTicketReceived) == [] and len(cache) == 0
 
 
 def test_no_session_without_the_extended_master_secret() -> None:

@@ -15,6 +15,7 @@ from tests.handshake.helpers import CCS_RECORD, send_handshake
 from tlslens.errors import BadRecordMac, UnexpectedMessage
 from tlslens.record.deframer import encode_plaintext
 from tlslens.record.inbound import MAX_KEY_UPDATES_WITHOUT_DATA
+from tlslens.record.protection import MAX_CONSECUTIVE_EMPTY_RECORDS
 from tlslens.wire.enums import KeyUpdateRequest, NamedGroup
 from tlslens.wire.hello import ClientHello
 from tlslens.wire.messages import (
@@ -139,6 +140,15 @@ FLOODS = [  # each refusal is a warning and the connection goes on, but not fore
     ),
 ]
 
+
+def _empty_records(scene: Scene) -> bytes:
+    """Empty application_data records (RFC 5246 §6.2.1 allows them), one more than the flood limit."""
+    out = scene.server._out  # type: ignore[attr-defined]
+    for _ in range(MAX_CONSECUTIVE_EMPTY_RECORDS + 1):
+        out.seal_application_data(b"")
+    return scene.server.data_to_send()
+
+
 RECORDS = [  # RFC 5246 §6.2, §7.1: after the peer's ChangeCipherSpec every record is protected
     Injected(
         id="client12-change_cipher_spec_after_the_handshake",
@@ -157,6 +167,15 @@ RECORDS = [  # RFC 5246 §6.2, §7.1: after the peer's ChangeCipherSpec every re
         match="content type 20",
         given=established12,
         inject=lambda scene: CCS_RECORD,
+    ),
+    Injected(
+        id="client12-empty_record_flood",
+        fails="client",
+        raises=UnexpectedMessage,
+        site="record/inbound.py:Inbound.feed",
+        match="empty records in a row",
+        given=established12,
+        inject=_empty_records,
     ),
     Injected(
         id="client12-plaintext_application_data",
