@@ -22,6 +22,7 @@ from tests.handshake.faults.scenes12 import (
     client12,
     hello12,
     resuming12,
+    session12,
     without_extension,
 )
 from tests.handshake.helpers import (
@@ -65,6 +66,7 @@ from tlslens.wire.extensions import (
     ExtendedMasterSecret,
     KeyShareEntry,
     KeyShareServerHello,
+    PreSharedKeyServerHello,
     RecordSizeLimit,
     RenegotiationInfo,
     SessionTicket,
@@ -570,7 +572,28 @@ def _plaintext_finished(scene: object) -> bytes:
     )
 
 
+def _tls12_session_to_a_tls13_server(server_tamper: Tamper) -> Scene:
+    """A client offering TLS 1.3 and 1.2 with a TLS 1.2 session (in session_ticket, never as a PSK), and
+    a tampering server that speaks both, with the ticket keys that issued the session."""
+    issuing = server_config(**TLS12_SERVER)
+    client = client_config()
+    session = session12(issuing, client_config(**TLS12_CLIENT))
+    both = dataclasses.replace(server_config(), ticket_keys=issuing.effective_ticket_keys)
+    return Scene(
+        TamperingClient(client, "localhost", session=session), TamperingServer(both, tamper=server_tamper)
+    )
+
+
 RESUMPTION_FAULTS = [  # the server's answer to the session the client offers (RFC 5077, RFC 7627 §5.3)
+    Injected(
+        id="server_hello13-psk_for_a_tls12_session",  # a TLS 1.2 session is no TLS 1.3 PSK
+        fails="client",
+        raises=UnsupportedExtension,
+        site=ALLOWED_EXTENSIONS,
+        match="pre_shared_key",
+        given=lambda: _tls12_session_to_a_tls13_server(sh(lambda m: add_ext(m, PreSharedKeyServerHello(0)))),
+        inject=server_answer,
+    ),
     Injected(
         id="resumed12-without_extended_master_secret",
         fails="client",
