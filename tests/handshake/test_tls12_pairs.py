@@ -1,11 +1,11 @@
 """TLS 1.2 between a tlslens client and a tlslens server in memory (``helpers.ConnectionPair``): every
-suite with every fitting certificate, every curve, version choice, client certificates, resumption by
-ticket (and what is never resumed), ALPN, SNI, record_size_limit, cipher preference, exporters, what
-TLS 1.2 refuses (KeyUpdate, renegotiation), close_notify, tracing, and the attacks RFC 8446 §4.1.3,
-RFC 7507 and the suite policy stop: a downgrade by a man in the middle, a fallback, a static-RSA client.
+suite with every fitting certificate, every curve, version choice, client certificates, ALPN, SNI,
+record_size_limit, cipher preference, exporters, what TLS 1.2 refuses (KeyUpdate, renegotiation),
+close_notify, tracing, flights as peers may frame them, and the attacks RFC 8446 §4.1.3, RFC 7507 and
+the suite policy stop: a downgrade by a man in the middle, a fallback, a static-RSA client.
 
-Faults of the peer (one record per raise site) are in ``faults/test_client12.py``,
-``faults/test_server12.py`` and ``faults/test_traffic12.py``.
+Resumption is in ``test_tls12_resumption.py``; faults of the peer (one record per raise site) in
+``faults/test_client12.py``, ``faults/test_server12.py`` and ``faults/test_traffic12.py``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import pytest
 
 from tests.handshake.helpers import (
     ALERT,
+    CHANGE_CIPHER_SPEC,
+    HANDSHAKE,
     NOW,
     ConnectionPair,
     OffTranscript,
@@ -37,12 +39,34 @@ from tests.handshake.helpers import (
     verifier,
     without_trace,
 )
+from tests.handshake.pairs12 import (
+    BOTH,
+    CS,
+    CURVES,
+    ECDSA_SUITES,
+    ONLY_12,
+    RSA_SUITES,
+    SCHEME_OF_KEY,
+    TLS12,
+    G,
+    S,
+    c12,
+    completed,
+    decisions,
+    exchange,
+    first_session,
+    received_messages,
+    resume,
+    sent_messages,
+    traced_pair,
+)
 from tlslens.config import ClientConfig, ServerConfig
 from tlslens.connection import ClientConnection, ServerConnection
 from tlslens.crypto.provider import DeterministicProvider
 from tlslens.crypto.suites12 import TLS12_SUITES
 from tlslens.errors import (
     BadCertificate,
+    DecryptError,
     FatalAlert,
     HandshakeFailure,
     IllegalParameter,
@@ -54,15 +78,13 @@ from tlslens.errors import (
 from tlslens.events import (
     AlertReceived,
     ConnectionClosed,
-    DecisionMade,
     HandshakeCompleted,
     MessageReceived,
-    MessageSent,
     SessionTicketReceived,
 )
 from tlslens.handshake.common import DOWNGRADE_TLS12
 from tlslens.record.deframer import encode_plaintext
-from tlslens.session.cache import Session, SessionCache
+from tlslens.session.cache import Session
 from tlslens.session.tickets import TicketKeyRing
 from tlslens.verifier import WebPkiVerifier
 from tlslens.wire.enums import (
@@ -75,9 +97,7 @@ from tlslens.wire.enums import (
 )
 from tlslens.wire.extensions import (
     ExtendedMasterSecret,
-    PreSharedKeyClientHello,
     RecordSizeLimit,
-    SessionTicket,
     SignatureAlgorithms,
     SupportedGroups,
     SupportedVersionsClientHello,
@@ -85,64 +105,8 @@ from tlslens.wire.extensions import (
     UnknownExtension,
 )
 from tlslens.wire.hello import ClientHello, ServerHello
-from tlslens.wire.messages import decode_handshake, encode_handshake
-from tlslens.wire.messages12 import Certificate12, HelloRequest, NewSessionTicket12
-from tlslens.wire.suite_info import Authentication
-
-CS, G, S = CipherSuite, NamedGroup, SignatureScheme
-TLS12 = ProtocolVersion.TLS1_2
-ONLY_12 = ("TLSv1.2",)
-BOTH = ("TLSv1.3", "TLSv1.2")
-
-ECDSA_SUITES = [s for s, suite in TLS12_SUITES.items() if suite.authentication == Authentication.ECDSA]
-RSA_SUITES = [s for s, suite in TLS12_SUITES.items() if suite.authentication == Authentication.RSA]
-SCHEME_OF_KEY = {  # the scheme a server key signs ServerKeyExchange with first (its own curve's hash)
-    "ecdsa-p256": S.ECDSA_SECP256R1_SHA256,
-    "ecdsa-p384": S.ECDSA_SECP384R1_SHA384,
-    "ecdsa-p521": S.ECDSA_SECP521R1_SHA512,
-    "rsa2048": S.RSA_PSS_RSAE_SHA256,
-}
-CURVES = [G.X25519, G.SECP256R1, G.SECP384R1, G.SECP521R1, G.X448]
-
-
-def c12(key_type: str = "ecdsa-p256", **kwargs: object) -> ClientConfig:
-    """A TLS 1.2-only client trusting ``pki(key_type)``."""
-    kwargs.setdefault("versions", ONLY_12)
-    return client_config(key_type, **kwargs)
-
-
-def completed(events: list) -> HandshakeCompleted:
-    (done,) = of_type(events, HandshakeCompleted)
-    return done
-
-
-def exchange(pair: ConnectionPair, up: bytes = b"ping", down: bytes = b"pong") -> None:
-    """Data both ways; each side receives exactly what the other sent."""
-    before_server, before_client = len(pair.server_events), len(pair.client_events)
-    pair.client.send_data(up)
-    pair.server.send_data(down)
-    pair.pump()
-    assert data_received(pair.server_events[before_server:]) == up
-    assert data_received(pair.client_events[before_client:]) == down
-
-
-def sent_messages(events: list, cls: type) -> list:
-    return [e.message for e in of_type(events, MessageSent) if isinstance(e.message, cls)]
-
-
-def received_messages(events: list, cls: type) -> list:
-    return [e.message for e in of_type(events, MessageReceived) if isinstance(e.message, cls)]
-
-
-def decisions(events: list, topic: str) -> list[str]:
-    return [e.text for e in of_type(events, DecisionMade) if e.topic == topic]
-
-
-def traced_pair(client_cfg: object, server_cfg: object, **client_kwargs: object) -> ConnectionPair:
-    c = ClientConnection(client_cfg, "localhost", trace=True, **client_kwargs)  # type: ignore[arg-type]
-    s = ServerConnection(server_cfg, trace=True)  # type: ignore[arg-type]
-    return ConnectionPair(client=c, server=s)
-
+from tlslens.wire.messages import Finished, decode_handshake, encode_handshake
+from tlslens.wire.messages12 import Certificate12, HelloRequest
 
 # --- suites, certificates, curves ------------------------------------------------------------------------
 
@@ -359,226 +323,6 @@ def test_client_certificate_is_not_sent_unasked() -> None:
     assert completed(pair.server_events).peer_certificates == ()
 
 
-# --- resumption by ticket ---------------------------------------------------------------------------------
-
-
-def first_session(client_cfg: object, server_cfg: object) -> tuple[ConnectionPair, Session]:
-    pair = ConnectionPair(client_cfg, server_cfg).handshake()  # type: ignore[arg-type]
-    (ticket,) = of_type(pair.client_events, SessionTicketReceived)
-    return pair, ticket.session
-
-
-def resume(client_cfg: object, server_cfg: object, session: Session) -> ConnectionPair:
-    c = ClientConnection(client_cfg, "localhost", session=session)  # type: ignore[arg-type]
-    return ConnectionPair(client=c, server=ServerConnection(server_cfg))  # type: ignore[arg-type]
-
-
-def assert_resumed(pair: ConnectionPair, suite: CipherSuite, server_chain: tuple = ()) -> None:
-    client, server = completed(pair.client_events), completed(pair.server_events)
-    for done in (client, server):
-        assert done.resumed is True and done.version == TLS12 and done.cipher_suite == suite
-        assert done.group is None and done.signature_scheme is None  # no key exchange, no signature
-        assert done.extended_master_secret is True
-    assert client.peer_certificates == tuple(pki().chain)  # from the session
-    assert server.peer_certificates == server_chain
-
-
-def test_resumption_by_ticket_from_the_session_cache() -> None:
-    cache = SessionCache()
-    client, server = c12(session_cache=cache), server_config()
-    pair, session = first_session(client, server)
-    assert session.version == TLS12 and session.extended_master_secret
-    assert session.ticket and len(session.session_id) == 32 and len(session.psk) == 48
-    assert len(cache) == 1
-    resumed = traced_pair(client, server).handshake()
-    assert_resumed(resumed, completed(pair.client_events).cipher_suite)
-    assert sent_messages(resumed.server_events, NewSessionTicket12)  # a fresh ticket, kept for later
-    (how,) = decisions(resumed.server_events, "resumption")
-    assert "resuming a TLSv1.2 session by ticket" in how
-    assert len(cache) == 1
-    exchange(resumed)
-    again = ConnectionPair(client, server).handshake()  # the ticket issued on resumption resumes too
-    assert completed(again.client_events).resumed is True
-
-
-def test_resumption_by_ticket_passed_as_session() -> None:
-    client, server = c12(cipher_suites=(CS.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,)), server_config()
-    _, session = first_session(client, server)
-    resumed = ConnectionPair(
-        client=ClientConnection(client, "localhost", session=session), server=ServerConnection(server)
-    )
-    resumed.handshake()
-    assert_resumed(resumed, CS.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384)
-    exchange(resumed)
-
-
-def test_resumption_keeps_the_client_certificate() -> None:
-    client = c12(certificate_chain=client_chain(), private_key=client_leaf().private_key)
-    server = server_config(client_verifier=verifier())
-    first, session = first_session(client, server)
-    resumed = ConnectionPair(
-        client=ClientConnection(client, "localhost", session=session), server=ServerConnection(server)
-    )
-    resumed.handshake()
-    assert_resumed(resumed, completed(first.client_events).cipher_suite, tuple(client_chain()))
-
-
-def test_session_survives_serialization() -> None:
-    client, server = c12(), server_config()
-    _, session = first_session(client, server)
-    restored = Session.from_pem(session.to_pem())
-    assert restored == session
-    resumed = ConnectionPair(
-        client=ClientConnection(client, "localhost", session=restored), server=ServerConnection(server)
-    )
-    assert completed(resumed.handshake().client_events).resumed is True
-
-
-def test_ticket_from_other_keys_gives_a_full_handshake() -> None:
-    client = c12()
-    _, session = first_session(client, server_config())
-    pair = ConnectionPair(
-        client=ClientConnection(client, "localhost", session=session),
-        server=ServerConnection(server_config()),  # another ticket key ring
-    )
-    pair.handshake()
-    assert completed(pair.client_events).resumed is completed(pair.server_events).resumed is False
-    assert completed(pair.client_events).group is not None
-    exchange(pair)
-
-
-def test_server_without_tickets_gives_no_session() -> None:
-    cache = SessionCache()
-    pair = traced_pair(c12(session_cache=cache), server_config(tickets=0)).handshake()
-    (hello,) = received_messages(pair.client_events, ServerHello)
-    assert hello.extension(SessionTicket) is None and hello.legacy_session_id_echo == b""
-    assert of_type(pair.client_events, SessionTicketReceived) == [] and len(cache) == 0
-
-
-def test_no_session_without_the_extended_master_secret() -> None:
-    def strip_ems(ch: ClientHello) -> ClientHello:
-        return dataclasses.replace(
-            ch, extensions=tuple(e for e in ch.extensions or () if not isinstance(e, ExtendedMasterSecret))
-        )
-
-    cache = SessionCache()
-    pair = traced_pair(c12(session_cache=cache, client_hello_hook=strip_ems), server_config()).handshake()
-    for done in (completed(pair.client_events), completed(pair.server_events)):
-        assert done.extended_master_secret is False
-    # RFC 7627 §5.4: such a session is never resumed, so no ticket is issued nor kept.
-    (hello,) = sent_messages(pair.server_events, ServerHello)
-    assert hello.extension(SessionTicket) is None and hello.legacy_session_id_echo == b""
-    assert sent_messages(pair.server_events, NewSessionTicket12) == []
-    assert of_type(pair.client_events, SessionTicketReceived) == [] and len(cache) == 0
-    assert decisions(pair.client_events, "extended_master_secret")
-    assert decisions(pair.server_events, "extended_master_secret")
-    exchange(pair)
-    for conn in (pair.client, pair.server):  # RFC 7627 §5.4: no exporter either
-        with pytest.raises(LocalProtocolError, match="extended master secret"):
-            conn.export_keying_material("EXPERIMENTAL tlslens", b"", 32)
-
-
-def test_session_without_the_extended_master_secret_is_never_offered() -> None:
-    client = c12()
-    _, session = first_session(client, server_config())
-    legacy = dataclasses.replace(session, extended_master_secret=False)
-    c = ClientConnection(client, "localhost", session=legacy, trace=True)
-    (hello,) = sent_messages(c.pending_events(), ClientHello)
-    assert hello.extension(SessionTicket) == SessionTicket(b"")
-    assert hello.legacy_session_id == b""
-
-
-# --- TLS 1.2 and TLS 1.3 sessions never stand in for each other -----------------------------------------
-
-
-def test_tls12_session_is_never_offered_in_a_tls13_handshake() -> None:
-    cache = SessionCache()
-    server12 = server_config(versions=ONLY_12)
-    first_session(client_config(session_cache=cache), server12)  # a default client; the server is 1.2
-    kept = cache.take("localhost", (), server12.provider.now())
-    assert kept is not None and kept.version == TLS12
-    cache.store(kept)
-    # The same ticket keys behind a TLS 1.3 server: the 1.2 ticket could be opened there, but is not sent.
-    server13 = dataclasses.replace(server_config(), ticket_keys=server12.effective_ticket_keys)
-    pair = traced_pair(client_config(session_cache=cache), server13).handshake()
-    (hello,) = sent_messages(pair.client_events, ClientHello)
-    assert hello.extension(PreSharedKeyClientHello) is None
-    assert hello.extension(SessionTicket) == SessionTicket(kept.ticket)  # (for a 1.2 server only)
-    done = completed(pair.client_events)
-    assert done.version == ProtocolVersion.TLS1_3 and done.resumed is False
-
-
-def test_tls13_session_is_never_used_by_tls12() -> None:
-    server13 = server_config()
-    pair13 = ConnectionPair(client_config(), server13).handshake()
-    session13 = of_type(pair13.client_events, SessionTicketReceived)[0].session
-    assert session13.version == ProtocolVersion.TLS1_3
-    server12 = dataclasses.replace(
-        server_config(versions=ONLY_12), ticket_keys=server13.effective_ticket_keys
-    )
-    pair = traced_pair(client_config(), server12, session=session13).handshake()
-    (hello,) = sent_messages(pair.client_events, ClientHello)
-    assert hello.extension(SessionTicket) == SessionTicket(b"")  # offered as a 1.3 PSK only
-    assert completed(pair.client_events).version == TLS12
-    assert completed(pair.client_events).resumed is completed(pair.server_events).resumed is False
-    # A TLS 1.2-only client does not offer it at all.
-    c = ClientConnection(c12(), "localhost", session=session13, trace=True)
-    (hello12,) = sent_messages(c.pending_events(), ClientHello)
-    assert hello12.extension(SessionTicket) == SessionTicket(b"")
-    assert hello12.extension(PreSharedKeyClientHello) is None
-
-
-def test_cache_hands_each_version_its_own_session() -> None:
-    cache = SessionCache(single_use=False)
-    first_session(client_config(versions=ONLY_12, session_cache=cache), server_config())
-    first13 = ConnectionPair(client_config(session_cache=cache), server_config()).handshake()
-    assert of_type(first13.client_events, SessionTicketReceived)
-    now = server_config().provider.now()
-    assert cache.take("localhost", (), now, (ProtocolVersion.TLS1_2,)).version == TLS12  # type: ignore[union-attr]
-    assert cache.take("localhost", (), now, (ProtocolVersion.TLS1_3,)).version == ProtocolVersion.TLS1_3  # type: ignore[union-attr]
-
-
-def test_tls12_ticket_offered_as_a_tls13_psk_gives_a_full_handshake() -> None:
-    server = server_config()
-    _, session12 = first_session(c12(), server)
-    # The 1.2 ticket, dressed as a TLS 1.3 session (its master secret as the PSK): the server opens
-    # the ticket, sees a TLS 1.2 session, and answers with a full handshake, not a failure.
-    forged = dataclasses.replace(
-        session12, version=ProtocolVersion.TLS1_3, suite=CS.TLS_AES_128_GCM_SHA256, session_id=b""
-    )
-    pair = traced_pair(client_config(), server, session=forged).handshake()
-    (hello,) = sent_messages(pair.client_events, ClientHello)
-    (offer,) = hello.extension(PreSharedKeyClientHello).identities
-    assert offer.identity == session12.ticket
-    for done in (completed(pair.client_events), completed(pair.server_events)):
-        assert done.version == ProtocolVersion.TLS1_3 and done.resumed is False
-    assert any("full handshake" in d for d in decisions(pair.server_events, "resumption"))
-    exchange(pair)
-
-
-def test_tls13_ticket_in_session_ticket_gives_a_full_handshake() -> None:
-    server = server_config()
-    pair13 = ConnectionPair(client_config(), server).handshake()
-    session13 = of_type(pair13.client_events, SessionTicketReceived)[0].session
-    forged = Session.from_tls12(
-        suite=CS.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-        master_secret=bytes(48),
-        ticket=session13.ticket,
-        lifetime=3600,
-        session_id=b"",
-        received_at=session13.received_at,
-        server_name="localhost",
-    )
-    pair = traced_pair(c12(), server, session=forged).handshake()
-    (hello,) = sent_messages(pair.client_events, ClientHello)
-    assert hello.extension(SessionTicket) == SessionTicket(session13.ticket)
-    for done in (completed(pair.client_events), completed(pair.server_events)):
-        assert done.version == TLS12 and done.resumed is False
-    (why,) = decisions(pair.server_events, "resumption")
-    assert "it is a TLS 1.3 ticket" in why
-    exchange(pair)
-
-
 # --- ALPN, SNI, record_size_limit, cipher preference -------------------------------------------------------
 
 
@@ -705,9 +449,7 @@ def test_exporter_gives_both_ends_the_same_keying_material() -> None:
 def test_exporter_after_resumption_differs_from_the_first_connection() -> None:
     client, server = c12(), server_config()
     first, session = first_session(client, server)
-    resumed = ConnectionPair(
-        client=ClientConnection(client, "localhost", session=session), server=ServerConnection(server)
-    )
+    resumed = resume(client, server, session)
     resumed.handshake()
     out = resumed.client.export_keying_material("EXPERIMENTAL a")
     assert out == resumed.server.export_keying_material("EXPERIMENTAL a")
@@ -729,9 +471,7 @@ def test_key_log_lines_match_on_both_ends() -> None:
     client = c12(keylog=lines["client"].append)
     server = server_config(keylog=lines["server"].append)
     _, session = first_session(client, server)
-    ConnectionPair(
-        client=ClientConnection(client, "localhost", session=session), server=ServerConnection(server)
-    ).handshake()
+    resume(client, server, session).handshake()
     assert lines["client"] == lines["server"]
     assert [line.split()[0] for line in lines["client"]] == ["CLIENT_RANDOM", "CLIENT_RANDOM"]
     assert all(len(line.split()[1]) == 64 and len(line.split()[2]) == 96 for line in lines["client"])
@@ -986,3 +726,74 @@ def test_tracing_changes_neither_bytes_nor_events(chunk: int | None) -> None:
     assert traced_resumed[0] == plain_resumed[0]
     assert [without_trace(e) for e in traced_resumed[1:]] == [without_trace(e) for e in plain_resumed[1:]]
     assert completed(plain_resumed[1]).resumed is True
+
+
+# --- flights as peers send them: fragmented, with data right behind, alerts across ---------------------
+
+
+def _fragmented(data: bytes, size: int, plaintext: list[bool]) -> bytes:
+    """``data`` with each plaintext handshake record cut into records of ``size`` bytes (up to the first
+    ChangeCipherSpec, after which records are protected and stay as they are)."""
+    out = b""
+    for r in records(data):
+        if r.content_type == CHANGE_CIPHER_SPEC:
+            plaintext[0] = False
+        if r.content_type == HANDSHAKE and plaintext[0]:
+            out += b"".join(
+                encode_plaintext(HANDSHAKE, r.fragment[i : i + size]) for i in range(0, len(r.fragment), size)
+            )
+        else:
+            out += encode_plaintext(r.content_type, r.fragment)  # (same bytes: version 0x0303)
+    return out
+
+
+@pytest.mark.parametrize("size", [1, 7, 100])
+def test_handshake_messages_fragmented_across_records(size: int) -> None:
+    client, server = ClientConnection(c12(), "localhost"), ServerConnection(server_config())
+    server.receive_data(_fragmented(client.data_to_send(), size, [True]))
+    client.receive_data(_fragmented(server.data_to_send(), size, [True]))
+    server.receive_data(_fragmented(client.data_to_send(), size, [True]))
+    client.receive_data(server.data_to_send())
+    assert client.handshake_complete and server.handshake_complete
+    pair = ConnectionPair(client=client, server=server)
+    exchange(pair)
+
+
+def test_server_data_right_behind_its_finished() -> None:
+    client, server = ClientConnection(c12(), "localhost"), ServerConnection(server_config())
+    server.receive_data(client.data_to_send())
+    client.receive_data(server.data_to_send())
+    server.receive_data(client.data_to_send())
+    server.send_data(b"first words")  # in the same flight as NewSessionTicket, CCS, Finished
+    events = client.receive_data(server.data_to_send())
+    assert isinstance(events[0], HandshakeCompleted)
+    assert data_received(events) == b"first words"
+
+
+def test_client_data_right_behind_its_finished_on_resumption() -> None:
+    client_cfg, server_cfg = c12(), server_config()
+    _, session = first_session(client_cfg, server_cfg)
+    client = ClientConnection(client_cfg, "localhost", session=session)
+    server = ServerConnection(server_cfg)
+    server.receive_data(client.data_to_send())
+    client.receive_data(server.data_to_send())
+    assert client.handshake_complete
+    client.send_data(b"first words")  # behind the client's CCS and Finished
+    events = server.receive_data(client.data_to_send())
+    assert completed(events).resumed is True
+    assert data_received(events) == b"first words"
+
+
+@pytest.mark.parametrize("fails", ["server", "client"])
+def test_a_refused_finished_reaches_the_peer_as_its_alert(fails: str) -> None:
+    # The server refuses before its ChangeCipherSpec (a plaintext alert); the client after its own
+    # (a protected one): either way the peer reads decrypt_error.
+    bad = replacing(Finished, lambda m: Finished(bytes(12)))
+    client = TamperingClient(c12(), "localhost", tamper=bad if fails == "server" else None)
+    server = TamperingServer(server_config(), tamper=bad if fails == "client" else None)
+    victim, peer = (server, client) if fails == "server" else (client, server)
+    with pytest.raises(DecryptError):
+        ConnectionPair(client=client, server=server).pump()
+    with pytest.raises(FatalAlert) as info:
+        peer.receive_data(victim.data_to_send())
+    assert info.value.description == AlertDescription.DECRYPT_ERROR
