@@ -348,6 +348,16 @@ CLIENT_FLIGHT_FAULTS = [  # RFC 5246 §7.3: [Certificate], ClientKeyExchange, [C
         server=requiring_client_certificate,
     ),
     Fault(
+        id="client_flight12-finished_for_certificate_verify",
+        fails="server",
+        raises=UnexpectedMessage,
+        site=EXPECT,
+        match="expected CertificateVerify after the ClientKeyExchange",
+        tamper=cv(lambda m: Finished(bytes(12))),
+        client=client_cert_12,
+        server=requiring_client_certificate,
+    ),
+    Fault(
         id="client_flight12-certificate_verify_scheme_not_offered",
         fails="server",
         raises=IllegalParameter,
