@@ -1,9 +1,9 @@
 """TLS 1.2 scenes (``Injected.given``) and config arguments for the TLS 1.2 fault tables.
 
 Every scene is real connections driven by real bytes, as in ``scenes.py``: a completed TLS 1.2
-handshake, a client about to resume a TLS 1.2 session, a server flight held back so a test can re-frame
-it. Tampering peers record their TLS 1.2 write protection, so ``helpers.open_own`` reads back the alert
-a failing one sends; a peer says what its state machine would not through ``helpers.send_handshake``.
+handshake, a client about to resume a TLS 1.2 session. Tampering peers record their TLS 1.2 write
+protection, so ``helpers.open_own`` reads back the alert a failing one sends; a peer says what its state
+machine would not through ``helpers.send_handshake``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from tests.handshake.helpers import (
     TamperingServer,
     client_config,
     of_type,
-    records,
     send_handshake,
     server_config,
 )
@@ -92,15 +91,6 @@ def resumed_client_flight(scene: Scene) -> bytes:
     return scene.client.data_to_send()
 
 
-def client_flight(scene: Scene) -> bytes:
-    """The client's second flight (after the server's full flight): [Certificate], ClientKeyExchange,
-    [CertificateVerify], ChangeCipherSpec, Finished."""
-    assert scene.client is not None
-    scene.server.receive_data(scene.client.data_to_send())
-    scene.client.receive_data(scene.server.data_to_send())
-    return scene.client.data_to_send()
-
-
 def server_sends(*messages: HandshakeMessage) -> Callable[[Scene], bytes]:
     """After the handshake: ``messages`` from the server, sealed as its next records."""
     return lambda scene: send_handshake(scene.server, *messages)
@@ -112,15 +102,6 @@ def client_sends(*messages: HandshakeMessage) -> Callable[[Scene], bytes]:
         return send_handshake(scene.client, *messages)
 
     return inject
-
-
-def replace_record(data: bytes, index: int, new: bytes) -> bytes:
-    """``data`` (whole records) with its record number ``index`` replaced by ``new``."""
-    recs = records(data)
-    encoded = [bytes((r.content_type,)) + r.legacy_version.to_bytes(2, "big") for r in recs]
-    raw = [h + len(r.fragment).to_bytes(2, "big") + r.fragment for h, r in zip(encoded, recs, strict=True)]
-    raw[index] = new
-    return b"".join(raw)
 
 
 def without_extension(message: object, cls: type) -> object:
