@@ -286,13 +286,6 @@ def test_required_client_certificate_absent_fails_the_handshake() -> None:
         pair.client.receive_data(pair.server.data_to_send())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the TLS 1.2 server refuses a missing client certificate with certificate_required (116, a"
-    " TLS 1.3 alert: verify.verify_no_client_certificate's CertificateRequired); RFC 5246 §7.4.6 says"
-    " handshake_failure, which OpenSSL 3.0 sends in TLS 1.2",
-)
 def test_required_client_certificate_absent_is_a_handshake_failure_in_tls12() -> None:
     pair = ConnectionPair(c12(), server_config(client_verifier=verifier()))
     with pytest.raises(RemoteProtocolError):
@@ -357,13 +350,6 @@ def _sni_server(extra_key_type: str) -> tuple[object, WebPkiVerifier]:
             "other.example",
             "rsa2048",
             id="other-rsa_behind_an_ecdsa_default",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=BadCertificate,
-                reason="server_negotiation12._choose_suite tries suites in preference order before"
-                " certificates, so an ECDHE_ECDSA suite and the ECDSA default certificate win over the"
-                " RSA certificate that matches the SNI (the client then refuses the name)",
-            ),
         ),
     ],
 )
@@ -385,13 +371,6 @@ def test_record_size_limit_the_client_asks_for_is_respected() -> None:
     assert data_received(pair.server_events) == b"c" * 3000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecordOverflow,
-    reason="server12 answers record_size_limit (server12._server_hello) but never applies the client's"
-    " limit (no out.set_peer_record_size_limit, unlike server13): the client gets larger records and"
-    " fails with record_overflow",
-)
 def test_record_size_limit_the_server_agreed_to_is_respected() -> None:
     pair = ConnectionPair(c12(record_size_limit=512), server_config(record_size_limit=1024)).handshake()
     pair.server.send_data(b"s" * 3000)
@@ -510,13 +489,6 @@ def test_second_client_hello_after_the_handshake_is_answered_with_no_renegotiati
     assert pair.server is s
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=FatalAlert,
-    reason="record/inbound.py Inbound._alert treats every alert but close_notify and user_canceled as"
-    " fatal (RFC 8446 §6.2), in TLS 1.2 too: the no_renegotiation warning tlslens answers a HelloRequest"
-    " with (RFC 5246 §7.2.2: always a warning) fails the tlslens server that asked (FatalAlert)",
-)
 def test_server_takes_the_no_renegotiation_warning_and_goes_on() -> None:
     pair = ConnectionPair(c12(), server_config()).handshake()
     pair.client.receive_data(send_handshake(pair.server, HelloRequest()))
@@ -525,12 +497,6 @@ def test_server_takes_the_no_renegotiation_warning_and_goes_on() -> None:
     exchange(pair)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=FatalAlert,
-    reason="record/inbound.py Inbound._alert treats the no_renegotiation warning (TLS 1.2's answer to a"
-    " renegotiating ClientHello, RFC 5246 §7.2.2) as fatal: the client fails with FatalAlert",
-)
 def test_client_takes_the_no_renegotiation_warning_and_goes_on() -> None:
     c = TamperingClient(c12(), "localhost")
     pair = ConnectionPair(client=c, server=ServerConnection(server_config())).handshake()

@@ -292,8 +292,8 @@ class ExpectServerKeyExchange(ClientState12):
 
 
 def _check_suite_fits(suite: Tls12Suite, scheme: SignatureScheme) -> None:
-    """An ECDHE_ECDSA suite is signed with ECDSA, an ECDHE_RSA one with RSA (RFC 8422 §5.4, RFC 5246)."""
-    ecdsa = scheme.name.startswith("ECDSA")
+    """An ECDHE_ECDSA suite is signed with ECDSA or EdDSA (RFC 8422 §5.1.3), an ECDHE_RSA one with RSA."""
+    ecdsa = scheme.name.startswith(("ECDSA", "ED25519", "ED448"))
     if ecdsa != (suite.authentication.name == "ECDSA"):
         raise IllegalParameter(f"{suite.name} cannot be signed with {scheme.iana_name}")
 

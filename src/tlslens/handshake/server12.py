@@ -104,6 +104,10 @@ def start(config: ServerConfig, ch: ClientHello, raw: bytes, out: Output) -> Sta
     session_id = ch.legacy_session_id if resumed else provider.random(32) if issue_ticket else b""
     log = HandshakeLog(chosen.suite.hash, raw)
     srv = Server12(config, chosen, ch.random, server_random, log, issue_ticket)
+    if chosen.peer_record_size_limit is not None:  # RFC 8449: in force from each side's CCS on
+        out.set_peer_record_size_limit(chosen.peer_record_size_limit)
+        if config.record_size_limit is not None:
+            out.set_own_record_size_limit(min(config.record_size_limit, 2**14))
     srv.log.update(out.send(_server_hello(srv, session_id)))
     if resumed is not None:
         return _resume(srv, resumed, out)
@@ -257,7 +261,7 @@ class ExpectClientCertificate(Tls12State):
         srv = self.srv
         config = srv.config
         if not cert.certificate_list:
-            client_auth = verify_no_client_certificate(config.require_client_certificate)
+            client_auth = verify_no_client_certificate(config.require_client_certificate, tls12=True)
             srv.log.update(raw)
             return ExpectClientKeyExchange(srv, self.share, client_auth)
         verifier = config.client_verifier

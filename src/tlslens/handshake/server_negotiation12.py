@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from tlslens.config import CertifiedKey, ServerConfig
 from tlslens.crypto.suites12 import TLS12_SUITES, Tls12Suite
@@ -138,17 +138,17 @@ def _choose_suite(
         )
     allowed = config.schemes_for(_TLS1_2)
     certificates = list(config.certified_keys)
-    if server_name is not None:
+    if server_name is not None:  # (a certificate for the name the client asked for wins, as in TLS 1.3)
         matching = [c for c in certificates if c.matches_name(server_name)]
         certificates = matching + [c for c in certificates if c not in matching]
-    for code in candidates:
-        suite = TLS12_SUITES[code]
-        for certified in certificates:
-            if not _key_fits(certified, suite.authentication, client_groups):
-                continue
-            for scheme in certified.signer.schemes_for(_TLS1_2):
-                if scheme in client_schemes and scheme in allowed:
-                    return suite, certified, scheme
+    for certified in certificates:
+        schemes = [s for s in certified.signer.schemes_for(_TLS1_2) if s in client_schemes and s in allowed]
+        if not schemes:
+            continue
+        for code in candidates:
+            suite = TLS12_SUITES[code]
+            if _key_fits(certified, suite.authentication, client_groups):
+                return suite, certified, schemes[0]
     raise HandshakeFailure(
         f"no usable suite: the client offers {names(candidates)} and accepts signatures"
         f" {names(client_schemes)}, which none of our certificates can give for those suites"
@@ -161,7 +161,9 @@ def _key_fits(
     """The certificate's key signs for the suite; an ECDSA key's curve is one the client supports
     (RFC 8422 §5.1: supported_groups covers the certificate's curve too)."""
     key = certified.chain[0].public_key()
-    if authentication == Authentication.ECDSA:
+    if authentication == Authentication.ECDSA:  # (EdDSA signs ECDHE_ECDSA suites too: RFC 8422 §5.1.3)
+        if isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+            return True
         return isinstance(key, ec.EllipticCurvePublicKey) and _CURVES.get(key.curve.name) in client_groups
     return isinstance(key, rsa.RSAPublicKey)
 

@@ -26,6 +26,7 @@ from tlslens.errors import (
     CertificateRequired,
     DecodeError,
     DecryptError,
+    HandshakeFailure,
     IllegalParameter,
 )
 from tlslens.verifier import CertificateVerifier
@@ -221,8 +222,11 @@ def verify_binder(expected: bytes, received: bytes) -> Resumed:
     return Resumed(PskAuthenticated(_MINT))
 
 
-def verify_no_client_certificate(required: bool) -> NoClientCertificate:
-    """Server: going on without a client certificate is allowed only when none is required."""
+def verify_no_client_certificate(required: bool, *, tls12: bool = False) -> NoClientCertificate:
+    """Server: going on without a client certificate is allowed only when none is required
+    (certificate_required; TLS 1.2 has no such alert: handshake_failure, RFC 5246 §7.4.6)."""
     if required:
+        if tls12:
+            raise HandshakeFailure("the client sent no certificate, and this server requires one")
         raise CertificateRequired("the client sent no certificate")
     return NoClientCertificate(_MINT)

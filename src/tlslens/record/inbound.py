@@ -272,12 +272,13 @@ class Inbound:
             self.events.append(ConnectionClosed(clean=True))
             return
         self.events.append(AlertReceived(level, description))
-        if description == AlertDescription.USER_CANCELED:
-            # Carries nothing and closes nothing (close_notify should follow): counted like empty
-            # records and CCS, so a peer cannot keep us reading them without end.
+        # user_canceled carries nothing and closes nothing (close_notify should follow); in TLS 1.2 a
+        # warning (no_renegotiation, say) does not end the connection either (RFC 5246 §7.2). Both are
+        # counted like empty records and CCS, so a peer cannot keep us reading them without end.
+        if description == AlertDescription.USER_CANCELED or (self._tls12 and level == AlertLevel.WARNING):
             self._warnings += 1
             if self._warnings > MAX_WARNING_ALERTS:
-                raise UnexpectedMessage(f"more than {MAX_WARNING_ALERTS} warning alerts (user_canceled)")
+                raise UnexpectedMessage(f"more than {MAX_WARNING_ALERTS} warning alerts")
             return
         # RFC 8446 §6.2: every other alert is an error alert, whatever its level says.
         raise FatalAlert(description)

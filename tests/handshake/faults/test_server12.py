@@ -294,13 +294,9 @@ CLIENT_FLIGHT_FAULTS = [  # RFC 5246 §7.3: [Certificate], ClientKeyExchange, [C
         id="client_flight12-required_certificate_empty",  # RFC 5246 §7.4.6
         fails="server",
         raises=HandshakeFailure,
-        site="handshake/server12.py:ExpectClientCertificate.handle",
+        site="handshake/verify.py:verify_no_client_certificate",
         client=TLS12_CLIENT,
         server=requiring_client_certificate,
-        xfail="server12.ExpectClientCertificate.handle refuses an empty client Certificate through"
-        " verify_no_client_certificate, whose CertificateRequired sends certificate_required (116), an"
-        " alert TLS 1.2 does not define: RFC 5246 §7.4.6 says handshake_failure (as OpenSSL 3.0 and"
-        " BoringSSL send in TLS 1.2)",
     ),
     Fault(
         id="client_flight12-untrusted_certificate",
