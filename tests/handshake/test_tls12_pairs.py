@@ -65,14 +65,12 @@ from tlslens.connection import ClientConnection, ServerConnection
 from tlslens.crypto.provider import DeterministicProvider
 from tlslens.crypto.suites12 import TLS12_SUITES
 from tlslens.errors import (
-    BadCertificate,
     DecryptError,
     FatalAlert,
     HandshakeFailure,
     IllegalParameter,
     InappropriateFallback,
     LocalProtocolError,
-    RecordOverflow,
     RemoteProtocolError,
 )
 from tlslens.events import (
