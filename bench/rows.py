@@ -15,7 +15,7 @@ per full handshake).
 from __future__ import annotations
 
 from aio_server import Served
-from common import SUITES
+from common import SUITE_LABELS, SUITES, TLS12_SUITE
 from harness import Bench, Declaration, Measure, Note, Timed
 from idle_memory import IdleMemory
 from primitive_floor import Floor
@@ -41,7 +41,7 @@ def handshake(
 
 def bulk(suite: str, size: int) -> Timed:
     """MB/s (10^6 bytes) of application data one way through a connected pair, ``size``-byte writes."""
-    label = f"bulk {SUITES[suite]} {size // 1024} KiB"
+    label = f"bulk {SUITE_LABELS[suite]} {size // 1024} KiB"
     return Timed(
         label,
         label,
@@ -83,6 +83,24 @@ ROWS: list[Declaration] = [
         note=_resumed,
     ),
     *(bulk(suite, size) for suite in SUITES for size in BULK_SIZES),
+    handshake(
+        "full 1.2",
+        "TLS 1.2 full handshake",
+        lambda b: b.tlslens.full(TLS12_SUITE),
+        lambda b: b.openssl.full(TLS12_SUITE),
+        share=0.5,
+        target=at_least(0.87),  # no worse than the TLS 1.3 ratio
+        note="ECDHE-ECDSA with AES-128-GCM, x25519, extended master secret, a ticket issued on both stacks",
+    ),
+    handshake(
+        "resumed 1.2",
+        "TLS 1.2 resumed handshake",
+        lambda b: b.tlslens.resumed(TLS12_SUITE),
+        lambda b: b.openssl.resumed12(),
+        share=0.5,
+        note="abbreviated handshake by ticket, one ticket offered again and again",
+    ),
+    bulk(TLS12_SUITE, 16384),
     Served(
         "asyncio",
         "asyncio server",

@@ -14,7 +14,7 @@ import os
 import ssl
 from typing import Any
 
-from common import HANDSHAKE_SUITE, HRR_RANDOM, SERVER_NAME, Env, Faces, Step
+from common import HANDSHAKE_SUITE, HRR_RANDOM, SERVER_NAME, TLS12_OPENSSL_SUITE, TLS12_SUITE, Env, Faces, Step
 from libssl import LibSsl
 
 
@@ -32,17 +32,27 @@ class Ssl:
         self, suite: str = HANDSHAKE_SUITE, groups: str = "X25519", tickets: int = 0
     ) -> ssl.SSLContext:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
         ctx.load_cert_chain(self.env.chain_pem, self.env.key_pem)
-        ctx.num_tickets = tickets
-        self.libssl.configure(ctx, suite, groups)
+        self._pin(ctx, suite, groups)
+        if suite != TLS12_SUITE:
+            ctx.num_tickets = tickets
         return ctx
+
+    def _pin(self, ctx: ssl.SSLContext, suite: str, groups: str) -> None:
+        """Exactly the row's version and suite, as on the tlslens side."""
+        if suite == TLS12_SUITE:
+            ctx.minimum_version = ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+            ctx.set_ciphers(TLS12_OPENSSL_SUITE)
+            # TLS 1.2 ECDSA: the certificate's curve must be among the client's groups (RFC 8422 §5.1)
+            self.libssl.configure(ctx, HANDSHAKE_SUITE, f"{groups}:P-256")
+        else:
+            ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+            self.libssl.configure(ctx, suite, groups)
 
     def client_context(self, suite: str = HANDSHAKE_SUITE, groups: str = "X25519") -> ssl.SSLContext:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, check_hostname
-        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
         ctx.load_verify_locations(self.env.root_pem)
-        self.libssl.configure(ctx, suite, groups)
+        self._pin(ctx, suite, groups)
         return ctx
 
     @staticmethod
@@ -77,13 +87,46 @@ class Ssl:
 
     # --- measurements: each returns the step to time ----------------------------------------------
 
-    def full(self) -> Step:
-        cctx, sctx = self.client_context(), self.server_context(tickets=self.tickets)
-        c, _ = self.handshake(cctx, sctx, tickets=self.tickets > 0)
+    def full(self, suite: str = HANDSHAKE_SUITE) -> Step:
+        cctx, sctx = self.client_context(suite), self.server_context(suite, tickets=self.tickets)
+        tickets = self.tickets > 0 and suite != TLS12_SUITE
+        c, _ = self.handshake(cctx, sctx, tickets=tickets)
         cipher = c.cipher()
-        if cipher is None or cipher[0] != HANDSHAKE_SUITE or c.version() != "TLSv1.3":
+        want = (TLS12_OPENSSL_SUITE, "TLSv1.2") if suite == TLS12_SUITE else (suite, "TLSv1.3")
+        if cipher is None or (cipher[0], c.version()) != want:
             raise RuntimeError(f"OpenSSL negotiated {cipher}")
-        return lambda: self.handshake(cctx, sctx, tickets=self.tickets > 0)
+        return lambda: self.handshake(cctx, sctx, tickets=tickets)
+
+    def resumed12(self) -> Step:
+        """TLS 1.2 resumed handshakes (abbreviated, by ticket) offering one session again and again."""
+        cctx, sctx = self.client_context(TLS12_SUITE), self.server_context(TLS12_SUITE)
+        c, _ = self.handshake(cctx, sctx, tickets=False)
+        session = c.session
+        if session is None or not session.has_ticket:
+            raise RuntimeError("OpenSSL sent no TLS 1.2 ticket")
+        c, _ = self.handshake12_resumed(cctx, sctx, session)
+        if not c.session_reused:
+            raise RuntimeError("OpenSSL did not resume")
+        return lambda: self.handshake12_resumed(cctx, sctx, session)
+
+    @staticmethod
+    def handshake12_resumed(
+        cctx: ssl.SSLContext, sctx: ssl.SSLContext, session: Any
+    ) -> tuple[ssl.SSLObject, ssl.SSLObject]:
+        """An abbreviated TLS 1.2 handshake: the server speaks second and finishes first."""
+        c_in, c_out, s_in, s_out = ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO()
+        c = cctx.wrap_bio(c_in, c_out, server_hostname=SERVER_NAME, session=session)
+        s = sctx.wrap_bio(s_in, s_out, server_side=True)
+        with contextlib.suppress(ssl.SSLWantReadError):
+            c.do_handshake()  # ClientHello with the ticket
+        s_in.write(c_out.read())
+        with contextlib.suppress(ssl.SSLWantReadError):
+            s.do_handshake()  # ServerHello, NewSessionTicket, CCS, Finished
+        c_in.write(s_out.read())
+        c.do_handshake()  # CCS, Finished
+        s_in.write(c_out.read())
+        s.do_handshake()
+        return c, s
 
     def hrr(self) -> Step:
         cctx = self.client_context(groups="P-256:X25519")
@@ -128,7 +171,8 @@ class Ssl:
                 s_in.write(c_out.read())
                 c_in.write(s_out.read())
         ours, theirs = c.cipher(), s.cipher()
-        if ours is None or theirs is None or not ours[0] == suite == theirs[0]:
+        name = TLS12_OPENSSL_SUITE if suite == TLS12_SUITE else suite
+        if ours is None or theirs is None or not ours[0] == name == theirs[0]:
             raise RuntimeError(f"OpenSSL negotiated {ours} / {theirs}, not {suite}")
         data = os.urandom(size)
         write, pull, push, read = c.write, c_out.read, s_in.write, s.read

@@ -12,7 +12,7 @@ import os
 import time
 from typing import Any
 
-from common import HANDSHAKE_SUITE, HRR_RANDOM, SERVER_NAME, Env, Faces, Step
+from common import HANDSHAKE_SUITE, HRR_RANDOM, SERVER_NAME, TLS12_SUITE, Env, Faces, Step
 
 import tlslens
 from tlslens.events import DataReceived, HandshakeCompleted, SessionTicketReceived
@@ -22,6 +22,11 @@ from tlslens.wire.enums import CipherSuite, NamedGroup
 
 def _groups(names: tuple[str, ...]) -> list[NamedGroup]:
     return [NamedGroup[name.upper()] for name in names]
+
+
+def _versions(suite: str) -> tuple[str, ...]:
+    """The one version a row's suite belongs to (so each row measures exactly one protocol)."""
+    return ("TLSv1.2",) if suite.startswith("TLS_ECDHE_") else ("TLSv1.3",)
 
 
 class Tlslens:
@@ -42,6 +47,7 @@ class Tlslens:
             private_key=pki.leaf.private_key,
             groups=_groups(groups),
             cipher_suites=[CipherSuite[suite]],
+            versions=_versions(suite),
         )
 
     def client_config(
@@ -55,6 +61,7 @@ class Tlslens:
             groups=_groups(groups),
             key_share_groups=None if key_share_groups is None else _groups(key_share_groups),
             cipher_suites=[CipherSuite[suite]],
+            versions=_versions(suite),
         )
 
     @staticmethod
@@ -88,8 +95,9 @@ class Tlslens:
 
     # --- measurements: each returns the step to time ----------------------------------------------
 
-    def full(self) -> Step:
-        ccfg, scfg = self.client_config(), self.server_config()
+    def full(self, suite: str = HANDSHAKE_SUITE) -> Step:
+        groups = ("x25519", "secp256r1") if suite == TLS12_SUITE else ("x25519",)
+        ccfg, scfg = self.client_config(suite, groups), self.server_config(suite, groups)
         c, s = self.handshake(ccfg, scfg)
         if not (c.handshake_complete and s.handshake_complete):
             raise RuntimeError("the handshake did not complete")
@@ -105,13 +113,15 @@ class Tlslens:
             raise RuntimeError("expected a HelloRetryRequest")
         return lambda: self.handshake(ccfg, scfg)
 
-    def resumed(self) -> Step:
-        """Resumed handshakes (psk_dhe_ke) offering one ticket again and again, as the ssl side does.
+    def resumed(self, suite: str = HANDSHAKE_SUITE) -> Step:
+        """Resumed handshakes (TLS 1.3: psk_dhe_ke) offering one ticket again and again, as the ssl side
+        does.
 
         Records in ``tickets_after_resumption`` the NewSessionTickets the server sends after a resumed
         handshake (the ssl server is set to send as many)."""
         cache = SessionCache()
-        ccfg, scfg = self.client_config(), self.server_config()
+        groups = ("x25519", "secp256r1") if suite == TLS12_SUITE else ("x25519",)
+        ccfg, scfg = self.client_config(suite, groups), self.server_config(suite, groups)
         self.handshake(dataclasses.replace(ccfg, session_cache=cache), scfg)  # a full one: tickets
         session = cache.take(SERVER_NAME, (), time.time())
         if session is None:
@@ -124,12 +134,14 @@ class Tlslens:
         events += c.receive_data(s.data_to_send())
         if not any(isinstance(e, HandshakeCompleted) and e.resumed for e in events):
             raise RuntimeError("tlslens did not resume")
-        self.tickets_after_resumption = sum(isinstance(e, SessionTicketReceived) for e in events)
+        if suite == HANDSHAKE_SUITE:
+            self.tickets_after_resumption = sum(isinstance(e, SessionTicketReceived) for e in events)
         return lambda: self.handshake(ccfg, scfg, session)
 
     def bulk(self, suite: str, size: int) -> Step:
         """``size`` bytes sealed by the client and opened by the server, per step."""
-        c, s = self.handshake(self.client_config(suite), self.server_config(suite))
+        groups = ("x25519", "secp256r1") if suite == TLS12_SUITE else ("x25519",)
+        c, s = self.handshake(self.client_config(suite, groups), self.server_config(suite, groups))
         data = os.urandom(size)
         send, pull, receive = c.send_data, c.data_to_send, s.receive_data
         send(data)

@@ -1,8 +1,13 @@
 """ClientConfig and ServerConfig: frozen, keyword-only, validated, shared by many connections.
 
 Derive variants with ``dataclasses.replace``. Names may be given as IANA strings
-(``"TLS_AES_128_GCM_SHA256"``, ``"x25519"``) or enum members; they are normalised to enum members.
-Secure by default: TLS 1.3, verification on, the system trust store.
+(``"TLS_AES_128_GCM_SHA256"``, ``"x25519"``, ``"TLSv1.2"``) or enum members; they are normalised to enum
+members. Secure by default: TLS 1.3 and TLS 1.2 (modern AEAD suites with ECDHE only), verification on,
+the system trust store.
+
+``cipher_suites`` holds the suites of both versions in one preference list (TLS 1.3's
+``TLS_AES_...`` and TLS 1.2's ``TLS_ECDHE_...``); a version in ``versions`` none of whose suites is
+listed is not offered (``enabled_versions``).
 """
 
 from __future__ import annotations
@@ -16,22 +21,25 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 
+from tlslens.crypto.ecdhe12 import TLS12_GROUPS
 from tlslens.crypto.groups import SUPPORTED_GROUPS
 from tlslens.crypto.provider import CryptoProvider, DefaultProvider
 from tlslens.crypto.signatures import (
-    TLS13_CERTIFICATE_VERIFY_SCHEMES,
+    TLS12_SIGNATURE_SCHEMES,
     KeySigner,
     Signer,
+    handshake_schemes,
     is_rsa_pss_certificate,
     schemes_for_private_key,
 )
 from tlslens.crypto.suites import DEFAULT_CIPHER_SUITES, TLS13_SUITES
+from tlslens.crypto.suites12 import TLS12_DEFAULT_CIPHER_SUITES, TLS12_SUITES
 from tlslens.errors import ConfigurationError
 from tlslens.session.cache import SessionCache
 from tlslens.session.replay import MemoryReplayStore, ReplayStore
 from tlslens.session.tickets import TicketKeyRing
 from tlslens.verifier import CertificateVerifier, WebPkiVerifier
-from tlslens.wire.enums import CipherSuite, NamedGroup, SignatureScheme
+from tlslens.wire.enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
 from tlslens.wire.hello import ClientHello
 from tlslens.wire.messages import CertificateEntry, EncryptedExtensions
 
@@ -77,6 +85,28 @@ def _normalise(
 
 def _display(member: CipherSuite | NamedGroup | SignatureScheme) -> str:
     return member.iana_name if isinstance(member, NamedGroup | SignatureScheme) else member.name
+
+
+SUPPORTED_VERSIONS = (ProtocolVersion.TLS1_3, ProtocolVersion.TLS1_2)
+_ALL_SUITES = (*TLS13_SUITES, *TLS12_SUITES)
+
+
+def _versions(values: Sequence[ProtocolVersion | str | int]) -> tuple[ProtocolVersion, ...]:
+    """Normalised to the supported versions, newest first (the order given does not matter)."""
+    chosen = set()
+    for v in values:
+        if isinstance(v, str):
+            found = [p for p in SUPPORTED_VERSIONS if v.lower() in (p.label.lower(), p.name.lower())]
+            if not found:
+                raise ConfigurationError(f"unknown protocol version {v!r}; valid names: TLSv1.3, TLSv1.2")
+            chosen.add(found[0])
+        elif v in SUPPORTED_VERSIONS:
+            chosen.add(ProtocolVersion(v))
+        else:
+            raise ConfigurationError(f"protocol version {v!r} is not supported (TLSv1.3 and TLSv1.2 are)")
+    if not chosen:
+        raise ConfigurationError("at least one protocol version is needed")
+    return tuple(p for p in SUPPORTED_VERSIONS if p in chosen)
 
 
 def _alpn(protocols: Sequence[str | bytes]) -> tuple[bytes, ...]:
@@ -149,9 +179,12 @@ def _dns_names(cert: x509.Certificate) -> tuple[str, ...]:
 @dataclass(frozen=True, kw_only=True)
 class _CommonConfig:
     # Typed as enums; IANA name strings are accepted too and normalised to enum members (a tuple).
-    cipher_suites: Sequence[CipherSuite] = DEFAULT_CIPHER_SUITES
+    versions: Sequence[ProtocolVersion | str] = SUPPORTED_VERSIONS
+    """TLS 1.3 and TLS 1.2 by default; ``("TLSv1.3",)`` or ``("TLSv1.2",)`` narrows it."""
+    cipher_suites: Sequence[CipherSuite] = (*DEFAULT_CIPHER_SUITES, *TLS12_DEFAULT_CIPHER_SUITES)
     groups: Sequence[NamedGroup] = SUPPORTED_GROUPS
-    signature_schemes: Sequence[SignatureScheme] = TLS13_CERTIFICATE_VERIFY_SCHEMES
+    signature_schemes: Sequence[SignatureScheme] = TLS12_SIGNATURE_SCHEMES
+    """Offered / accepted for handshake signatures; the RSA PKCS#1 v1.5 ones count for TLS 1.2 only."""
     alpn_protocols: Sequence[str | bytes] = ()
     provider: CryptoProvider = field(default_factory=DefaultProvider)
     record_size_limit: int | None = None
@@ -163,24 +196,60 @@ class _CommonConfig:
         """The ALPN protocol IDs as sent on the wire."""
         return _alpn(self.alpn_protocols)
 
+    @property
+    def enabled_versions(self) -> tuple[ProtocolVersion, ...]:
+        """``versions`` that have at least one cipher suite (and, for TLS 1.2, a curve), newest first."""
+        return self._enabled_versions  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def tls13_suites(self) -> tuple[CipherSuite, ...]:
+        return tuple(s for s in self.cipher_suites if s in TLS13_SUITES)
+
+    @property
+    def tls12_suites(self) -> tuple[CipherSuite, ...]:
+        return tuple(s for s in self.cipher_suites if s in TLS12_SUITES)
+
+    @property
+    def tls12_groups(self) -> tuple[NamedGroup, ...]:
+        """The ECDHE curves TLS 1.2 can use (the post-quantum hybrids are TLS 1.3 only)."""
+        return tuple(g for g in self.groups if g in TLS12_GROUPS)
+
+    def schemes_for(self, version: ProtocolVersion) -> tuple[SignatureScheme, ...]:
+        """``signature_schemes`` that may sign handshake messages in ``version``."""
+        allowed = handshake_schemes(version)
+        return tuple(s for s in self.signature_schemes if s in allowed)
+
     def _normalise_common(self) -> None:
         set_ = object.__setattr__
+        set_(self, "versions", _versions(self.versions))
         set_(
             self,
             "cipher_suites",
-            _normalise("cipher suite", CipherSuite, self.cipher_suites, tuple(TLS13_SUITES)),
+            _normalise("cipher suite", CipherSuite, self.cipher_suites, _ALL_SUITES),
         )
         set_(self, "groups", _normalise("group", NamedGroup, self.groups, SUPPORTED_GROUPS))
         set_(
             self,
             "signature_schemes",
-            _normalise(
-                "signature scheme", SignatureScheme, self.signature_schemes, TLS13_CERTIFICATE_VERIFY_SCHEMES
-            ),
+            _normalise("signature scheme", SignatureScheme, self.signature_schemes, TLS12_SIGNATURE_SCHEMES),
         )
         set_(self, "alpn_protocols", _alpn(self.alpn_protocols))
         if self.record_size_limit is not None and not 64 <= self.record_size_limit <= 16385:
             raise ConfigurationError("record_size_limit must be between 64 and 16385")
+        enabled = []
+        if ProtocolVersion.TLS1_3 in self.versions and self.tls13_suites:
+            enabled.append(ProtocolVersion.TLS1_3)
+        if ProtocolVersion.TLS1_2 in self.versions and self.tls12_suites and self.tls12_groups:
+            enabled.append(ProtocolVersion.TLS1_2)
+        if not enabled:
+            wanted = ", ".join(v.label for v in self.versions)  # type: ignore[union-attr]
+            raise ConfigurationError(
+                f"no protocol version can be used: {wanted} enabled, but cipher_suites (and groups, for"
+                " TLS 1.2) have nothing for them"
+            )
+        set_(self, "_enabled_versions", tuple(enabled))
+        if not self.schemes_for(ProtocolVersion.TLS1_3) and ProtocolVersion.TLS1_3 in enabled:
+            raise ConfigurationError("signature_schemes has no scheme TLS 1.3 can use")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -266,6 +335,9 @@ class ServerConfig(_CommonConfig):
     replay_store: ReplayStore | None = None
     """Where 0-RTT ClientHellos are remembered so each is accepted at most once. None: in memory (one
     process); ``SqliteReplayStore`` for processes on one host, ``RedisReplayStore`` for a fleet."""
+    cipher_preference: str = "server"
+    """Whose order picks the cipher suite: ``"server"`` (``cipher_suites``' order, the default) or
+    ``"client"`` (the client's order, among the suites both allow)."""
     allow_psk_ke: bool = False
     """Resume without a fresh key exchange when the client asks (psk_ke: no forward secrecy)."""
     cookie_secret: bytes = field(default_factory=lambda: os.urandom(32), repr=False)
@@ -281,6 +353,8 @@ class ServerConfig(_CommonConfig):
         if not certs:
             raise ConfigurationError("a server needs a certificate_chain and private_key")
         object.__setattr__(self, "_certified_keys", tuple(certs))
+        if self.cipher_preference not in ("server", "client"):
+            raise ConfigurationError('cipher_preference must be "server" or "client"')
         if len(self.cookie_secret) < 16:
             raise ConfigurationError("cookie_secret must be at least 16 bytes")
         if not 0 <= self.tickets <= 16:

@@ -24,19 +24,22 @@ from __future__ import annotations
 import contextlib
 
 from tlslens.config import ClientConfig, ServerConfig
-from tlslens.crypto.key_schedule import export_keying_material
-from tlslens.errors import FatalAlert, LocalProtocolError, RemoteProtocolError, TLSError
+from tlslens.errors import FatalAlert, LocalProtocolError, RemoteProtocolError, TLSError, UnexpectedMessage
 from tlslens.events import Event, MessageReceived
 from tlslens.handshake.common import State
+from tlslens.handshake.common12 import Tls12State
 from tlslens.handshake.traffic import ClientTraffic, ServerTraffic
+from tlslens.handshake.traffic12 import ClientTraffic12, ServerTraffic12
 from tlslens.lifecycle import ConnectionState, Lifecycle
 from tlslens.output import Output
-from tlslens.record.inbound import MAX_KEY_UPDATES_WITHOUT_DATA, Inbound
+from tlslens.record.inbound import CHANGE_CIPHER_SPEC, MAX_KEY_UPDATES_WITHOUT_DATA, Inbound
 from tlslens.record.layer import RecordLayer
 from tlslens.record.protection import MAX_CONSECUTIVE_EMPTY_RECORDS
 from tlslens.session.cache import Session
-from tlslens.wire.enums import AlertDescription, AlertLevel
-from tlslens.wire.messages import KeyUpdate, decode_handshake
+from tlslens.wire.enums import AlertDescription, AlertLevel, ProtocolVersion
+from tlslens.wire.hello import ClientHello
+from tlslens.wire.messages import KeyUpdate
+from tlslens.wire.messages12 import ChangeCipherSpec, HelloRequest
 
 _HANDSHAKING = ConnectionState.HANDSHAKING
 _OPEN = ConnectionState.OPEN
@@ -94,7 +97,10 @@ class _Connection:
                 self._inbound.eof()
             elif life.theirs is not _CLOSED:  # RFC 8446 §6.1: data after close_notify is ignored
                 for fragment in self._inbound.feed(data):
-                    self._handshake_data(fragment)
+                    if isinstance(fragment, ChangeCipherSpec):
+                        self._change_cipher_spec()
+                    else:
+                        self._handshake_data(fragment)
             self._out.flush()
         except BaseException as exc:  # h11's rule: whatever escapes, the connection has failed
             self._fail(exc)
@@ -114,22 +120,35 @@ class _Connection:
         reassembler = records.reassembler
         reassembler.add(fragment)
         while (raw := reassembler.next_message()) is not None:
-            message = decode_handshake(raw)
+            message = out.decode(raw)  # (read each time: a ServerHello may switch to TLS 1.2's forms)
             if out.tracing:
                 out.events.append(MessageReceived(message, raw))
-            if isinstance(message, KeyUpdate):
-                self._inbound.count_key_update()
+            if isinstance(message, KeyUpdate | HelloRequest) or (
+                isinstance(message, ClientHello) and self._life.handshake_done
+            ):
+                self._inbound.count_key_update()  # (post-handshake messages without data: a flood limit)
             # (RFC 8446 §5.1: a message that changes the read key must end its record; set_read_key
             # checks that nothing of the record is left when the state changes keys.)
             state = self._state = self._state.handle(message, raw, out)
             reassembler.expect(state.accepts)
+
+    def _change_cipher_spec(self) -> None:
+        """TLS 1.2: ChangeCipherSpec is part of the handshake; only some states take it."""
+        out = self._out
+        if out.tracing:
+            out.events.append(MessageReceived(CHANGE_CIPHER_SPEC, b"\x01"))
+        state = self._state
+        if not isinstance(state, Tls12State):  # (the inbound path yields it only in TLS 1.2)
+            raise UnexpectedMessage("change_cipher_spec outside a TLS 1.2 handshake")
+        state = self._state = state.handle_change_cipher_spec(out)
+        self._records.reassembler.expect(state.accepts)
 
     # --- sending ------------------------------------------------------------------------------------
 
     def send_data(self, data: bytes | bytearray | memoryview) -> None:
         """Queue application data (split into records as needed)."""
         self._check_can_send("application data")
-        if self._records.write_needs_key_update:
+        if self._records.write_needs_key_update and self._out.version != ProtocolVersion.TLS1_2:
             self._out.send_key_update(request_peer=False)  # RFC 8446 §5.5: well before the AEAD's limit
         if data:
             self._out.seal_application_data(data)
@@ -138,6 +157,8 @@ class _Connection:
         """Send KeyUpdate and switch to the next write key (RFC 8446 §4.6.3); with ``request_peer`` the
         peer is asked to update its keys too."""
         self._check_can_send("a KeyUpdate")
+        if self._out.version == ProtocolVersion.TLS1_2:
+            raise LocalProtocolError("TLS 1.2 has no KeyUpdate (and tlslens refuses renegotiation)")
         self._out.send_key_update(request_peer)
         self._out.flush()
 
@@ -158,14 +179,18 @@ class _Connection:
         self._out.flush()
         return self._take_events()
 
-    def export_keying_material(self, label: bytes | str, context: bytes = b"", length: int = 32) -> bytes:
-        """TLS-Exporter(label, context, length) of RFC 8446 §7.5 (as RFC 5705 keying material, e.g. for
-        channel binding): both ends of one connection get the same bytes, nobody else can."""
+    def export_keying_material(
+        self, label: bytes | str, context: bytes | None = None, length: int = 32
+    ) -> bytes:
+        """Keying material (RFC 5705; TLS 1.3's exporter of RFC 8446 §7.5), e.g. for channel binding:
+        both ends of one connection get the same bytes, nobody else can. ``context=None`` is "no
+        context", which TLS 1.2 tells from an empty one (TLS 1.3 does not). A TLS 1.2 session without
+        the extended master secret exports nothing (RFC 7627 §5.4)."""
         state = self._state
-        if not isinstance(state, ClientTraffic | ServerTraffic):
+        if not isinstance(state, ClientTraffic | ServerTraffic | ClientTraffic12 | ServerTraffic12):
             raise LocalProtocolError("keying material can only be exported after the handshake")
         raw_label = label.encode("ascii") if isinstance(label, str) else label
-        return export_keying_material(state.suite, state.exporter_secret, raw_label, context, length)
+        return state.export_keying_material(raw_label, context, length)
 
     # --- internals ----------------------------------------------------------------------------------
 

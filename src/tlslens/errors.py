@@ -84,6 +84,12 @@ class ProtocolVersionMismatch(RemoteProtocolError):
     alert = AlertDescription.PROTOCOL_VERSION
 
 
+class InappropriateFallback(RemoteProtocolError):
+    """TLS_FALLBACK_SCSV from a client that could have used a newer version we speak (RFC 7507)."""
+
+    alert = AlertDescription.INAPPROPRIATE_FALLBACK
+
+
 class InsufficientSecurity(RemoteProtocolError):
     alert = AlertDescription.INSUFFICIENT_SECURITY
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from cryptography import x509
 
     from tlslens.wire.messages import HandshakeMessage
+    from tlslens.wire.messages12 import ChangeCipherSpec
 
 
 class Event:
@@ -43,6 +44,9 @@ class HandshakeCompleted(Event):
     peer_certificates: tuple[x509.Certificate, ...] = field(repr=False)
     resumed: bool = False
     early_data_accepted: bool = False
+    extended_master_secret: bool | None = None
+    """TLS 1.2: whether the session uses the extended master secret (RFC 7627); a session without it
+    is never resumed. None for TLS 1.3, whose key schedule needs no such extension."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,13 +126,15 @@ class RecordSent(Event):
 
 @dataclass(frozen=True, slots=True)
 class MessageReceived(Event):
-    message: HandshakeMessage
+    """A handshake message, or in TLS 1.2 a ChangeCipherSpec (a record of its own, part of the handshake)."""
+
+    message: HandshakeMessage | ChangeCipherSpec
     raw: bytes = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class MessageSent(Event):
-    message: HandshakeMessage
+    message: HandshakeMessage | ChangeCipherSpec
     raw: bytes = field(repr=False)
 
 

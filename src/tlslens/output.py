@@ -12,16 +12,20 @@ the connection's inbound path (the connection hands both a fresh list when it ta
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from tlslens.crypto.suites import Tls13Suite
 from tlslens.events import DecisionMade, Event, MessageSent, RecordSent, SecretDerived
 from tlslens.keylog import format_line
 from tlslens.lifecycle import ConnectionState, Lifecycle
-from tlslens.record.inbound import Inbound
+from tlslens.record.inbound import CHANGE_CIPHER_SPEC, Inbound
 from tlslens.record.layer import RecordLayer
-from tlslens.wire.enums import AlertDescription, AlertLevel, ContentType, KeyUpdateRequest
-from tlslens.wire.messages import HandshakeMessage, KeyUpdate, encode_handshake
+from tlslens.record.protection12 import Opener, Sealer
+from tlslens.wire.enums import AlertDescription, AlertLevel, ContentType, KeyUpdateRequest, ProtocolVersion
+from tlslens.wire.messages import HandshakeMessage, KeyUpdate, decode_handshake, encode_handshake
+from tlslens.wire.messages12 import decode_handshake12
+from tlslens.wire.suite_info import KeyExchange
 
 
 class Output:
@@ -36,8 +40,10 @@ class Output:
         "_role",
         "_write_generation",
         "client_random",
+        "decode",
         "events",
         "tracing",
+        "version",
     )
 
     def __init__(
@@ -60,6 +66,17 @@ class Output:
         self._read_generation = 0  # KeyUpdates so far, for the key log's *_TRAFFIC_SECRET_N labels
         self._write_generation = 0
         self._ccs_sent = False
+        self.version: ProtocolVersion | None = None  # once negotiated
+        self.decode: Callable[[bytes], HandshakeMessage] = decode_handshake  # (the negotiated forms)
+
+    def negotiated(self, version: ProtocolVersion) -> None:
+        """The version is chosen: from now on handshake messages are read in its forms, and in TLS 1.2
+        ChangeCipherSpec is a message and every record type is protected once keys are in force."""
+        self.version = version
+        if version == ProtocolVersion.TLS1_2:
+            self._records.use_tls12()
+            self._inbound.use_tls12()
+            self.decode = functools.partial(decode_handshake12, key_exchange=KeyExchange.ECDHE)
 
     # --- handshake messages -------------------------------------------------------------------------
 
@@ -97,6 +114,23 @@ class Output:
             self.events.append(RecordSent(ContentType.HANDSHAKE, n, protected, ContentType.HANDSHAKE))
 
     # --- keys ---------------------------------------------------------------------------------------
+
+    def send_change_cipher_spec(self) -> None:
+        """TLS 1.2: ChangeCipherSpec, after which our records are protected (``set_write_protection``)."""
+        self.flush()
+        self._records.send_change_cipher_spec()
+        if self.tracing:
+            self.events.append(MessageSent(CHANGE_CIPHER_SPEC, b"\x01"))
+            self.events.append(RecordSent(ContentType.CHANGE_CIPHER_SPEC, 1, False))
+
+    def set_read_protection(self, opener: Opener) -> None:
+        """TLS 1.2: the peer's ChangeCipherSpec arrived; its records are opened with ``opener``."""
+        self._records.set_read_protection(opener)
+
+    def set_write_protection(self, sealer: Sealer) -> None:
+        """TLS 1.2: our ChangeCipherSpec is queued; our records are sealed with ``sealer`` from now on."""
+        self.flush()
+        self._records.set_write_protection(sealer)
 
     def set_read_key(self, suite: Tls13Suite, secret: bytes, label: str | None) -> None:
         self._records.set_read_key(suite, secret)

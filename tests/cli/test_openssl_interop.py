@@ -127,7 +127,7 @@ def test_client_trace_as_json_lines(pki: PkiFiles) -> None:
     assert titles[0] == ("sent", "ClientHello") and ("received", "ServerHello") in titles
     hello = next(o for o in objects if o["title"] == "ClientHello")
     exts = {e["name"]: e["value"] for e in hello["fields"]["extensions"]}
-    assert exts["server_name"] == "localhost" and exts["supported_versions"] == ["TLSv1.3"]
+    assert exts["server_name"] == "localhost" and exts["supported_versions"] == ["TLSv1.3", "TLSv1.2"]
     assert [s["group"] for s in exts["key_share"]] == ["X25519MLKEM768", "x25519"]
     assert any(o["kind"] == "decision" for o in objects)
     diagram = objects[-1]

@@ -94,11 +94,6 @@ def test_server_port_in_use(pki: PkiFiles) -> None:
     assert f"port {port}" in err and "in use" in err
 
 
-def test_client_tls12_is_refused_honestly() -> None:
-    err = _usage_error("client", "127.0.0.1:1", "--tls1_2")
-    assert "TLS 1.2 is not supported yet" in err
-
-
 def test_client_early_data_needs_a_session(tmp_path: Path) -> None:
     request = tmp_path / "request.txt"
     request.write_bytes(b"GET / HTTP/1.1\r\n\r\n")

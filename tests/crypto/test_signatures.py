@@ -102,7 +102,10 @@ class RecordedSigner:
         self.signature = signature
         self.signed: list[bytes] = []
 
-    def sign(self, scheme: SignatureScheme, data: bytes) -> bytes:
+    def schemes_for(self, version: int) -> tuple[SignatureScheme, ...]:
+        return self.schemes if version == 0x0304 else ()
+
+    def sign(self, scheme: SignatureScheme, data: bytes, *, version: int = 0x0304) -> bytes:
         assert scheme in self.schemes
         self.signed.append(data)
         return self.signature

@@ -11,10 +11,16 @@ sent goes into the sender's own transcript, so a tampered peer stays self-consis
 sees exactly one fault. They also record what they sent (``sent``: raw message and the index of the
 write key in force) and every write key (``write_keys``), so a test can re-frame a flight however it
 likes (``frame``) or seal records of its own (``sealer``).
+
+In TLS 1.2 a tamper may also answer with ``ChangeCipherSpec()`` among its messages (a change_cipher_spec
+record where the state machine would send none) or ``OffTranscript(message)`` (a message sent but left
+out of the sender's own transcript); the TLS 1.2 write protection of each ChangeCipherSpec is recorded
+too (``write_protection12``), so ``open_own`` reads back what a failing TLS 1.2 connection sent.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import time
@@ -43,9 +49,11 @@ from tlslens.events import (
 from tlslens.output import Output
 from tlslens.record.deframer import Deframer, Record, encode_plaintext
 from tlslens.record.protection import RecordOpener, RecordSealer
+from tlslens.record.protection12 import Sealer, Tls12RecordOpener, Tls12RecordSealer
 from tlslens.verifier import WebPkiVerifier
 from tlslens.wire.enums import AlertDescription, ContentType
 from tlslens.wire.messages import HandshakeMessage, encode_handshake
+from tlslens.wire.messages12 import ChangeCipherSpec
 
 NOW = time.time()
 """One fixed 'now' for deterministic providers (the throwaway certificates are valid around it)."""
@@ -202,7 +210,19 @@ class ConnectionPair:
 
 # --- tampering peers ----------------------------------------------------------------------------------
 
-Tamper = Callable[[HandshakeMessage], "HandshakeMessage | bytes | Sequence[HandshakeMessage] | None"]
+Tamper = Callable[
+    [HandshakeMessage],
+    "HandshakeMessage | bytes | Sequence[HandshakeMessage | ChangeCipherSpec | OffTranscript] | None",
+]
+
+
+@dataclass(frozen=True)
+class OffTranscript:
+    """In a tamper's answer: a message the tampering peer sends, but leaves out of its own transcript
+    (a HelloRequest that RFC 5246 §7.4.1.1 keeps out of the handshake hash, an extra message whose
+    victim fails on it anyway)."""
+
+    message: HandshakeMessage
 
 
 class _TamperingOutput(Output):
@@ -225,14 +245,25 @@ class _TamperingOutput(Output):
         messages = [result] if not isinstance(result, list | tuple) else list(result)
         out = b""
         for m in messages:
-            raw = super().send(m)
+            if isinstance(m, ChangeCipherSpec):  # TLS 1.2: a change_cipher_spec record, keys unchanged
+                super().send_change_cipher_spec()
+                continue
+            logged = not isinstance(m, OffTranscript)
+            raw = super().send(m if logged else m.message)
             owner.sent.append((raw, len(owner.write_keys) - 1))
-            out += raw
+            if logged:
+                out += raw
         return out
 
     def set_write_key(self, suite: Tls13Suite, secret: bytes, label: str | None) -> None:
         super().set_write_key(suite, secret, label)
         self.owner.write_keys.append((suite, secret))
+
+    def set_write_protection(self, sealer: Sealer) -> None:
+        # (TLS 1.2: a fresh sealer, at sequence number 0; a copy keeps its key for open_own.)
+        assert isinstance(sealer, Tls12RecordSealer) and sealer.seq == 0
+        self.owner.write_protection12.append(copy.copy(sealer))
+        super().set_write_protection(sealer)
 
 
 class _Tampering:
@@ -241,12 +272,14 @@ class _Tampering:
     tamper: Tamper | None
     sent: list[tuple[bytes, int]]
     write_keys: list[tuple[Tls13Suite, bytes]]
+    write_protection12: list[Tls12RecordSealer]  # TLS 1.2: each write protection, as it was at seq 0
     wire: bytearray
 
     def _init_tampering(self, tamper: Tamper | None) -> None:
         self.tamper = tamper
         self.sent = []
         self.write_keys = []
+        self.write_protection12 = []
         self.wire = bytearray()
 
     @property
@@ -400,9 +433,9 @@ def assert_alert_sent(
     """``failed`` queued a fatal alert ``description``, and nothing after it. With ``alone``, nothing
     else at all, except a change_cipher_spec first when ``after_ccs`` (and then there must be one).
 
-    Unprotected: the exact record ``15 03 03 00 02 02 <desc>``. Protected: opened with ``failed``'s own
-    write key when it is a Tampering connection (which records its keys), else by ``peer``, which must
-    raise FatalAlert(description)."""
+    Unprotected: the exact record ``15 03 03 00 02 02 <desc>``. Protected (TLS 1.3, or TLS 1.2 after our
+    ChangeCipherSpec): opened with ``failed``'s own write key when it is a Tampering connection (which
+    records its keys), else by ``peer``, which must raise FatalAlert(description)."""
     data = failed.data_to_send()
     recs = [r for r in records(data) if r.content_type != CHANGE_CIPHER_SPEC]
     assert recs, "no alert was queued"
@@ -410,11 +443,12 @@ def assert_alert_sent(
         types = [r.content_type for r in records(data)]
         assert types[:-1] == ([CHANGE_CIPHER_SPEC] if after_ccs else []), f"queued: {data.hex()}"
     last = recs[-1]
-    if last.content_type == ALERT:
+    if last.content_type == ALERT and len(last.fragment) == 2:
         assert data.endswith(plaintext_alert(description)), data.hex()
         return
-    assert last.content_type == APPLICATION_DATA, last
-    if isinstance(failed, _Tampering) and failed.write_keys:
+    # Protected: TLS 1.3 hides the type in application_data; TLS 1.2 keeps the alert type.
+    assert last.content_type in (APPLICATION_DATA, ALERT), last
+    if isinstance(failed, _Tampering) and (failed.write_keys or failed.write_protection12):
         assert open_own(failed, last) == (ALERT, bytes((2, description)))
         return
     assert peer is not None, "a protected alert needs the peer to open it"
@@ -424,7 +458,10 @@ def assert_alert_sent(
 
 
 def open_own(conn: _Tampering, record: Record, key_index: int = -1, max_seq: int = 64) -> tuple[int, bytes]:
-    """Open a record ``conn`` sealed under one of its own write keys (trying sequence numbers)."""
+    """Open a record ``conn`` sealed under one of its own write keys (trying sequence numbers); for a
+    TLS 1.2 connection, under one of its write protections (``key_index`` into ``write_protection12``)."""
+    if conn.write_protection12 and not conn.write_keys:
+        return _open_own12(conn.write_protection12[key_index], record, max_seq)
     suite, secret = conn.write_keys[key_index]
     key, iv = traffic_key_iv(suite, secret)
     for seq in range(max_seq):
@@ -433,6 +470,31 @@ def open_own(conn: _Tampering, record: Record, key_index: int = -1, max_seq: int
         except BadRecordMac:
             continue
     raise AssertionError("the record does not open under the sender's key")
+
+
+def _open_own12(sealer: Tls12RecordSealer, record: Record, max_seq: int) -> tuple[int, bytes]:
+    """A TLS 1.2 record sealed by ``sealer``'s key: the opener is a copy of the sealer's state (same AEAD
+    key, IV and nonce rules; ``_Protection12`` holds them in slots both classes share)."""
+    for seq in range(max_seq):
+        opener = Tls12RecordOpener.__new__(Tls12RecordOpener)
+        for name in type(sealer).__mro__[1].__slots__:
+            setattr(opener, name, getattr(sealer, name))
+        opener._seq = seq
+        opener.consecutive_empty = 0
+        try:
+            return opener.open(record)
+        except BadRecordMac:
+            continue
+    raise AssertionError("the record does not open under the sender's TLS 1.2 key")
+
+
+def send_handshake(conn: ClientConnection | ServerConnection, *messages: HandshakeMessage) -> bytes:
+    """Queue ``messages`` through ``conn``'s own Output (sealed as its next records, whatever the version
+    and key in force) and return everything ``conn`` has to send: a peer saying what its state machine
+    would not (a HelloRequest, a renegotiating ClientHello, a message after the handshake)."""
+    for message in messages:
+        conn._out.send(message)
+    return conn.data_to_send()
 
 
 def encode(*messages: HandshakeMessage) -> bytes:

@@ -85,7 +85,10 @@ class RecordedSigner:
     def schemes(self) -> tuple[SignatureScheme, ...]:
         return (SignatureScheme.RSA_PSS_RSAE_SHA256,)
 
-    def sign(self, scheme: SignatureScheme, data: bytes) -> bytes:
+    def schemes_for(self, version: int) -> tuple[SignatureScheme, ...]:
+        return self.schemes if version == 0x0304 else ()
+
+    def sign(self, scheme: SignatureScheme, data: bytes, *, version: int = 0x0304) -> bytes:
         assert scheme == SignatureScheme.RSA_PSS_RSAE_SHA256
         return self.signature
 

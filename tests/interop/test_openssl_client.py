@@ -215,8 +215,8 @@ def test_server_sees_s_client_close_notify(harness: Harness) -> None:
 # --- refusals ---------------------------------------------------------------------------------------------
 
 
-def test_server_sends_protocol_version_to_tls12_only_s_client(harness: Harness) -> None:
-    client, pump = connect(harness, harness.server_config(), version="-tls1_2")
+def test_tls13_only_server_sends_protocol_version_to_tls12_only_s_client(harness: Harness) -> None:
+    client, pump = connect(harness, harness.server_config(versions=("TLSv1.3",)), version="-tls1_2")
     with pytest.raises(ProtocolVersionMismatch):
         pump.handshake()
     client.proc.wait_for(r"SSL alert number 70", TIMEOUT)

@@ -94,10 +94,10 @@ def test_connect_raises_certificate_error_for_another_name(harness: Harness) -> 
     assert openssl_error_alert(server.proc.output) == "bad certificate"
 
 
-def test_connect_to_tls12_only_s_server_raises_fatal_alert(harness: Harness) -> None:
+def test_tls13_only_connect_to_tls12_only_s_server_raises_fatal_alert(harness: Harness) -> None:
     server = harness.s_server(version="-tls1_2")
     with pytest.raises(FatalAlert) as exc_info:
-        connect(server.port, harness.client_config())
+        connect(server.port, harness.client_config(versions=("TLSv1.3",)))
     assert exc_info.value.description == AlertDescription.PROTOCOL_VERSION
 
 
@@ -124,13 +124,13 @@ def test_serve_connection_to_s_client(harness: Harness) -> None:
     assert harness.tlslens_keylog == read_keylog_file(client.keylog)
 
 
-def test_serve_connection_refuses_tls12_only_s_client(harness: Harness) -> None:
+def test_tls13_only_serve_connection_refuses_tls12_only_s_client(harness: Harness) -> None:
     listener, port = harness.listen()
     client = harness.s_client(port, version="-tls1_2")
     sock, _ = listener.accept()
     sock.settimeout(TIMEOUT)
     with pytest.raises(ProtocolVersionMismatch):
-        serve_connection(sock, harness.server_config())
+        serve_connection(sock, harness.server_config(versions=("TLSv1.3",)))
     client.proc.wait_for(r"SSL alert number 70", TIMEOUT)
 
 

@@ -213,10 +213,10 @@ def test_client_reports_truncation_when_s_server_dies(harness: Harness) -> None:
 # --- refusals ---------------------------------------------------------------------------------------------
 
 
-def test_client_gets_protocol_version_from_tls12_only_s_server(harness: Harness) -> None:
+def test_tls13_only_client_gets_protocol_version_from_tls12_only_s_server(harness: Harness) -> None:
     """tlslens offers only TLS 1.3, so OpenSSL (TLS 1.2 only) refuses first with protocol_version."""
     server = harness.s_server(version="-tls1_2")
-    pump = harness.tlslens_client(server.port, harness.client_config())
+    pump = harness.tlslens_client(server.port, harness.client_config(versions=("TLSv1.3",)))
     with pytest.raises(FatalAlert) as exc_info:
         pump.handshake()
     assert exc_info.value.description == AlertDescription.PROTOCOL_VERSION
@@ -235,9 +235,10 @@ def _offer_tls12(hello: ClientHello) -> ClientHello:
     return dataclasses.replace(hello, cipher_suites=suites, extensions=extensions)
 
 
-def test_client_sends_protocol_version_to_tls12_server_hello(harness: Harness) -> None:
+def test_tls13_only_client_sends_protocol_version_to_tls12_server_hello(harness: Harness) -> None:
     server = harness.s_server(version="-tls1_2")
-    pump = harness.tlslens_client(server.port, harness.client_config(client_hello_hook=_offer_tls12))
+    config = harness.client_config(versions=("TLSv1.3",), client_hello_hook=_offer_tls12)
+    pump = harness.tlslens_client(server.port, config)
     with pytest.raises(ProtocolVersionMismatch):
         pump.handshake()
     server.proc.wait_for("alert protocol version", TIMEOUT)

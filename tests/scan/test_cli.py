@@ -55,7 +55,7 @@ def test_tlslens_server_is_graded(scan_pki: ScanPki, targets: dict[str, int]) ->
     assert report["schema"] == "tlslens-scan/1"
     assert report["target"] == f"127.0.0.1:{targets['tlslens']}"
     assert report["grade"] == "A-" and report["grade_if_trusted"] == "A-"
-    assert {p for p, on in report["protocols"].items() if on} == {"TLSv1.3"}
+    assert {p for p, on in report["protocols"].items() if on} == {"TLSv1.3", "TLSv1.2"}
     assert set(report["groups"]["TLSv1.3"]["groups"]) >= {"X25519MLKEM768", "x25519", "secp256r1"}
     assert report["hsts"]["tested"] and report["hsts"]["http_status"] == 200
     assert report["server"]["resumption"]["tls13_resumed"] is True

@@ -30,7 +30,7 @@ import tlslens.aio
 from tlslens.adapters import UnexpectedEOF
 from tlslens.adapters.proxy import Proxy
 from tlslens.adapters.starttls import DEFAULT_PORTS
-from tlslens.cli.common import console, format_address
+from tlslens.cli.common import console, format_address, version_options, versions_from
 from tlslens.cli.events import Watch
 from tlslens.cli.failure import SessionFailed, face_closes
 from tlslens.cli.plain import choose_proxy, open_plain, plaintext_options
@@ -128,6 +128,7 @@ async def _fetch(
     timeout: float,
     starttls: str | None,
     proxy: Proxy | None,
+    versions: tuple[str, ...] | None,
 ) -> Fetched:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -148,7 +149,7 @@ async def _fetch(
         _tls_reader, tls_writer = await tlslens.aio.start_tls(
             reader,
             writer,
-            config=ClientConfig(verifier=verifier),
+            config=ClientConfig(verifier=verifier, versions=versions or ("TLSv1.3", "TLSv1.2")),
             server_name=server_name,
             ssl_handshake_timeout=max(deadline - loop.time(), 0.001),
         )
@@ -180,14 +181,15 @@ def fetch(
     *,
     starttls: str | None = None,
     proxy: Proxy | None = None,
+    versions: tuple[str, ...] | None = None,
 ) -> Fetched:
-    """One TLS 1.3 handshake with ``verifier``, on ``tlslens.aio`` (after ``starttls``'s dialogue,
-    through ``proxy``, when given).
+    """One handshake (TLS 1.3 or 1.2, or ``versions``) with ``verifier``, on ``tlslens.aio`` (after
+    ``starttls``'s dialogue, through ``proxy``, when given).
 
     Network and TLS failures come back as ``Fetched.error``; only a server name the engine will not
     send raises (``LocalProtocolError``, a caller error).
     """
-    return asyncio.run(_fetch(host, port, server_name, verifier, timeout, starttls, proxy))
+    return asyncio.run(_fetch(host, port, server_name, verifier, timeout, starttls, proxy, versions))
 
 
 # --- what a certificate looks like ----------------------------------------------------------------
@@ -379,6 +381,7 @@ def _json(target: str, server_name: str, fetched: Fetched, recording: Recording 
     help="An invalid chain is a warning, not a failure: exit 0 when the handshake completed.",
 )
 @plaintext_options
+@version_options
 def certs(
     target: str,
     servername: str | None,
@@ -391,6 +394,8 @@ def certs(
     insecure: bool,
     starttls: str | None,
     proxy: str | None,
+    tls1_2: bool,
+    tls1_3: bool,
 ) -> None:
     """Show the certificate chain a server presents, and what is wrong with it, with the fix."""
     host, port = parse_target(target, DEFAULT_PORTS[starttls] if starttls else DEFAULT_PORT)
@@ -401,7 +406,16 @@ def certs(
     verifier = RecordingVerifier(store, at=when, profile=profile)  # type: ignore[arg-type]
     shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
-        fetched = fetch(host, port, name, verifier, timeout, starttls=starttls, proxy=via)
+        fetched = fetch(
+            host,
+            port,
+            name,
+            verifier,
+            timeout,
+            starttls=starttls,
+            proxy=via,
+            versions=versions_from(tls1_2, tls1_3),
+        )
     except LocalProtocolError as exc:  # a name the engine will not send
         raise click.BadParameter(str(exc).removeprefix("tls: "), param_hint="--servername") from None
     recording = verifier.last

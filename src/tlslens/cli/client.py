@@ -38,6 +38,8 @@ from tlslens.cli.common import (
     record_size_limit_option,
     trace_options,
     tracer_factory,
+    version_options,
+    versions_from,
 )
 from tlslens.cli.events import Watch
 from tlslens.cli.failure import (
@@ -218,11 +220,14 @@ def build_client_config(
     record: bool = False,
     insecure: bool = False,
     record_size_limit: int | None = None,
+    versions: tuple[str, ...] | None = None,
 ) -> tuple[ClientConfig, RecordingVerifier | None]:
     """The options as a ClientConfig. With ``record`` (or ``insecure``), every chain the server
     presents is recorded by the RecordingVerifier returned too; with ``insecure``, that recorder
     alone judges it (it never refuses). ``profile``: the rules chains are judged by (verify's)."""
     kwargs: dict[str, Any] = {}
+    if versions is not None:
+        kwargs["versions"] = versions
     if ciphers is not None:
         kwargs["cipher_suites"] = name_list(ciphers)
     group_names = name_list(groups)
@@ -308,8 +313,7 @@ def build_client_config(
     "--key-update", is_flag=True, help="Send KeyUpdate(update_requested) right after the handshake."
 )
 @record_size_limit_option
-@click.option("--tls1_2", "tls1_2", is_flag=True, help="Only TLS 1.2 (not supported yet: a usage error).")
-@click.option("--tls1_3", "tls1_3", is_flag=True, help="Only TLS 1.3 (the default).")
+@version_options
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0.1),
@@ -344,11 +348,8 @@ def client(
     tls1_3: bool,
     timeout: float,
 ) -> None:
-    """Connect to HOST:PORT (port 443 by default) over TLS 1.3, send stdin, print what the server sends."""
-    if tls1_2:
-        raise click.UsageError(
-            "--tls1_2: TLS 1.2 is not supported yet; tlslens speaks TLS 1.3 only (--tls1_3)"
-        )
+    """Connect to HOST:PORT (port 443 by default) over TLS 1.3 or 1.2, send stdin, print what the server
+    sends."""
     host, port = parse_target(target, starttls)
     via = choose_proxy(host, proxy, starttls)
     config, recorder = build_client_config(
@@ -364,6 +365,7 @@ def client(
         record=showcerts,
         insecure=insecure,
         record_size_limit=record_size_limit,
+        versions=versions_from(tls1_2, tls1_3),
     )
     session = load_session(sess_in) if sess_in is not None else None
     early = read_early_data(early_data, session) if early_data is not None else None

@@ -148,6 +148,21 @@ def read_password(source: str | None) -> bytes | None:
     )
 
 
+def version_options(f: F) -> F:
+    """``--tls1_2`` / ``--tls1_3``: only that version, as ``openssl s_client``; neither (or both): both."""
+    f = click.option("--tls1_3", "tls1_3", is_flag=True, help="Only TLS 1.3 (default: TLS 1.3 and 1.2).")(f)
+    return click.option("--tls1_2", "tls1_2", is_flag=True, help="Only TLS 1.2 (default: TLS 1.3 and 1.2).")(
+        f
+    )
+
+
+def versions_from(tls1_2: bool, tls1_3: bool) -> tuple[str, ...] | None:
+    """The ``versions`` config value the version flags ask for (None: the default, both)."""
+    if tls1_2 == tls1_3:
+        return None
+    return ("TLSv1.2",) if tls1_2 else ("TLSv1.3",)
+
+
 def key_password_option(f: F) -> F:
     return click.option(
         "--key-password",

@@ -1,4 +1,4 @@
-"""``tlslens demo``: a whole TLS 1.3 handshake on loopback, explained.
+"""``tlslens demo``: a whole TLS 1.3 handshake on loopback (``--tls1_2``: TLS 1.2), explained.
 
 It makes a throwaway CA and a chain for ``localhost`` in a temporary folder (written as PEM files, and
 read back the way ``tlslens server`` reads them), starts a ``tlslens server --www`` in this process on
@@ -48,7 +48,7 @@ def write_pki(folder: Path) -> tuple[Path, Path, Path]:
     return ca, chain, key
 
 
-async def run_demo(folder: Path, out: TextSink) -> int:
+async def run_demo(folder: Path, out: TextSink, versions: tuple[str, ...] = ("TLSv1.3", "TLSv1.2")) -> int:
     say = out.line
     ca, chain, key = write_pki(folder)
     say(f"A throwaway CA issued a certificate for localhost (PEM files in {folder}, removed at exit).")
@@ -70,9 +70,12 @@ async def run_demo(folder: Path, out: TextSink) -> int:
     listener = Listener(settings)
     host, port = await listener.start("127.0.0.1", 0)
     say(f"Server: tlslens server --www, listening on {format_address(host, port)} (in this process).")
-    say("Client: trusts only the throwaway CA, offers ALPN http/1.1, sends one HTTP GET.")
+    offers = " and ".join(versions)
+    say(f"Client: trusts only the throwaway CA, offers {offers} and ALPN http/1.1, sends one HTTP GET.")
     say("")
-    config = ClientConfig(trust_anchors=load_trust_anchors(str(ca), "ca.pem"), alpn_protocols=["http/1.1"])
+    config = ClientConfig(
+        trust_anchors=load_trust_anchors(str(ca), "ca.pem"), alpn_protocols=["http/1.1"], versions=versions
+    )
     tracer = Tracer(out, "client", label="client")
     reply = bytearray()
     run = ClientRun("127.0.0.1", port, config, "localhost", tracer, on_data=reply.extend)
@@ -101,8 +104,11 @@ async def run_demo(folder: Path, out: TextSink) -> int:
 
 
 @click.command("demo")
-def demo() -> None:
-    """Run a TLS 1.3 server and client on loopback and show the handshake, decoded and explained."""
+@click.option("--tls1_2", "tls1_2", is_flag=True, help="The client offers only TLS 1.2: a TLS 1.2 handshake.")
+def demo(tls1_2: bool) -> None:
+    """Run a server and client on loopback and show the handshake, decoded and explained."""
+    versions = ("TLSv1.2",) if tls1_2 else ("TLSv1.3", "TLSv1.2")
     with tempfile.TemporaryDirectory(prefix="tlslens-demo-") as tmp:
-        code = asyncio.run(run_demo(Path(tmp), TextSink(sys.stdout, colour=colour_wanted(sys.stdout))))
+        sink = TextSink(sys.stdout, colour=colour_wanted(sys.stdout))
+        code = asyncio.run(run_demo(Path(tmp), sink, versions))
     sys.exit(code)

@@ -35,6 +35,8 @@ from tlslens.cli.common import (
     record_size_limit_option,
     trace_options,
     tracer_factory,
+    version_options,
+    versions_from,
 )
 from tlslens.cli.listener import Listener, default_max_connections, open_file_limit, serve
 from tlslens.cli.own_chain import check_leaf_first, own_chain_warnings
@@ -62,6 +64,7 @@ def build_server_config(
     key_password: bytes | None = None,
     request_client_cert: str | None = None,
     record_size_limit: int | None = None,
+    versions: tuple[str, ...] | None = None,
 ) -> ServerConfig:
     chain = load_certificates(cert, "--cert")
     private_key = load_key(key, "--key", key_password)
@@ -71,6 +74,8 @@ def build_server_config(
         "private_key": private_key,
         "keylog": keylog_for(keylog),
     }
+    if versions is not None:
+        kwargs["versions"] = versions
     if ciphers is not None:
         kwargs["cipher_suites"] = name_list(ciphers)
     if groups is not None:
@@ -176,6 +181,7 @@ def build_server_config(
 )
 @key_password_option
 @trace_options
+@version_options
 def server(
     host: str,
     port: int,
@@ -198,8 +204,10 @@ def server(
     key_password: str | None,
     trace: bool,
     trace_format: str,
+    tls1_2: bool,
+    tls1_3: bool,
 ) -> None:
-    """Serve TLS 1.3 on HOST:PORT: echo application data, or with --www answer HTTP GET."""
+    """Serve TLS 1.3 and 1.2 on HOST:PORT: echo application data, or with --www answer HTTP GET."""
     config = build_server_config(
         cert=cert,
         key=key,
@@ -213,6 +221,7 @@ def server(
         key_password=read_password(key_password),
         request_client_cert=request_client_cert,
         record_size_limit=record_size_limit,
+        versions=versions_from(tls1_2, tls1_3),
     )
     store = TrustStore(load_trust_anchors(cafile, "--cafile")) if cafile is not None else None
     log = echo_err

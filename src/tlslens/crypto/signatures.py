@@ -297,14 +297,19 @@ def _key_name(key: PublicKey | PrivateKey) -> str:
 
 
 class Signer(Protocol):
-    """What the handshake signs CertificateVerify with: a private key, or a recording in tests."""
+    """What the handshake signs with (CertificateVerify; TLS 1.2 ServerKeyExchange): a private key, or
+    a recording in tests."""
 
     @property
     def schemes(self) -> tuple[SignatureScheme, ...]:
-        """Schemes this signer can use, best first."""
+        """TLS 1.3 schemes this signer can use, best first."""
         ...
 
-    def sign(self, scheme: SignatureScheme, data: bytes) -> bytes: ...
+    def schemes_for(self, version: int) -> tuple[SignatureScheme, ...]:
+        """Schemes this signer can use for handshake signatures in ``version``, best first."""
+        ...
+
+    def sign(self, scheme: SignatureScheme, data: bytes, *, version: int = _TLS1_3) -> bytes: ...
 
 
 class KeySigner:

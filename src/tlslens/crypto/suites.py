@@ -15,7 +15,9 @@ from tlslens.wire.enums import CipherSuite
 class Aead(Protocol):
     """What record protection needs from an AEAD object (``cryptography``'s classes fit)."""
 
-    def encrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes: ...
+    def encrypt(
+        self, nonce: bytes, data: bytes | bytearray | memoryview, associated_data: bytes | None
+    ) -> bytes: ...
 
     def decrypt(self, nonce: bytes, data: bytes, associated_data: bytes | None) -> bytes: ...
 

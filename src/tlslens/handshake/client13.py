@@ -31,15 +31,12 @@ from tlslens.crypto.suites import TLS13_SUITES, Tls13Suite
 from tlslens.errors import (
     IllegalParameter,
     MissingExtension,
-    ProtocolVersionMismatch,
     UnexpectedMessage,
 )
 from tlslens.events import HandshakeCompleted
-from tlslens.handshake import client_auth
+from tlslens.handshake import client12, client_auth
 from tlslens.handshake.client_hello import ClientHelloSent, send_first_client_hello, send_second_client_hello
 from tlslens.handshake.common import (
-    DOWNGRADE_TLS11,
-    DOWNGRADE_TLS12,
     State,
     accepting,
     check_allowed_extensions,
@@ -162,12 +159,11 @@ class ExpectServerHello:
         sent = self.sent
         # 1. The version: TLS 1.3 through supported_versions, else a downgrade we refuse.
         sv = sh.extension(SupportedVersionsServerHello)
-        if sv is None:
-            if sh.random[-8:] in (DOWNGRADE_TLS12, DOWNGRADE_TLS11):
-                raise IllegalParameter("ServerHello.random carries the TLS 1.3 downgrade sentinel")
-            label = ProtocolVersion(sh.legacy_version).label
-            raise ProtocolVersionMismatch(f"server chose {label}; tlslens speaks TLS 1.3 only")
-        if sv.selected_version != ProtocolVersion.TLS1_3:
+        if sv is None:  # TLS 1.2 or older: client12.py takes it from here (or refuses it)
+            return client12.receive_server_hello(sent, sh, raw, out)
+        if sv.selected_version != ProtocolVersion.TLS1_3 or ProtocolVersion.TLS1_3 not in (
+            sent.config.enabled_versions
+        ):
             raise IllegalParameter(
                 f"server selected version {sv.selected_version.name}, which was not offered"
             )

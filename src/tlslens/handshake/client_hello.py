@@ -1,5 +1,12 @@
 """The client's context and its ClientHellos: the first one (key shares, a ticket with its binder, early
-data) and the second one after a HelloRetryRequest (RFC 8446 §4.1.2, §4.2.10, §4.2.11)."""
+data) and the second one after a HelloRetryRequest (RFC 8446 §4.1.2, §4.2.10, §4.2.11).
+
+With TLS 1.2 enabled the first ClientHello offers it too (RFC 8446 §4.2.1, RFC 5246 §7.4.1.2): its
+suites, supported_versions listing both, ec_point_formats, extended_master_secret (RFC 7627, always),
+renegotiation_info (RFC 5746) and session_ticket (RFC 5077, carrying a TLS 1.2 session's ticket when
+one is resumed; a session ID goes in legacy_session_id). A TLS 1.2-only client sends no TLS 1.3
+extension at all. One session is offered: a TLS 1.3 ticket as a PSK, or a TLS 1.2 session as above,
+never one in the other's place."""
 
 from __future__ import annotations
 
@@ -21,6 +28,7 @@ from tlslens.output import Output
 from tlslens.session.cache import Session
 from tlslens.wire.enums import (
     CompressionMethod,
+    ECPointFormat,
     ExtensionType,
     NamedGroup,
     ProtocolVersion,
@@ -29,12 +37,16 @@ from tlslens.wire.enums import (
 from tlslens.wire.extensions import (
     ALPN,
     Cookie,
+    ECPointFormats,
+    ExtendedMasterSecret,
     Extension,
     KeyShareClientHello,
     KeyShareEntry,
     PskKeyExchangeModes,
     RecordSizeLimit,
+    RenegotiationInfo,
     ServerName,
+    SessionTicket,
     SignatureAlgorithms,
     SupportedGroups,
     SupportedVersionsClientHello,
@@ -55,8 +67,9 @@ class ClientHelloSent:
     hello: ClientHello
     shares: dict[NamedGroup, KeyShare] = field(repr=False)
     transcript: Transcript  # through this hello (its hash is chosen by the ServerHello)
-    session: Session | None  # the ticket offered, if any
+    session: Session | None  # the session offered, if any (TLS 1.3 ticket, or TLS 1.2 session)
     early_data_sent: bool  # 0-RTT records follow the hello under the early key
+    raw: bytes = field(repr=False, default=b"")  # the first hello as sent (a TLS 1.2 handshake log)
     retry_suite: Tls13Suite | None = None  # after a HelloRetryRequest: the suite it named
 
     @property
@@ -102,24 +115,38 @@ def send_first_client_hello(
         )
     provider = config.provider
     now = provider.now()
+    versions = config.enabled_versions
+    tls13, tls12 = ProtocolVersion.TLS1_3 in versions, ProtocolVersion.TLS1_2 in versions
     if session is None and config.session_cache is not None:
-        session = config.session_cache.take(sni, config.alpn_ids, now)
+        session = config.session_cache.take(sni, config.alpn_ids, now, versions)
     session = client_psk.usable_session(config, session, sni, now)
     client_psk.check_early_data(session, early_data)
+    session12 = session if session is not None and session.version == ProtocolVersion.TLS1_2 else None
     client_random = provider.random(32)
-    session_id = provider.random(32) if config.middlebox_compatibility else b""
-    groups = tuple(config.groups)
-    shares = {g: provider.generate_key_share(g) for g in config.key_share_groups or ()}
+    if session12 is not None:  # the server echoes it when it resumes (RFC 5077 §3.4 for tickets)
+        session_id = session12.session_id or provider.random(32)
+    else:
+        session_id = provider.random(32) if tls13 and config.middlebox_compatibility else b""
+    groups = tuple(config.groups) if tls13 else config.tls12_groups
+    shares = {g: provider.generate_key_share(g) for g in config.key_share_groups or ()} if tls13 else {}
     extensions: list[Extension] = []
     if sni is not None:
         extensions.append(ServerName((sni,)))
-    extensions += [
-        SupportedGroups(groups),
-        SignatureAlgorithms(tuple(config.signature_schemes)),
-        KeyShareClientHello(tuple(KeyShareEntry(g, s.public_bytes) for g, s in shares.items())),
-        SupportedVersionsClientHello((ProtocolVersion.TLS1_3,)),
-        PskKeyExchangeModes((PskKeyExchangeMode.PSK_DHE_KE,)),
-    ]
+    schemes = config.signature_schemes if tls12 else config.schemes_for(ProtocolVersion.TLS1_3)
+    extensions += [SupportedGroups(groups), SignatureAlgorithms(tuple(schemes))]
+    if tls13:
+        extensions += [
+            KeyShareClientHello(tuple(KeyShareEntry(g, s.public_bytes) for g, s in shares.items())),
+            SupportedVersionsClientHello(versions),
+            PskKeyExchangeModes((PskKeyExchangeMode.PSK_DHE_KE,)),
+        ]
+    if tls12:
+        extensions += [
+            ECPointFormats((ECPointFormat.UNCOMPRESSED,)),
+            ExtendedMasterSecret(),
+            RenegotiationInfo(b""),
+            SessionTicket(session12.ticket if session12 is not None else b""),
+        ]
     if config.alpn_protocols:
         extensions.append(ALPN(config.alpn_ids))
     if config.record_size_limit is not None:
@@ -128,7 +155,7 @@ def send_first_client_hello(
         legacy_version=ProtocolVersion.TLS1_2,
         random=client_random,
         legacy_session_id=session_id,
-        cipher_suites=tuple(config.cipher_suites),
+        cipher_suites=(config.tls13_suites if tls13 else ()) + (config.tls12_suites if tls12 else ()),
         legacy_compression_methods=(CompressionMethod.NULL,),
         extensions=tuple(extensions),
     )
@@ -136,15 +163,21 @@ def send_first_client_hello(
         hello = client_psk.with_early_data_offer(hello)
     if config.client_hello_hook is not None:
         hello = config.client_hello_hook(hello)
-    if session is not None:
+    if session is not None and session12 is None:
         hello = client_psk.with_psk(hello, session, now, None)
     out.set_client_random(hello.random)
     transcript = Transcript()
     first_raw = out.send(hello)
     transcript.update(first_raw)
     if out.tracing:
-        out.decide("key_share", "sent key shares for " + ", ".join(g.iana_name for g in shares))
-        if session is not None:
+        out.decide("version", "offering " + ", ".join(v.label for v in versions))
+        if shares:
+            out.decide("key_share", "sent key shares for " + ", ".join(g.iana_name for g in shares))
+        if session12 is not None:
+            how = "a session ticket" if session12.ticket else "a session ID"
+            age = now - session12.received_at
+            out.decide("resumption", f"offering a TLSv1.2 session for {sni} by {how} ({age:.0f} s old)")
+        elif session is not None:
             out.decide(
                 "resumption", f"offering a ticket for {sni} received {now - session.received_at:.0f} s ago"
             )
@@ -152,7 +185,9 @@ def send_first_client_hello(
     if session is not None and early_data is not None:
         _send_early_data(session, first_raw, early_data, bool(hello.legacy_session_id), out)
         early_data_sent = True
-    return ClientHelloSent(config, sni, verify_name, hello, shares, transcript, session, early_data_sent)
+    return ClientHelloSent(
+        config, sni, verify_name, hello, shares, transcript, session, early_data_sent, first_raw
+    )
 
 
 def _send_early_data(

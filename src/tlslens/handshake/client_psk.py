@@ -15,7 +15,7 @@ from tlslens.crypto.transcript import Transcript
 from tlslens.errors import LocalProtocolError
 from tlslens.handshake.common import psk_binder
 from tlslens.session.cache import Session
-from tlslens.wire.enums import ExtensionType
+from tlslens.wire.enums import ExtensionType, ProtocolVersion
 from tlslens.wire.extensions import EarlyData, PreSharedKeyClientHello, PskIdentity
 from tlslens.wire.hello import ClientHello
 from tlslens.wire.messages import encode_handshake
@@ -24,14 +24,14 @@ from tlslens.wire.messages import encode_handshake
 def usable_session(
     config: ClientConfig, session: Session | None, server_name: str | None, now: float
 ) -> Session | None:
-    """The session to offer, if it can still be: not expired, its suite still allowed, same name."""
-    if session is None:
+    """The session to offer, if it can still be: not expired, its version and suite still allowed (a
+    TLS 1.2 one only with the extended master secret), same name."""
+    if session is None or session.is_expired(now) or session.version not in config.enabled_versions:
         return None
-    if (
-        session.is_expired(now)
-        or session.suite not in config.cipher_suites
-        or session.suite not in TLS13_SUITES
-    ):
+    if session.version == ProtocolVersion.TLS1_2:
+        if session.suite not in config.tls12_suites or not session.extended_master_secret:
+            return None
+    elif session.suite not in config.tls13_suites:
         return None
     if session.server_name != server_name:
         return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from cryptography import x509
@@ -84,31 +84,33 @@ def _name(t: HandshakeType) -> str:
     return message_name(t)
 
 
-def parse_certificate_chain(
-    message: Certificate, who: str, offered: frozenset[ExtensionType]
-) -> tuple[x509.Certificate, ...]:
-    """DER certificates of a Certificate message, leaf first, within our limits. Entry extensions must
-    answer ones we ``offered`` (status_request, signed_certificate_timestamp; RFC 8446 §4.4.2)."""
-    entries = message.certificate_list
-    if not entries:
+def parse_certificate_chain(ders: Sequence[bytes], who: str) -> tuple[x509.Certificate, ...]:
+    """DER certificates of a Certificate message (either version's), leaf first, within our limits."""
+    if not ders:
         raise DecodeError(f"{who} sent an empty Certificate message")
-    if len(entries) > MAX_CERTIFICATE_CHAIN_LENGTH:
-        raise BadCertificate(f"{who} sent {len(entries)} certificates (limit {MAX_CERTIFICATE_CHAIN_LENGTH})")
+    if len(ders) > MAX_CERTIFICATE_CHAIN_LENGTH:
+        raise BadCertificate(f"{who} sent {len(ders)} certificates (limit {MAX_CERTIFICATE_CHAIN_LENGTH})")
     chain = []
-    for i, entry in enumerate(entries):
+    for i, der in enumerate(ders):
+        if len(der) > MAX_CERTIFICATE_SIZE:
+            raise BadCertificate(f"{who} certificate {i} is {len(der)} bytes")
+        try:
+            chain.append(x509.load_der_x509_certificate(der))
+        except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is not a ValueError
+            raise BadCertificate(f"{who} certificate {i} is not valid DER X.509: {exc}") from None
+    return tuple(chain)
+
+
+def check_certificate_entries(message: Certificate, offered: frozenset[ExtensionType]) -> None:
+    """TLS 1.3 CertificateEntry extensions must answer ones we ``offered`` (status_request,
+    signed_certificate_timestamp; RFC 8446 §4.4.2)."""
+    for entry in message.certificate_list:
         check_allowed_extensions(
             [e.ext_type for e in entry.extensions],
             _CERTIFICATE_ENTRY_EXTENSIONS,
             "a CertificateEntry",
             offered=offered,
         )
-        if len(entry.cert_data) > MAX_CERTIFICATE_SIZE:
-            raise BadCertificate(f"{who} certificate {i} is {len(entry.cert_data)} bytes")
-        try:
-            chain.append(x509.load_der_x509_certificate(entry.cert_data))
-        except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is not a ValueError
-            raise BadCertificate(f"{who} certificate {i} is not valid DER X.509: {exc}") from None
-    return tuple(chain)
 
 
 _CERTIFICATE_ENTRY_EXTENSIONS = frozenset(

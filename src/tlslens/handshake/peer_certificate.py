@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from cryptography import x509
 
 from tlslens.errors import IllegalParameter
-from tlslens.handshake.common import parse_certificate_chain
+from tlslens.handshake.common import check_certificate_entries, parse_certificate_chain
 from tlslens.handshake.verify import CertAndSig, CertificateVerified, verify_certificate_verify
 from tlslens.wire.enums import ExtensionType, SignatureScheme
 from tlslens.wire.messages import Certificate, CertificateVerify
@@ -36,9 +36,11 @@ def receive_certificate(
     (``verify`` raises a ``CertificateError`` otherwise)."""
     if message.certificate_request_context:
         raise IllegalParameter(f"{who} Certificate carries a certificate_request_context we did not send")
-    chain = parse_certificate_chain(message, who, offered)
+    check_certificate_entries(message, offered)
+    der = tuple(e.cert_data for e in message.certificate_list)
+    chain = parse_certificate_chain(der, who)
     cert_ok = verify(chain)
-    return PeerCertificates(chain, tuple(e.cert_data for e in message.certificate_list), cert_ok)
+    return PeerCertificates(chain, der, cert_ok)
 
 
 def receive_certificate_verify(

@@ -29,6 +29,7 @@ from tlslens.crypto.signatures import certificate_verify_input
 from tlslens.crypto.transcript import Transcript
 from tlslens.errors import IllegalParameter, InternalError
 from tlslens.events import HandshakeCompleted
+from tlslens.handshake import server12
 from tlslens.handshake.common import State, accepting, expect
 from tlslens.handshake.cookie import build_hello_retry_request, open_cookie, seal_cookie
 from tlslens.handshake.peer_certificate import (
@@ -36,7 +37,7 @@ from tlslens.handshake.peer_certificate import (
     receive_certificate,
     receive_certificate_verify,
 )
-from tlslens.handshake.server_negotiation import Negotiated, negotiate
+from tlslens.handshake.server_negotiation import Negotiated, choose_version, negotiate
 from tlslens.handshake.server_psk import (
     PskChoice,
     choose_psk,
@@ -124,6 +125,12 @@ class ExpectClientHello:
         )
         config = self.config
         out.set_client_random(ch.random)
+        version = choose_version(config, ch, out)
+        if version == ProtocolVersion.TLS1_2:
+            if self.after_retry:  # RFC 8446 §4.1.4: the second ClientHello must be TLS 1.3 again
+                raise IllegalParameter("a second ClientHello that no longer offers TLS 1.3")
+            return server12.start(config, ch, raw, out)
+        out.negotiated(version)
         cookie_ext = ch.extension(Cookie)
         transcript: Transcript | None = None
         retry = None

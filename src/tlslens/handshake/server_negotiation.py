@@ -1,4 +1,6 @@
-"""What a TLS 1.3 server picks from a ClientHello, and why (RFC 8446 §4.1.1, §4.2).
+"""What a server picks from a ClientHello, and why: the version (TLS 1.3 or TLS 1.2, RFC 8446 §4.2.1,
+RFC 7507), then for TLS 1.3 everything else (RFC 8446 §4.1.1, §4.2); TLS 1.2's choices are in
+``server_negotiation12.py``.
 
 Everything is chosen by the server's own preference among what the client offers. A ClientHello that
 breaks the rules gets the alert the RFC names; one that shares nothing with us gets handshake_failure
@@ -16,12 +18,13 @@ from tlslens.crypto.suites import TLS13_SUITES, Tls13Suite
 from tlslens.errors import (
     HandshakeFailure,
     IllegalParameter,
+    InappropriateFallback,
     MissingExtension,
     NoApplicationProtocol,
     ProtocolVersionMismatch,
 )
 from tlslens.output import Output
-from tlslens.wire.enums import CompressionMethod, NamedGroup, ProtocolVersion, SignatureScheme
+from tlslens.wire.enums import CipherSuite, CompressionMethod, NamedGroup, ProtocolVersion, SignatureScheme
 from tlslens.wire.extensions import (
     ALPN,
     KeyShareClientHello,
@@ -48,27 +51,83 @@ class Negotiated:
     peer_record_size_limit: int | None
 
 
-def _names(items: Iterable[object]) -> str:
+def names(items: Iterable[object]) -> str:
     return ", ".join(getattr(i, "iana_name", getattr(i, "name", str(i))) for i in items) or "nothing"
 
 
-def negotiate(config: ServerConfig, ch: ClientHello, out: Output) -> Negotiated:
-    # 1. Version: TLS 1.3 only (through supported_versions). RFC 8446 Appendix D.5: a legacy_version of
-    # 0x0300 (SSL 3.0) or less aborts the handshake, whatever supported_versions offers.
+_names = names
+_LEGACY = (ProtocolVersion.TLS1_2, ProtocolVersion.TLS1_1, ProtocolVersion.TLS1_0, ProtocolVersion.SSL3)
+
+
+def choose_version(config: ServerConfig, ch: ClientHello, out: Output) -> ProtocolVersion:
+    """The newest version both speak: from supported_versions (RFC 8446 §4.2.1), else legacy_version
+    (a TLS 1.2 client). TLS_FALLBACK_SCSV from a client whose best is below ours is refused (RFC 7507).
+    RFC 8446 Appendix D.5: a legacy_version of 0x0300 (SSL 3.0) or less aborts the handshake, whatever
+    supported_versions offers."""
     if ch.legacy_version <= ProtocolVersion.SSL3:
         raise ProtocolVersionMismatch(
             f"ClientHello.legacy_version is 0x{ch.legacy_version:04x}: 0x0300 or lower is refused"
         )
     sv = ch.extension(SupportedVersionsClientHello)
-    if sv is None or ProtocolVersion.TLS1_3 not in sv.versions:
-        offered = [v.label for v in sv.versions] if sv else [ProtocolVersion(ch.legacy_version).label]
-        raise ProtocolVersionMismatch(f"client offers {', '.join(offered)}; this server speaks TLSv1.3 only")
+    if sv is not None:
+        offered = tuple(v for v in sv.versions if v.known)
+    else:
+        offered = tuple(v for v in _LEGACY if v <= ch.legacy_version)
+    ours = config.enabled_versions
+    chosen = next((v for v in ours if v in offered), None)
+    if chosen is None:
+        client = ", ".join(v.label for v in offered) or ProtocolVersion(ch.legacy_version).label
+        raise ProtocolVersionMismatch(
+            f"client offers {client}; this server speaks {', '.join(v.label for v in ours)}"
+        )
+    if CipherSuite.TLS_FALLBACK_SCSV in ch.cipher_suites and offered and max(offered) < ours[0]:
+        raise InappropriateFallback(
+            f"client signals a fallback (TLS_FALLBACK_SCSV) to {max(offered).label}, but this server"
+            f" speaks {ours[0].label}: a downgrade, refused (RFC 7507)"
+        )
+    if out.tracing:
+        why = "the newest version both speak"
+        if chosen != ours[0]:
+            why = f"the client does not offer {ours[0].label}"
+        out.decide("version", f"chose {chosen.label}: {why}")
+    return chosen
+
+
+def server_name_of(ch: ClientHello) -> str | None:
+    sni = ch.extension(ServerName)
+    return sni.host_names[0].lower() if sni is not None and sni.host_names else None
+
+
+def choose_alpn(config: ServerConfig, ch: ClientHello, out: Output) -> bytes | None:
+    """The first of our ALPN protocols the client offers (no_application_protocol when none)."""
+    alpn = ch.extension(ALPN)
+    if alpn is None or not config.alpn_protocols:
+        return None
+    ours = config.alpn_ids
+    alpn_protocol = next((p for p in ours if p in alpn.protocol_name_list), None)
+    if alpn_protocol is None:
+        raise NoApplicationProtocol(
+            f"no ALPN protocol in common: client offers {_alpn(alpn.protocol_name_list)};"
+            f" server accepts {_alpn(ours)}"
+        )
+    if out.tracing:
+        out.decide(
+            "alpn", f"chose ALPN {alpn_protocol.decode('ascii', 'replace')}: first in server preference"
+        )
+    return alpn_protocol
+
+
+def negotiate(config: ServerConfig, ch: ClientHello, out: Output) -> Negotiated:
+    # 1. The version is TLS 1.3 (``choose_version``).
     if ch.legacy_compression_methods != (CompressionMethod.NULL,):
         raise IllegalParameter("a TLS 1.3 ClientHello must offer only the null compression method")
     # (pre_shared_key must come last: the strict extension decoder refuses it elsewhere.)
     # 2. Cipher suite.
-    suites = tuple(config.cipher_suites)
-    suite_code = next((s for s in suites if s in ch.cipher_suites), None)
+    suites = config.tls13_suites
+    if config.cipher_preference == "client":
+        suite_code = next((s for s in ch.cipher_suites if s in suites), None)
+    else:
+        suite_code = next((s for s in suites if s in ch.cipher_suites), None)
     if suite_code is None:
         raise HandshakeFailure(
             f"no cipher suite in common: client offers {_names(ch.cipher_suites)};"
@@ -76,7 +135,8 @@ def negotiate(config: ServerConfig, ch: ClientHello, out: Output) -> Negotiated:
         )
     suite = TLS13_SUITES[suite_code]
     if out.tracing:
-        out.decide("cipher_suite", f"chose {suite.name}: first in server preference that the client offered")
+        order = "client's" if config.cipher_preference == "client" else "server"
+        out.decide("cipher_suite", f"chose {suite.name}: first in {order} preference that the client offered")
     # 3. Group and key share.
     sg, ks = ch.extension(SupportedGroups), ch.extension(KeyShareClientHello)
     if sg is None or ks is None:
@@ -123,26 +183,12 @@ def negotiate(config: ServerConfig, ch: ClientHello, out: Output) -> Negotiated:
     sa = ch.extension(SignatureAlgorithms)
     if sa is None:
         raise MissingExtension("ClientHello has no signature_algorithms")
-    sni = ch.extension(ServerName)
-    server_name = sni.host_names[0].lower() if sni is not None and sni.host_names else None
+    server_name = server_name_of(ch)
     certificate, scheme, sni_used = _choose_certificate(
         config, server_name, sa.supported_signature_algorithms
     )
     # 5. ALPN.
-    alpn_protocol = None
-    alpn = ch.extension(ALPN)
-    if alpn is not None and config.alpn_protocols:
-        ours = config.alpn_ids
-        alpn_protocol = next((p for p in ours if p in alpn.protocol_name_list), None)
-        if alpn_protocol is None:
-            raise NoApplicationProtocol(
-                f"no ALPN protocol in common: client offers {_alpn(alpn.protocol_name_list)};"
-                f" server accepts {_alpn(ours)}"
-            )
-        if out.tracing:
-            out.decide(
-                "alpn", f"chose ALPN {alpn_protocol.decode('ascii', 'replace')}: first in server preference"
-            )
+    alpn_protocol = choose_alpn(config, ch, out)
     # 6. record_size_limit (RFC 8449).
     rsl = ch.extension(RecordSizeLimit)
     if rsl is not None and rsl.record_size_limit < 64:
@@ -169,7 +215,7 @@ def _choose_certificate(
     config: ServerConfig, server_name: str | None, client_schemes: tuple[SignatureScheme, ...]
 ) -> tuple[CertifiedKey, SignatureScheme, bool]:
     """A certificate whose names match the SNI (else the default), with a scheme the client accepts."""
-    allowed = tuple(config.signature_schemes)
+    allowed = config.schemes_for(ProtocolVersion.TLS1_3)
     candidates = list(config.certified_keys)
     if server_name is not None:
         matching = [c for c in candidates if c.matches_name(server_name)]

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from tlslens.config import ClientConfig
+from tlslens.crypto.key_schedule import export_keying_material
 from tlslens.crypto.suites import Tls13Suite
 from tlslens.errors import IllegalParameter, UnexpectedMessage
 from tlslens.events import KeyUpdated, SessionTicketReceived
@@ -55,6 +56,9 @@ class ClientTraffic:
     alpn: bytes | None
     peer_chain_der: tuple[bytes, ...] = field(repr=False)
     tickets: int = 0
+
+    def export_keying_material(self, label: bytes, context: bytes | None, length: int) -> bytes:
+        return export_keying_material(self.suite, self.exporter_secret, label, context or b"", length)
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
         if isinstance(message, KeyUpdate):
@@ -104,6 +108,9 @@ class ServerTraffic:
     # How the client was authenticated (certificate and signature, PSK, or not at all where allowed).
     client_auth: ClientAuth
     fin_ok: FinishedVerified
+
+    def export_keying_material(self, label: bytes, context: bytes | None, length: int) -> bytes:
+        return export_keying_material(self.suite, self.exporter_secret, label, context or b"", length)
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
         if isinstance(message, KeyUpdate):

@@ -26,12 +26,15 @@ from tlslens.errors import (
     CertificateRequired,
     DecodeError,
     DecryptError,
+    HandshakeFailure,
     IllegalParameter,
 )
 from tlslens.verifier import CertificateVerifier
 from tlslens.wire.enums import SignatureScheme
 
 _MINT: Final = object()
+_TLS1_2 = 0x0303
+_TLS1_3 = 0x0304
 
 
 class _Token:
@@ -138,11 +141,53 @@ def verify_certificate_verify(
         public_key = leaf.public_key()
         # rsa_pss_pss_* only for RSASSA-PSS keys, rsa_pss_rsae_* only for rsaEncryption keys (§4.2.3).
         pss_key = signatures.is_rsa_pss_certificate(leaf)
-    if not signatures.scheme_fits_public_key(scheme, public_key, rsa_pss_key=pss_key):
+    if not signatures.scheme_fits_public_key(scheme, public_key, rsa_pss_key=pss_key, version=_TLS1_3):
         raise IllegalParameter(f"CertificateVerify scheme {scheme.name} does not fit the certificate's key")
     content = signatures.certificate_verify_input(server, transcript_hash)
-    signatures.verify(public_key, scheme, content, signature, rsa_pss_key=pss_key)  # DecryptError if bad
+    # DecryptError if bad; rsa_pkcs1_* (offered for TLS 1.2) is refused here: not a TLS 1.3 scheme.
+    signatures.verify(public_key, scheme, content, signature, rsa_pss_key=pss_key, version=_TLS1_3)
     return SignatureVerified(_MINT)
+
+
+def verify_signature12(
+    leaf: x509.Certificate,
+    scheme: SignatureScheme | None,
+    signature: bytes,
+    offered: Sequence[SignatureScheme],
+    content: bytes,
+    what: str,
+) -> SignatureVerified:
+    """A TLS 1.2 handshake signature (ServerKeyExchange params, or the client's CertificateVerify over
+    the handshake messages): a scheme we offered (IllegalParameter), allowed in TLS 1.2 (no SHA-1) and
+    fitting the leaf's key; DecryptError when it does not verify."""
+    if scheme is None or scheme not in offered:
+        name = scheme.iana_name if scheme is not None else "no algorithm"
+        raise IllegalParameter(f"{what} is signed with {name}, which was not offered")
+    with _unparsable_as_bad_certificate():
+        public_key = leaf.public_key()
+        pss_key = signatures.is_rsa_pss_certificate(leaf)
+    if not signatures.scheme_fits_public_key(scheme, public_key, rsa_pss_key=pss_key, version=_TLS1_2):
+        raise IllegalParameter(f"{what} scheme {scheme.iana_name} does not fit the certificate's key")
+    signatures.verify(public_key, scheme, content, signature, rsa_pss_key=pss_key, version=_TLS1_2)
+    return SignatureVerified(_MINT)
+
+
+def verify_finished12(expected: bytes, verify_data: bytes) -> FinishedVerified:
+    """RFC 5246 §7.4.9: the peer's 12-octet verify_data (DecodeError for another length), compared in
+    constant time (DecryptError)."""
+    if len(verify_data) != len(expected):
+        raise DecodeError(f"Finished verify_data is {len(verify_data)} octets, not {len(expected)}")
+    if not hmac.compare_digest(expected, verify_data):
+        raise DecryptError("Finished verify_data does not match the handshake messages")
+    return FinishedVerified(_MINT)
+
+
+def resumed_by_session12(fin_ok: FinishedVerified, master_secret_from_session: bool) -> Resumed:
+    """TLS 1.2, abbreviated handshake: the peer's Finished, keyed from the session's master secret that
+    only the original connection's ends hold, proves it is that peer."""
+    if not master_secret_from_session:
+        raise TypeError("a full handshake cannot authenticate the peer by a session")
+    return Resumed(PskAuthenticated(_MINT))
 
 
 def verify_finished(
@@ -177,8 +222,11 @@ def verify_binder(expected: bytes, received: bytes) -> Resumed:
     return Resumed(PskAuthenticated(_MINT))
 
 
-def verify_no_client_certificate(required: bool) -> NoClientCertificate:
-    """Server: going on without a client certificate is allowed only when none is required."""
+def verify_no_client_certificate(required: bool, *, tls12: bool = False) -> NoClientCertificate:
+    """Server: going on without a client certificate is allowed only when none is required
+    (certificate_required; TLS 1.2 has no such alert: handshake_failure, RFC 5246 §7.4.6)."""
     if required:
+        if tls12:
+            raise HandshakeFailure("the client sent no certificate, and this server requires one")
         raise CertificateRequired("the client sent no certificate")
     return NoClientCertificate(_MINT)

@@ -7,7 +7,9 @@ deframes, opens protected records, and routes each by content type:
 - handshake content → yielded to the caller, which drives the state machine (so keys may change between
   two records of one ``feed``: the opener is read again for every record);
 - alerts → ``ConnectionClosed`` / ``AlertReceived`` events, or ``FatalAlert``;
-- change_cipher_spec → dropped while RFC 8446 §5 tolerates it, refused after the peer's Finished.
+- change_cipher_spec → dropped while RFC 8446 §5 tolerates it, refused after the peer's Finished; in
+  TLS 1.2 (``use_tls12``) it is a real message, yielded like handshake content (``CHANGE_CIPHER_SPEC``),
+  and once the peer's keys are in force every record type is protected.
 
 It also enforces the flood limits a peer could abuse (empty records, CCS, warning alerts, KeyUpdates
 without data; the answers to our own KeyUpdate requests do not count) and
@@ -35,7 +37,9 @@ from tlslens.lifecycle import ConnectionState, Lifecycle
 from tlslens.record.deframer import Record
 from tlslens.record.layer import RecordLayer
 from tlslens.record.protection import MAX_CONSECUTIVE_EMPTY_RECORDS
+from tlslens.record.protection12 import Opener
 from tlslens.wire.enums import AlertDescription, AlertLevel, ContentType
+from tlslens.wire.messages12 import ChangeCipherSpec
 
 _HANDSHAKE = ContentType.HANDSHAKE.value
 _APPLICATION_DATA = ContentType.APPLICATION_DATA.value
@@ -45,9 +49,13 @@ _OPEN = ConnectionState.OPEN
 _CLOSED = ConnectionState.CLOSED
 
 MAX_KEY_UPDATES_WITHOUT_DATA = 32
-"""KeyUpdates in a row without application data before we call it a flood."""
+"""KeyUpdates (TLS 1.2: HelloRequests, renegotiation attempts) in a row without application data before
+we call it a flood."""
 MAX_WARNING_ALERTS = 32
 """Warning alerts that close nothing (user_canceled) a connection takes; more is a flood."""
+
+CHANGE_CIPHER_SPEC = ChangeCipherSpec()
+"""What ``feed`` yields for a TLS 1.2 ChangeCipherSpec."""
 
 
 class Inbound:
@@ -60,6 +68,7 @@ class Inbound:
         "_life",
         "_records",
         "_skip_early",
+        "_tls12",
         "_warnings",
         "events",
         "tracing",
@@ -77,6 +86,7 @@ class Inbound:
         self._warnings = 0  # user_canceled alerts so far
         self._accept_early = 0  # 0-RTT bytes we still take
         self._skip_early = 0  # bytes of refused 0-RTT records we may still skip
+        self._tls12 = False
 
     # --- what the handshake tells the inbound path ------------------------------------------------
 
@@ -94,6 +104,10 @@ class Inbound:
     def skip_early_data(self, limit: int) -> None:
         self._skip_early = limit
 
+    def use_tls12(self) -> None:
+        """TLS 1.2 was negotiated: ChangeCipherSpec is a message, and every record type gets protected."""
+        self._tls12 = True
+
     def expect_key_update_answer(self) -> None:
         """We sent KeyUpdate(update_requested): the peer's answer is ours, not its flood."""
         self._key_update_answers += 1
@@ -108,8 +122,9 @@ class Inbound:
 
     # --- the path -----------------------------------------------------------------------------------
 
-    def feed(self, data: bytes | bytearray | memoryview) -> Iterator[bytes]:
-        """Process ``data``; yield the content of each handshake record for the state machine."""
+    def feed(self, data: bytes | bytearray | memoryview) -> Iterator[bytes | ChangeCipherSpec]:
+        """Process ``data``; yield the content of each handshake record for the state machine (and in
+        TLS 1.2 ``CHANGE_CIPHER_SPEC``)."""
         records = self._records
         reassembler = records.reassembler
         life = self._life
@@ -167,7 +182,9 @@ class Inbound:
 
     def _trace_protected(self, record: Record, inner_type: int) -> None:
         self.events.append(
-            RecordReceived(ContentType.APPLICATION_DATA, len(record.fragment), True, ContentType(inner_type))
+            RecordReceived(
+                ContentType(record.content_type), len(record.fragment), True, ContentType(inner_type)
+            )
         )
 
     def eof(self) -> None:
@@ -177,11 +194,17 @@ class Inbound:
         self._life.close_theirs()
         self.events.append(ConnectionClosed(clean=False))
 
-    def _unprotected(self, record: Record) -> bytes | None:
+    def _unprotected(self, record: Record) -> bytes | ChangeCipherSpec | None:
         """A record with no protection (or no read key yet); returns handshake content to deliver."""
         ctype = record.content_type
+        opener = self._records.opener
+        if self._tls12 and opener is not None:
+            return self._protected12(record, opener)
         if self.tracing:
             self.events.append(RecordReceived(ContentType(ctype), len(record.fragment), False))
+        if ctype == _CCS and self._tls12:
+            ChangeCipherSpec.decode(record.fragment)  # (DecodeError unless the one byte 01)
+            return CHANGE_CIPHER_SPEC
         if ctype == _CCS:
             # RFC 8446 §5: one byte 0x01 between the first ClientHello and the peer's Finished is dropped.
             # (A server also takes one before its first ClientHello: after a stateless HelloRetryRequest
@@ -204,6 +227,17 @@ class Inbound:
                 return None
             raise UnexpectedMessage("application data before the handshake keys")
         raise UnexpectedMessage(f"unprotected {ContentType(ctype).name.lower()} record after keys were set")
+
+    def _protected12(self, record: Record, opener: Opener) -> bytes | None:
+        """TLS 1.2 after the peer's ChangeCipherSpec: a handshake or alert record (application data
+        takes the main path). The opener refuses change_cipher_spec and unknown types."""
+        ctype, content = opener.open(record)
+        if self.tracing:
+            self._trace_protected(record, ctype)
+        if ctype == _HANDSHAKE:
+            return content
+        self._alert(content)
+        return None
 
     def _skip_refused_early_data(self, record: Record) -> None:
         self._skip_early -= len(record.fragment)
@@ -238,12 +272,13 @@ class Inbound:
             self.events.append(ConnectionClosed(clean=True))
             return
         self.events.append(AlertReceived(level, description))
-        if description == AlertDescription.USER_CANCELED:
-            # Carries nothing and closes nothing (close_notify should follow): counted like empty
-            # records and CCS, so a peer cannot keep us reading them without end.
+        # user_canceled carries nothing and closes nothing (close_notify should follow); in TLS 1.2 a
+        # warning (no_renegotiation, say) does not end the connection either (RFC 5246 §7.2). Both are
+        # counted like empty records and CCS, so a peer cannot keep us reading them without end.
+        if description == AlertDescription.USER_CANCELED or (self._tls12 and level == AlertLevel.WARNING):
             self._warnings += 1
             if self._warnings > MAX_WARNING_ALERTS:
-                raise UnexpectedMessage(f"more than {MAX_WARNING_ALERTS} warning alerts (user_canceled)")
+                raise UnexpectedMessage(f"more than {MAX_WARNING_ALERTS} warning alerts")
             return
         # RFC 8446 §6.2: every other alert is an error alert, whatever its level says.
         raise FatalAlert(description)

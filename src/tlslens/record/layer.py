@@ -16,6 +16,7 @@ from tlslens.crypto.key_schedule import next_traffic_secret, traffic_key_iv
 from tlslens.crypto.suites import Tls13Suite
 from tlslens.record.deframer import MAX_INNER_PLAINTEXT, MAX_PLAINTEXT, Deframer, Record, encode_plaintext
 from tlslens.record.protection import RecordOpener, RecordSealer
+from tlslens.record.protection12 import Opener, Sealer
 from tlslens.record.reassembly import HandshakeReassembler
 from tlslens.wire.enums import AlertDescription, AlertLevel, ContentType
 
@@ -33,6 +34,7 @@ class RecordLayer:
         "_pending",
         "_read_secret",
         "_read_suite",
+        "_tls12",
         "_write_secret",
         "_write_suite",
         "deframer",
@@ -45,8 +47,8 @@ class RecordLayer:
     def __init__(self) -> None:
         self.deframer = Deframer()
         self.reassembler = HandshakeReassembler()
-        self.opener: RecordOpener | None = None
-        self.sealer: RecordSealer | None = None
+        self.opener: Opener | None = None  # RecordOpener (TLS 1.3) or Tls12RecordOpener
+        self.sealer: Sealer | None = None
         self.plaintext_version = 0x0303  # legacy_record_version of unprotected records
         self._out: list[bytes] = []  # finished records, in order
         self._pending = bytearray()  # handshake bytes waiting for the current write key
@@ -56,6 +58,7 @@ class RecordLayer:
         self._write_secret = b""
         self._peer_limit = MAX_INNER_PLAINTEXT  # RFC 8449 record_size_limit the peer announced
         self._own_limit: int | None = None  # ours, once the peer agreed to it
+        self._tls12 = False  # record_size_limit counts the plaintext without TLS 1.3's content type
 
     # --- keys ---------------------------------------------------------------------------------------
 
@@ -72,6 +75,24 @@ class RecordLayer:
         key, iv = traffic_key_iv(suite, secret)
         self.sealer = RecordSealer(suite, key, iv, max_plaintext=self._peer_limit)
         self._write_suite, self._write_secret = suite, secret
+
+    # TLS 1.2: the key block gives the protection objects directly; ChangeCipherSpec says when.
+
+    def use_tls12(self) -> None:
+        self._tls12 = True
+
+    def set_read_protection(self, opener: Opener) -> None:
+        """TLS 1.2: the peer's ChangeCipherSpec arrived; later records are opened with ``opener``."""
+        self.reassembler.check_aligned("a key change")
+        if self._own_limit is not None:
+            opener.max_plaintext = self._own_limit
+        self.opener = opener
+
+    def set_write_protection(self, sealer: Sealer) -> None:
+        """TLS 1.2: after our ChangeCipherSpec, records are sealed with ``sealer``."""
+        self.flush_handshake()
+        sealer.max_plaintext = self._peer_limit
+        self.sealer = sealer
 
     def drop_write_key(self) -> None:
         self.flush_handshake()
@@ -128,7 +149,7 @@ class RecordLayer:
     def seal_application_data(self, data: bytes | bytearray | memoryview) -> None:
         sealer = self.sealer
         assert sealer is not None
-        limit = self._peer_limit - 1
+        limit = self._peer_limit if self._tls12 else self._peer_limit - 1  # (1.3: the content type byte)
         if limit >= MAX_PLAINTEXT:
             self._out.append(sealer.seal(_APPLICATION_DATA, data))
         else:

@@ -179,6 +179,23 @@ class Tls12RecordSealer(_Protection12):
         self, content_type: int, data: BytesLike, *, max_fragment: int = MAX_PLAINTEXT, padding: int = 0
     ) -> bytes:
         """Protect ``data`` as one or more complete records (concatenated); see ``seal_into``."""
+        n = len(data)
+        seq = self._seq
+        if (  # one record (the bulk case): one join, no intermediate copies
+            0 < n <= max_fragment
+            and n <= self._max_plaintext
+            and not padding
+            and content_type in _PROTECTED_TYPES
+            and seq < self._limit
+            and max_fragment <= MAX_PLAINTEXT
+        ):
+            explicit = _pack_seq(seq) if self._explicit else b""
+            sealed = self._aead.encrypt(
+                self._nonce(explicit, seq), data, _pack_aad(seq, content_type, TLS12_VERSION, n)
+            )
+            self._seq = seq + 1
+            header = _pack_header(content_type, TLS12_VERSION, n + self._explicit + self._tag_len)
+            return b"".join((header, explicit, sealed))
         out = bytearray()
         self.seal_into(out, content_type, data, max_fragment=max_fragment, padding=padding)
         return bytes(out)

@@ -26,7 +26,7 @@ import struct
 import tempfile
 import threading
 from collections import OrderedDict, deque
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -35,7 +35,7 @@ from typing import ClassVar
 from tlslens.crypto.key_schedule import resumption_psk
 from tlslens.crypto.suites import Tls13Suite
 from tlslens.errors import DecodeError, LocalProtocolError
-from tlslens.wire.enums import CipherSuite
+from tlslens.wire.enums import CipherSuite, ProtocolVersion
 from tlslens.wire.extensions import EarlyDataNewSessionTicket
 from tlslens.wire.messages import NewSessionTicket
 from tlslens.wire.reader import Reader, Writer
@@ -47,7 +47,7 @@ _PEM_BEGIN = "-----BEGIN TLSLENS SESSION-----"
 _PEM_END = "-----END TLSLENS SESSION-----"
 _MAX_LIFETIME = 604800  # RFC 8446 §4.6.1: clients MUST NOT cache tickets longer than seven days
 _DOUBLE = struct.Struct(">d")
-_HAS_SERVER_NAME, _HAS_ALPN = 0x01, 0x02
+_HAS_SERVER_NAME, _HAS_ALPN, _TLS12, _HAS_SESSION_ID, _EMS = 0x01, 0x02, 0x04, 0x08, 0x10
 
 
 class SessionFileError(LocalProtocolError, ValueError):
@@ -65,6 +65,11 @@ class Session:
     ``alpn`` is the protocol the original connection negotiated (0-RTT must use the same);
     ``offered_alpn`` is what the client offered then, which with ``server_name`` keys the cache.
     ``received_at`` is the client's time when the ticket arrived (Unix seconds).
+
+    A TLS 1.2 session (``version`` TLSv1.2) holds the master secret in ``psk``, the RFC 5077 ticket
+    (possibly empty) and the server's ``session_id``; it is offered only to resume TLS 1.2, and a TLS 1.3
+    session only in a TLS 1.3 pre_shared_key. ``extended_master_secret`` is always true for a 1.2
+    session that may be resumed (RFC 7627 §5.3).
     """
 
     FORMAT_VERSION: ClassVar[int] = 1
@@ -80,11 +85,21 @@ class Session:
     offered_alpn: tuple[bytes, ...] = ()
     max_early_data_size: int = 0
     peer_certificates: tuple[bytes, ...] = field(default=(), repr=False)  # server's DER chain, leaf first
+    version: ProtocolVersion = ProtocolVersion.TLS1_3
+    session_id: bytes = field(default=b"", repr=False)  # TLS 1.2: the server's session ID
+    extended_master_secret: bool = True
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.psk) <= 255:
             raise LocalProtocolError(f"a resumption PSK is 1 to 255 octets, not {len(self.psk)}")
-        if not 1 <= len(self.ticket) <= 0xFFFF:
+        if self.version == ProtocolVersion.TLS1_2:
+            if not (self.ticket or self.session_id) or len(self.ticket) > 0xFFFF or len(self.session_id) > 32:
+                raise LocalProtocolError(
+                    "a TLS 1.2 session needs a ticket (< 64 KiB) or a session ID (<= 32)"
+                )
+        elif self.version != ProtocolVersion.TLS1_3:
+            raise LocalProtocolError(f"sessions are TLSv1.3 or TLSv1.2, not {self.version.label}")
+        elif not 1 <= len(self.ticket) <= 0xFFFF:
             raise LocalProtocolError(f"a ticket is 1 to 65535 octets, not {len(self.ticket)}")
         for name in ("ticket_age_add", "lifetime", "max_early_data_size"):
             if not 0 <= getattr(self, name) <= 0xFFFFFFFF:
@@ -127,6 +142,37 @@ class Session:
             peer_certificates=tuple(peer_certificates),
         )
 
+    @classmethod
+    def from_tls12(
+        cls,
+        *,
+        suite: CipherSuite,
+        master_secret: bytes,
+        ticket: bytes,
+        lifetime: int,
+        session_id: bytes,
+        received_at: float,
+        server_name: str | None,
+        alpn: bytes | None = None,
+        offered_alpn: Sequence[bytes | str] = (),
+        peer_certificates: Sequence[bytes] = (),
+    ) -> Session:
+        """A TLS 1.2 session (with the extended master secret): by ticket, session ID, or both."""
+        return cls(
+            server_name=server_name,
+            suite=suite,
+            psk=master_secret,
+            ticket=ticket,
+            ticket_age_add=0,
+            lifetime=lifetime,
+            received_at=received_at,
+            alpn=alpn,
+            offered_alpn=_alpn_key(offered_alpn),
+            peer_certificates=tuple(peer_certificates),
+            version=ProtocolVersion.TLS1_2,
+            session_id=session_id,
+        )
+
     # --- age and lifetime ---------------------------------------------------------------------
 
     @property
@@ -166,10 +212,16 @@ class Session:
         w.uint(4, self.lifetime)
         w.bytes(_DOUBLE.pack(self.received_at))
         w.uint(4, self.max_early_data_size)
+        tls12 = self.version == ProtocolVersion.TLS1_2
         w.u8(
             (_HAS_SERVER_NAME if self.server_name is not None else 0)
             | (_HAS_ALPN if self.alpn is not None else 0)
+            | (_TLS12 if tls12 else 0)
+            | (_HAS_SESSION_ID if self.session_id else 0)
+            | (_EMS if tls12 and self.extended_master_secret else 0)
         )
+        if self.session_id:
+            w.opaque(1, self.session_id)
         if self.server_name is not None:
             w.opaque(1, self.server_name.encode())
         if self.alpn is not None:
@@ -197,13 +249,14 @@ class Session:
                 )
             suite = CipherSuite(r.u16())
             psk = r.opaque(1, min_len=1, what="psk")
-            ticket = r.opaque(2, min_len=1, what="ticket")
+            ticket = r.opaque(2, what="ticket")
             age_add, lifetime = r.uint(4), r.uint(4)
             (received_at,) = _DOUBLE.unpack(r.bytes(_DOUBLE.size))
             max_early = r.uint(4)
             flags = r.u8()
-            if flags & ~(_HAS_SERVER_NAME | _HAS_ALPN):
+            if flags & ~(_HAS_SERVER_NAME | _HAS_ALPN | _TLS12 | _HAS_SESSION_ID | _EMS):
                 raise DecodeError(f"unknown flags 0x{flags:02x}")
+            session_id = r.opaque(1, min_len=1, what="session_id") if flags & _HAS_SESSION_ID else b""
             server_name = r.opaque(1, min_len=1).decode() if flags & _HAS_SERVER_NAME else None
             alpn = r.opaque(1, min_len=1) if flags & _HAS_ALPN else None
             offered, sub = [], r.sub(2)
@@ -225,6 +278,9 @@ class Session:
                 offered_alpn=tuple(offered),
                 max_early_data_size=max_early,
                 peer_certificates=tuple(chain),
+                version=ProtocolVersion.TLS1_2 if flags & _TLS12 else ProtocolVersion.TLS1_3,
+                session_id=session_id,
+                extended_master_secret=bool(flags & _EMS) or not flags & _TLS12,
             )
         except SessionFileError:
             raise
@@ -325,8 +381,15 @@ class SessionCache:
             while len(self._entries) > self._max_servers:
                 self._entries.popitem(last=False)
 
-    def take(self, server_name: str | None, alpn: Sequence[bytes | str], now: float) -> Session | None:
-        """The newest unexpired session for this server and ALPN offer, or None; expired ones are dropped."""
+    def take(
+        self,
+        server_name: str | None,
+        alpn: Sequence[bytes | str],
+        now: float,
+        versions: Collection[ProtocolVersion] = (ProtocolVersion.TLS1_3, ProtocolVersion.TLS1_2),
+    ) -> Session | None:
+        """The newest unexpired session for this server and ALPN offer, of one of ``versions``, or
+        None; expired ones are dropped."""
         key = (server_name, _alpn_key(alpn))
         with self._lock:
             queue = self._entries.get(key)
@@ -336,16 +399,13 @@ class SessionCache:
             if len(live) != len(queue):
                 queue.clear()
                 queue.extend(live)
+            session = next((s for s in reversed(queue) if s.version in versions), None)
+            if session is not None and self._single_use:
+                queue.remove(session)
             if not queue:
                 del self._entries[key]
-                return None
-            session = queue[-1]
-            if self._single_use:
-                queue.pop()
-                if not queue:
-                    del self._entries[key]
-                    return session
-            self._entries.move_to_end(key)
+            elif session is not None:
+                self._entries.move_to_end(key)
             return session
 
     def discard(self, session: Session) -> None:

@@ -62,7 +62,7 @@ TAG_LEN = 16
 _OVERHEAD = KEY_ID_LEN + NONCE_LEN + TAG_LEN
 _FILE_CHECK_INTERVAL = 1.0  # seconds between stat() calls on a shared key file
 _DOUBLE = struct.Struct(">d")
-_HAS_SERVER_NAME, _HAS_ALPN, _HAS_CLIENT_CHAIN = 0x01, 0x02, 0x04
+_HAS_SERVER_NAME, _HAS_ALPN, _HAS_CLIENT_CHAIN, _TLS12 = 0x01, 0x02, 0x04, 0x08
 
 
 class TicketRejection(enum.StrEnum):
@@ -82,6 +82,10 @@ class TicketContents:
     ``psk`` is the resumption PSK (``key_schedule.resumption_psk``); ``created_at`` is the server's
     time when the ticket was issued (Unix seconds); ``client_certificates`` is the client's DER chain,
     leaf first, when it authenticated (None otherwise). The encoding starts with ``FORMAT_VERSION``.
+
+    ``tls12``: a TLS 1.2 session ticket (RFC 5077), whose ``psk`` is the session's master secret (only
+    sessions with the extended master secret get tickets). A TLS 1.3 handshake never resumes one, nor
+    a TLS 1.2 handshake a TLS 1.3 ticket.
     """
 
     FORMAT_VERSION: ClassVar[int] = 1
@@ -95,6 +99,7 @@ class TicketContents:
     alpn: bytes | None = None
     max_early_data_size: int = 0
     client_certificates: tuple[bytes, ...] | None = field(default=None, repr=False)
+    tls12: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.psk) <= 255:
@@ -135,6 +140,7 @@ class TicketContents:
             (_HAS_SERVER_NAME if self.server_name is not None else 0)
             | (_HAS_ALPN if self.alpn is not None else 0)
             | (_HAS_CLIENT_CHAIN if self.client_certificates is not None else 0)
+            | (_TLS12 if self.tls12 else 0)
         )
         w.u8(flags)
         if self.server_name is not None:
@@ -159,7 +165,7 @@ class TicketContents:
         (created_at,) = _DOUBLE.unpack(r.bytes(_DOUBLE.size))
         ticket_age_add, lifetime, max_early = r.uint(4), r.uint(4), r.uint(4)
         flags = r.u8()
-        if flags & ~(_HAS_SERVER_NAME | _HAS_ALPN | _HAS_CLIENT_CHAIN):
+        if flags & ~(_HAS_SERVER_NAME | _HAS_ALPN | _HAS_CLIENT_CHAIN | _TLS12):
             raise DecodeError(f"unknown ticket flags 0x{flags:02x}")
         server_name = r.opaque(1, min_len=1).decode() if flags & _HAS_SERVER_NAME else None
         alpn = r.opaque(1, min_len=1) if flags & _HAS_ALPN else None
@@ -170,7 +176,18 @@ class TicketContents:
                 certs.append(sub.opaque(3, min_len=1, what="certificate"))
             chain = tuple(certs)
         r.expect_end("ticket contents")
-        return cls(suite, psk, created_at, ticket_age_add, lifetime, server_name, alpn, max_early, chain)
+        return cls(
+            suite,
+            psk,
+            created_at,
+            ticket_age_add,
+            lifetime,
+            server_name,
+            alpn,
+            max_early,
+            chain,
+            tls12=bool(flags & _TLS12),
+        )
 
 
 class TicketKeyRing:

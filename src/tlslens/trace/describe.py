@@ -30,6 +30,7 @@ from tlslens.wire.extensions import (
     PreSharedKeyClientHello,
     ServerName,
     ServerNameEmpty,
+    SupportedVersionsClientHello,
     UnknownExtension,
 )
 from tlslens.wire.messages import (
@@ -327,6 +328,8 @@ def message_summary(msg: TraceMessage) -> str:
         case ClientHello():
             ks = msg.extension(KeyShareClientHello)
             groups = ", ".join(enum_name(e.group) for e in ks.client_shares) if ks else ""
+            if ks is None and msg.extension(SupportedVersionsClientHello) is None:
+                return f"{ProtocolVersion(msg.legacy_version).label} at most"
             return f"shares {groups}" if groups else "no key share"
         case ServerHello() if msg.is_hello_retry_request:
             hrr = msg.extension(KeyShareHelloRetryRequest)

@@ -34,7 +34,9 @@ from tlslens.events import (
 )
 from tlslens.trace.describe import Value, describe_message, enum_name, message_summary, message_title
 from tlslens.wire.enums import AlertDescription, AlertLevel, ContentType
+from tlslens.wire.extensions import SupportedVersionsServerHello
 from tlslens.wire.messages import ClientHello, EndOfEarlyData, ServerHello
+from tlslens.wire.messages12 import ChangeCipherSpec
 
 Role = Literal["client", "server"]
 Direction = Literal["sent", "received", "local"]
@@ -89,6 +91,8 @@ class Tracer:
     """Only these entry kinds reach the sink (None = all); the demo uses it to show the server's decisions."""
     rows: list[DiagramRow] = field(default_factory=list)
     _complete: bool = False
+    _tls12: bool = False  # the ServerHello chose TLS 1.2: messages are protected after each CCS
+    _ccs: set[str] = field(default_factory=set)  # the roles whose ChangeCipherSpec was seen
 
     def __post_init__(self) -> None:
         if self.start is None:
@@ -163,15 +167,23 @@ class Tracer:
             f"{len(event.raw)} bytes",
             describe_message(msg),
         )
-        if isinstance(msg, ClientHello | ServerHello):
+        sender = self.role if sent else self.peer
+        if isinstance(msg, ServerHello) and msg.extension(SupportedVersionsServerHello) is None:
+            self._tls12 = True
+        if isinstance(msg, ChangeCipherSpec):
+            self._ccs.add(sender)
             label = title
+        elif isinstance(msg, ClientHello | ServerHello):
+            label = title
+        elif self._tls12:  # plaintext until the sender's ChangeCipherSpec, then under the session keys
+            label = f"[{title}]" if sender in self._ccs else title
         elif isinstance(msg, EndOfEarlyData):
             label = f"({title})"  # RFC 8446 §2: ( ) for messages under the early traffic key
         elif self._complete:
             label = f"[{title}]"
         else:
             label = "{" + title + "}"
-        self._row(t, self.role if sent else self.peer, label, message_summary(msg))
+        self._row(t, sender, label, message_summary(msg))
 
     def _event(self, t: float, event: Event) -> None:
         match event:
@@ -236,7 +248,7 @@ class Tracer:
 
 
 def handshake_fields(event: HandshakeCompleted) -> dict[str, Value]:
-    return {
+    fields: dict[str, Value] = {
         "version": enum_name(event.version),
         "cipher_suite": enum_name(event.cipher_suite),
         "group": enum_name(event.group) if event.group is not None else None,
@@ -247,3 +259,6 @@ def handshake_fields(event: HandshakeCompleted) -> dict[str, Value]:
         "resumed": event.resumed,
         "early_data_accepted": event.early_data_accepted,
     }
+    if event.extended_master_secret is not None:  # (TLS 1.2 only)
+        fields["extended_master_secret"] = event.extended_master_secret
+    return fields

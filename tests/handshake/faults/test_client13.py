@@ -73,6 +73,7 @@ G = NamedGroup
 replace = dataclasses.replace
 
 SERVER_HELLO = "handshake/client13.py:ExpectServerHello.handle"
+SERVER_HELLO12 = "handshake/client12.py:receive_server_hello"
 ENCRYPTED_EXTENSIONS = "handshake/client13.py:ExpectEncryptedExtensions.handle"
 ALLOWED_EXTENSIONS = "handshake/common.py:check_allowed_extensions"
 REFUSE_AT_HEADER = "record/reassembly.py:MessageLimits.refuse"  # each state names what it accepts
@@ -113,24 +114,33 @@ SERVER_HELLO_FAULTS = [  # RFC 8446 §4.1.3
         tamper=sh(lambda m: replace(m, legacy_session_id_echo=bytes(32))),
     ),
     Fault(
-        id="server_hello-tls12_answer",
+        id="server_hello-tls12_answer_to_a_tls13_only_client",
         fails="client",
         raises=ProtocolVersionMismatch,
-        site=SERVER_HELLO,
+        site=SERVER_HELLO12,
+        tamper=sh(lambda m: replace(m, extensions=None)),
+        client={"versions": ("TLSv1.3",)},
+    ),
+    Fault(
+        id="server_hello-tls12_answer_with_a_tls13_suite",
+        fails="client",
+        raises=IllegalParameter,
+        site=SERVER_HELLO12,
+        match="cipher suite",
         tamper=sh(lambda m: replace(m, extensions=None)),
     ),
     Fault(
         id="server_hello-tls12_answer_with_downgrade_sentinel",
         fails="client",
         raises=IllegalParameter,
-        site=SERVER_HELLO,
+        site=SERVER_HELLO12,
         tamper=sh(lambda m: replace(m, extensions=None, random=m.random[:24] + DOWNGRADE_TLS12)),
     ),
     Fault(
         id="server_hello-tls11_downgrade_sentinel",
         fails="client",
         raises=IllegalParameter,
-        site=SERVER_HELLO,
+        site=SERVER_HELLO12,
         tamper=sh(
             lambda m: set_ext(
                 replace(m, random=m.random[:24] + DOWNGRADE_TLS11), SupportedVersionsServerHello, None

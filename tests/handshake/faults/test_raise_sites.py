@@ -32,6 +32,7 @@ import tlslens
 from tests.handshake.faults.fault import REGISTERED
 from tlslens.errors import (
     FatalAlert,
+    IllegalParameter,
     InternalError,
     LocalProtocolError,
     RemoteProtocolError,
@@ -77,6 +78,17 @@ UNREACHABLE = [
         " was derived from that PSK",
     ),
     Unreachable(
+        site="handshake/verify.py:resumed_by_session12",
+        raises=TypeError,
+        reason="TLS 1.2 states call it only on an abbreviated handshake, keyed from the session's master"
+        " secret",
+    ),
+    Unreachable(
+        site="connection.py:_Connection.update_keys",
+        raises=LocalProtocolError,
+        reason="the caller asked for a KeyUpdate on a TLS 1.2 connection",
+    ),
+    Unreachable(
         site="handshake/server13.py:_send_server_parameters",
         raises=InternalError,
         reason="ExpectClientHello.handle sends a HelloRetryRequest instead (or refuses a second"
@@ -95,9 +107,60 @@ UNREACHABLE = [
         " other type at its header",
     ),
     Unreachable(
+        site="handshake/client12_finish.py:ExpectChangeCipherSpec.receive",
+        raises=UnexpectedMessage,
+        reason="the state accepts HelloRequest only (ignored before receive); the reassembler refuses any"
+        " other handshake type at its header",
+    ),
+    Unreachable(
+        site="handshake/server12.py:ExpectChangeCipherSpec.handle",
+        raises=UnexpectedMessage,
+        reason="the state accepts no handshake message; the reassembler refuses every one at its header",
+    ),
+    Unreachable(
+        site="handshake/traffic12.py:ClientTraffic12.handle",
+        raises=UnexpectedMessage,
+        reason="ClientTraffic12 accepts HelloRequest only; the reassembler refuses any other type at its"
+        " header",
+    ),
+    Unreachable(
+        site="handshake/traffic12.py:ServerTraffic12.handle",
+        raises=UnexpectedMessage,
+        reason="ServerTraffic12 accepts ClientHello only; the reassembler refuses any other type at its"
+        " header",
+    ),
+    Unreachable(
         site="handshake/traffic.py:ServerTraffic.handle",
         raises=UnexpectedMessage,
         reason="ServerTraffic accepts KeyUpdate only; the reassembler refuses any other type at its header",
+    ),
+    Unreachable(
+        site="connection.py:_Connection._change_cipher_spec",
+        raises=UnexpectedMessage,
+        reason="the inbound path yields ChangeCipherSpec only after Output.negotiated(TLS1_2), and every"
+        " state from there on is a Tls12State (client12's and server12's states, the TLS 1.2 Traffic"
+        " states); before it a change_cipher_spec record is TLS 1.3's, dropped or refused by the inbound"
+        " path itself",
+    ),
+    Unreachable(
+        site="handshake/client12.py:ExpectCertificateRequestOrDone.receive",
+        raises=IllegalParameter,
+        reason="the TLS 1.2 decoder reads supported_signature_algorithms<2..2^16-2>: an empty list is a"
+        " decode_error before the state sees it (test_client12.py:"
+        " certificate_request12-no_signature_algorithms)",
+    ),
+    Unreachable(
+        site="handshake/server12.py:ExpectClientCertificate.handle",
+        raises=UnexpectedMessage,
+        reason="the state is entered only when the config has a client_verifier (the server asked); a"
+        " client Certificate that was not asked for meets ExpectClientKeyExchange's expect() (test_server12"
+        ".py: client_flight12-certificate_not_asked_for)",
+    ),
+    Unreachable(
+        site="handshake/server12.py:ExpectFinished.handle",
+        raises=UnexpectedMessage,
+        reason="a full handshake's keys always include our sealer (ExpectClientKeyExchange makes both);"
+        " only an abbreviated one has none, and it takes the other branch",
     ),
     Unreachable(
         site="connection.py:_Connection.receive_data",

@@ -35,6 +35,8 @@ S = SignatureScheme
 replace = dataclasses.replace
 
 NEGOTIATE = "handshake/server_negotiation.py:negotiate"
+CHOOSE_VERSION = "handshake/server_negotiation.py:choose_version"
+CHOOSE_ALPN = "handshake/server_negotiation.py:choose_alpn"
 DECODE_EXTENSIONS = "wire/extensions.py:decode_extensions"
 
 
@@ -107,21 +109,24 @@ CLIENT_HELLO_FAULTS = [  # RFC 8446 §4.1.1, §4.2
         id="client_hello-tls12_only",
         fails="server",
         raises=ProtocolVersionMismatch,
-        site=NEGOTIATE,
+        site=CHOOSE_VERSION,
+        server={"versions": ("TLSv1.3",)},
         client=without(SupportedVersionsClientHello),
     ),
     Fault(
         id="client_hello-tls12_without_extensions",
         fails="server",
         raises=ProtocolVersionMismatch,
-        site=NEGOTIATE,
+        site=CHOOSE_VERSION,
+        server={"versions": ("TLSv1.3",)},
         client=hook(lambda ch: replace(ch, extensions=None)),
     ),
     Fault(
         id="client_hello-supported_versions_without_tls13",
         fails="server",
         raises=ProtocolVersionMismatch,
-        site=NEGOTIATE,
+        site=CHOOSE_VERSION,
+        server={"versions": ("TLSv1.3",)},
         client=hook(
             lambda ch: set_ext(
                 ch,
@@ -199,7 +204,7 @@ CLIENT_HELLO_FAULTS = [  # RFC 8446 §4.1.1, §4.2
         id="client_hello-alpn_no_overlap",
         fails="server",
         raises=NoApplicationProtocol,
-        site=NEGOTIATE,
+        site=CHOOSE_ALPN,
         client={"alpn_protocols": ("spdy/3",)},
         server={"alpn_protocols": ("h2", "http/1.1")},
     ),
