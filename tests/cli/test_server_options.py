@@ -144,6 +144,22 @@ def test_server_key_update_after_the_first_application_data(pki: PkiFiles) -> No
         server.wait_for(r" ok TLSv1\.3 .*; sent KeyUpdate\(update_requested\) for --key-update$")
 
 
+def test_key_updates_over_tls12_are_skipped_and_said(pki: PkiFiles) -> None:
+    with tlslens_server(*_server(pki, "--key-update")) as (server, port):
+        result = run_tlslens(*_client(port, pki, "--tls1_2", "--key-update"), input=b"one\n")
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "one\n"
+        assert "warning: --key-update: TLSv1.2 has no KeyUpdate; none was sent" in result.stderr
+        server.wait_for(r" ok TLSv1\.2 .*; no KeyUpdate for --key-update: TLSv1\.2 has none$")
+    with tlslens_server(*_server(pki, "--www")) as (server, port):
+        page = run_tlslens(
+            *_client(port, pki, "--tls1_2"), input=b"GET /keyupdate HTTP/1.1\r\nHost: x\r\n\r\n"
+        )
+        assert page.returncode == 0, page.stderr
+        assert _page(page.stdout)["key_update"] == "none, TLSv1.2 has no KeyUpdate"
+        server.wait_for(r" ok TLSv1\.2 .*http=200.*; no KeyUpdate for GET /keyupdate: TLSv1\.2 has none$")
+
+
 # --- record_size_limit (RFC 8449) --------------------------------------------------------------------
 
 

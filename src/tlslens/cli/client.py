@@ -62,6 +62,7 @@ from tlslens.events import HandshakeCompleted
 from tlslens.session import Session
 from tlslens.trace import Tracer
 from tlslens.verifier import CertificateVerifier, WebPkiVerifier
+from tlslens.wire.enums import ProtocolVersion
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -157,7 +158,10 @@ class ClientRun:
         self.completed = completed
         self.on_handshake(completed)
         if self.key_update:
-            tlslens.aio.update_keys(tls_writer, request_peer=True)
+            if completed.version == ProtocolVersion.TLS1_3:
+                tlslens.aio.update_keys(tls_writer, request_peer=True)
+            else:
+                self.on_warning(f"--key-update: {completed.version.label} has no KeyUpdate; none was sent")
         if self.early_data and not completed.early_data_accepted:
             # RFC 8446 §4.2.10: refused 0-RTT data is lost unless the client sends it again.
             self.watch.note("0-RTT refused", "the early data is sent again, after the handshake")
@@ -310,7 +314,9 @@ def build_client_config(
 @plaintext_options
 @trace_options
 @click.option(
-    "--key-update", is_flag=True, help="Send KeyUpdate(update_requested) right after the handshake."
+    "--key-update",
+    is_flag=True,
+    help="Send KeyUpdate(update_requested) right after the handshake (TLS 1.3; TLS 1.2 has none).",
 )
 @record_size_limit_option
 @version_options

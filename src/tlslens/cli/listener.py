@@ -182,12 +182,14 @@ def warm_up(config: ServerConfig) -> None:
     lazy import needs a descriptor, which a server at its open-file limit may not have), and the first
     client does not wait for the imports. Nothing is logged: the key log is off for it."""
     quiet = dataclasses.replace(config, keylog=None)
-    client = ClientConnection(ClientConfig(verifier=NoVerification()), "localhost")
-    server = ServerConnection(quiet)
-    with contextlib.suppress(TLSError):  # (a server that requires a client certificate refuses it)
-        server.receive_data(client.data_to_send())
-        client.receive_data(server.data_to_send())
-        server.receive_data(client.data_to_send())
+    for version in quiet.enabled_versions:
+        client_config = ClientConfig(verifier=NoVerification(), versions=[version])
+        client = ClientConnection(client_config, "localhost")
+        server = ServerConnection(quiet)
+        with contextlib.suppress(TLSError):  # (a server that requires a client certificate refuses it)
+            server.receive_data(client.data_to_send())
+            client.receive_data(server.data_to_send())
+            server.receive_data(client.data_to_send())
 
 
 async def serve(settings: ServerSettings, host: str, port: int) -> None:

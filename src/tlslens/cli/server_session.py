@@ -27,6 +27,7 @@ from tlslens.config import ServerConfig
 from tlslens.errors import TLSError
 from tlslens.events import HandshakeCompleted
 from tlslens.trace import Tracer
+from tlslens.wire.enums import ProtocolVersion
 
 T = TypeVar("T")
 
@@ -140,13 +141,13 @@ async def _serve(settings: ServerSettings, conn: _Connection, started: float) ->
                 break
             if key_update:  # --key-update: once, after the first application data
                 key_update = False
-                _update_keys(writer, outcome, "--key-update")
+                _update_keys(writer, completed, outcome, "--key-update")
             if www is None:
                 writer.write(data)
             else:
                 response = www.feed(data)
                 if www.done and www.key_update:  # GET /keyupdate: the answer comes under the new keys
-                    _update_keys(writer, outcome, "GET /keyupdate")
+                    _update_keys(writer, completed, outcome, "GET /keyupdate")
                 writer.write(response)
                 if www.done:
                     outcome.status = www.status
@@ -176,8 +177,14 @@ async def _within(step: Awaitable[T], seconds: float | None, note: str) -> T:
         raise _Idle(note) from None
 
 
-def _update_keys(writer: asyncio.StreamWriter, outcome: _Outcome, why: str) -> None:
-    """KeyUpdate(update_requested): our keys change, and the client must change its own."""
+def _update_keys(
+    writer: asyncio.StreamWriter, completed: HandshakeCompleted, outcome: _Outcome, why: str
+) -> None:
+    """KeyUpdate(update_requested): our keys change, and the client must change its own (TLS 1.3;
+    TLS 1.2 has no KeyUpdate, and tlslens refuses renegotiation)."""
+    if completed.version != ProtocolVersion.TLS1_3:
+        outcome.notes.append(f"no KeyUpdate for {why}: {completed.version.label} has none")
+        return
     tlslens.aio.update_keys(writer, request_peer=True)
     outcome.notes.append(f"sent KeyUpdate(update_requested) for {why}")
 

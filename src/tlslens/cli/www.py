@@ -21,6 +21,7 @@ import h11
 
 from tlslens.config import ServerConfig
 from tlslens.events import HandshakeCompleted
+from tlslens.wire.enums import ProtocolVersion
 
 SERVER_HEADER = b"tlslens"
 _REASONS = {
@@ -72,8 +73,10 @@ def page(
         f"early_data: {'true' if early_data or completed.early_data_accepted else 'false'}",
         f"client_cert: {client_cert}",
     ]
-    if key_update:
+    if key_update and completed.version == ProtocolVersion.TLS1_3:
         lines.append("key_update: sent before this page, update_requested")
+    elif key_update:
+        lines.append(f"key_update: none, {completed.version.label} has no KeyUpdate")
     return "\n".join(lines) + "\n"
 
 
@@ -96,7 +99,7 @@ class WwwResponder:
     @property
     def key_update(self) -> bool:
         """The request answered was a GET (or HEAD) for ``/keyupdate``: send KeyUpdate(update_requested)
-        before the answer."""
+        before the answer (TLS 1.3; the page says when the version has none)."""
         path = self.target.partition("?")[0]
         return self.done and self.status == 200 and path == KEY_UPDATE_PATH
 
