@@ -9,7 +9,7 @@ and reads, for a moment, what the peer still sends (``shutdown_and_drain``): clo
 unread input makes the kernel send a TCP reset and throw away what it has not transmitted yet (the end
 of our data, the alert or close_notify), and some peers drop what they received but had not read when
 the reset arrives. ``makefile()`` files (``_TLSSocketIO`` under the usual buffered and text layers)
-keep the socket open until the last one is closed.
+keep the socket open until the last one is closed (``blocking_files``).
 
 The event hook gets every event the engine reports, in the engine's order: those of ``receive_data``,
 those it queued outside it (with ``trace=True``, the trace of what we sent), and, when ``receive_data``
@@ -44,6 +44,7 @@ from tlslens.adapters._common import (
     send_chunks,
     version_name,
 )
+from tlslens.adapters.blocking_files import TLSSocketIO
 from tlslens.connection import ClientConnection, ServerConnection
 from tlslens.errors import LocalProtocolError, TLSError
 from tlslens.events import (
@@ -292,7 +293,7 @@ class TLSSocket:
         reading, writing, binary = "r" in mode, "w" in mode, "b" in mode
         if not (reading or writing):
             raise ValueError("mode needs r or w")
-        raw = _TLSSocketIO(self, reading, writing)
+        raw = TLSSocketIO(self, reading, writing)
         if buffering is None or buffering < 0:
             buffering = io.DEFAULT_BUFFER_SIZE
         if buffering == 0:
@@ -472,47 +473,3 @@ def shutdown_and_drain(
         pass
     finally:
         sock.close()
-
-
-class _TLSSocketIO(io.RawIOBase):
-    """The raw file under ``TLSSocket.makefile()``; the socket stays open until it is closed too."""
-
-    def __init__(self, tls: TLSSocket, reading: bool, writing: bool) -> None:
-        super().__init__()
-        self._tls = tls
-        self._reading = reading
-        self._writing = writing
-        self.mode = ("r" if reading else "") + ("w" if writing else "") + "b"
-        tls._acquire_io()
-
-    def readable(self) -> bool:
-        return self._reading
-
-    def writable(self) -> bool:
-        return self._writing
-
-    def seekable(self) -> bool:
-        return False
-
-    def fileno(self) -> int:
-        return self._tls.fileno()
-
-    def readinto(self, buffer: Any) -> int:
-        if self.closed:
-            raise ValueError("I/O operation on closed file")
-        if not self._reading:
-            raise io.UnsupportedOperation("not readable")
-        return self._tls.recv_into(buffer)
-
-    def write(self, data: Any) -> int:
-        if self.closed:
-            raise ValueError("I/O operation on closed file")
-        if not self._writing:
-            raise io.UnsupportedOperation("not writable")
-        return self._tls.send(data)
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        super().close()
-        self._tls._release_io()
