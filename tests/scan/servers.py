@@ -1,6 +1,7 @@
 """Real servers for the scan tests, started on 127.0.0.1 and stopped by PID: ``openssl s_server`` in any
 configuration, nginx (Debian nginx-light) with a config of the test's own, ``tlslens server``, and a
-plain HTTP server (Python's ``http.server``) that serves AIA downloads.
+plain HTTP server (Python's ``http.server``) that serves AIA downloads. On an asyncio loop in a thread
+(``tests.cli.speakers.LoopThread``): an HTTP proxy and an SMTP STARTTLS front for ``openssl s_server``.
 
 Each helper waits for a real readiness signal (the server's own "ACCEPT" line, or a TCP connect that
 succeeds), never a fixed sleep.
@@ -8,6 +9,7 @@ succeeds), never a fixed sleep.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import shutil
 import signal
@@ -15,15 +17,27 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from tests.cli.procs import Proc, free_port, openssl, tlslens_server
+from tests.cli.speakers import _pipe as pipe
+from tests.cli.speakers import smtp
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 OPENSSL = shutil.which("openssl")
 
-__all__ = ["NGINX", "OPENSSL", "http_server", "nginx_server", "openssl_server", "tlslens_server"]
+__all__ = [
+    "NGINX",
+    "OPENSSL",
+    "HttpProxy",
+    "http_server",
+    "nginx_server",
+    "openssl_server",
+    "smtp_relay",
+    "tlslens_server",
+]
 
 
 def wait_listening(port: int, proc: subprocess.Popen[bytes] | None = None, timeout: float = 15.0) -> None:
@@ -131,3 +145,56 @@ def nginx_block(port: int, cert: Path, key: Path, *extra: str, http2: bool = Fal
         f"    ssl_certificate {cert};\n    ssl_certificate_key {key};\n{lines}\n"
         '    location / { return 200 "hello from nginx\\n"; }\n  }'
     )
+
+
+class HttpProxy:
+    """An HTTP proxy for the route tests: CONNECT tunnels (RFC 9110 §9.3.6), and GETs with an absolute
+    URL (RFC 9112 §3.2.2: what a proxied AIA download sends) forwarded to the origin. It records each
+    request line's target (``connects``, ``gets``)."""
+
+    def __init__(self) -> None:
+        self.connects: list[str] = []
+        self.gets: list[str] = []
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            request_line, _, headers = head.partition(b"\r\n")
+            method, target, version = request_line.decode().split()
+            if method == "CONNECT":
+                self.connects.append(target)
+                host, _, port = target.rpartition(":")
+                up_reader, up_writer = await asyncio.open_connection(host.strip("[]"), int(port))
+                writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            elif method == "GET" and target.startswith("http://"):
+                self.gets.append(target)
+                parts = urlsplit(target)
+                up_reader, up_writer = await asyncio.open_connection(parts.hostname, parts.port or 80)
+                path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+                up_writer.write(f"GET {path} {version}\r\n".encode() + headers)
+            else:
+                writer.write(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n")
+                return
+            await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        except (OSError, asyncio.IncompleteReadError, ValueError):
+            pass
+        finally:
+            writer.close()
+
+
+def smtp_relay(tls_port: int) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
+    """An SMTP server up to STARTTLS (RFC 3207: the speaker of the CLI tests), then a relay of the
+    connection to 127.0.0.1:``tls_port`` (an ``openssl s_server``), which does the TLS."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            if await smtp(reader, writer, True):
+                await writer.drain()
+                up_reader, up_writer = await asyncio.open_connection("127.0.0.1", tls_port)
+                await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        except (OSError, asyncio.IncompleteReadError, AssertionError):
+            pass
+        finally:
+            writer.close()
+
+    return handle

@@ -2,7 +2,7 @@
 ``ScanData`` that return findings (and, for the report, the facts they read).
 
 Codes: protocol-sslv2, protocol-sslv3, protocol-tls1.0, protocol-tls1.1, no-tls1.2, no-tls1.3,
-version-intolerance, no-fallback-scsv, insecure-renegotiation, compression, heartbeat, no-ems.
+version-intolerance, no-fallback-scsv, insecure-renegotiation, compression, heartbeat, no-ems, starttls.
 """
 
 from __future__ import annotations
@@ -183,7 +183,39 @@ def check_protocols(data: ScanData) -> list[Finding]:
     out += _intolerance(data)
     out += _fallback(data)
     out += _hello_behaviour(data)
+    out += _starttls(data)
     return out
+
+
+_IMPLICIT_TLS = {"smtp": "465 (submissions)", "imap": "993", "pop3": "995", "nntp": "563", "ftp": "990"}
+
+
+def _starttls(data: ScanData) -> list[Finding]:
+    """testssl.sh caps every STARTTLS service at T for this; the grade here is the TLS configuration's,
+    and this is said once, as a fact of the protocol."""
+    protocol = data.route.starttls
+    if protocol is None:
+        return []
+    if protocol == "smtp":
+        fix = (
+            "Between mail servers: publish an MTA-STS policy (RFC 8461) or DANE TLSA records (RFC 7672) so "
+            "that senders insist on TLS; for mail clients, offer submissions on port 465 (RFC 8314)."
+        )
+    else:
+        port = _IMPLICIT_TLS.get(protocol)
+        fix = f"Offer implicit TLS (port {port}) and have clients use it." if port else ""
+    return [
+        Finding(
+            "starttls",
+            "info",
+            "TLS is opportunistic (STARTTLS)",
+            f"The server starts TLS inside {protocol} on request: an active attacker can remove the "
+            "STARTTLS offer and keep the session in plain text unless the client insists on TLS. (testssl.sh "
+            "caps such a service at T; this grade is the TLS configuration's.)",
+            fix,
+            {"protocol": protocol},
+        )
+    ]
 
 
 def _intolerance(data: ScanData) -> list[Finding]:

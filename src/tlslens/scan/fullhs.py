@@ -23,6 +23,7 @@ import asyncio
 import base64
 import contextlib
 import functools
+import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
@@ -180,10 +181,12 @@ class _Seen:
         self.server_hello: ServerHello | None = None
         self.ocsp: bytes | None = None
         self.session: Session | None = None
+        self.ticket = asyncio.Event()
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, SessionTicketReceived):
             self.session = event.session  # type: ignore[assignment]
+            self.ticket.set()
             return
         if not isinstance(event, MessageReceived):
             return
@@ -226,14 +229,21 @@ async def full_handshake(
     http_host: str | None = None,
     session: Session | None = None,
     early_data: bytes | None = None,
+    want_ticket: bool = False,
 ) -> HandshakeResult:
     """A complete handshake on the target's route; with ``http_host``, one ``GET /`` and its response
-    head. ``session`` resumes (``early_data`` is then sent as 0-RTT when the ticket allows it)."""
+    head. ``session`` resumes (``early_data`` is then sent as 0-RTT when the ticket allows it).
+
+    TLS 1.3 tickets come after the handshake: the response to the GET always follows them; without one,
+    ``want_ticket`` waits for a ticket, at most twice as long as the handshake took (a ticket is sent
+    one round trip after it, RFC 8446 §4.6.1), so a server that sends none costs little."""
     seen = _Seen()
     async with prober.slot(check):
         try:
             async with asyncio.timeout(prober.timeout):
-                return await _run(prober, offer, server_name, http_host, session, early_data, seen)
+                return await _run(
+                    prober, offer, server_name, http_host, session, early_data, want_ticket, seen
+                )
         except (TLSError, OSError, TimeoutError, StartTLSError) as exc:
             return HandshakeResult(
                 False,
@@ -250,9 +260,11 @@ async def _run(
     http_host: str | None,
     session: Session | None,
     early_data: bytes | None,
+    want_ticket: bool,
     seen: _Seen,
 ) -> HandshakeResult:
     send_early = early_data if session is not None and session.max_early_data_size > 0 else None
+    start = time.perf_counter()
     reader, writer = await prober.open_plain()
     try:
         reader, writer = await start_tls(
@@ -275,6 +287,9 @@ async def _run(
         http = None
         if http_host is not None:
             http = await _http_head(reader, writer, http_host, already_sent=hs.early_data_accepted)
+        elif want_ticket and hs.version == TLS13:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(seen.ticket.wait(), 2 * (time.perf_counter() - start))
         return HandshakeResult(
             True,
             version=hs.version,

@@ -35,7 +35,7 @@ _LABELS = {
     "ecdsa": "ECDSA schemes",
     "rsa": "RSA schemes",
     "no_sni": "no SNI",
-    "tls12": "TLS 1.2 only",
+    "tls12": "all schemes",
 }
 NO_EMS_RESUMPTION = (
     "the server does not use the extended master secret (RFC 7627), and tlslens resumes no session "
@@ -79,7 +79,7 @@ async def run_handshakes(prober: Prober, data: ScanData, name: str | None, *, ht
         return result
 
     async def main() -> HandshakeResult:
-        result = await keep("main", handshake(main_offer, http_host=http_host))
+        result = await keep("main", handshake(main_offer, http_host=http_host, want_ticket=http_host is None))
         if result.ok and result.version == TLS13 and result.session is not None:
             early = http_request(host) if http_host is not None else None
             # The same ALPN as the first: 0-RTT needs the ticket's (RFC 8446 §4.2.10).

@@ -39,14 +39,14 @@ def render(report: dict[str, Any], console: Console, *, changes: list[str] | Non
         console.print(Text.assemble((f"{target}: ", "bold"), ("not scanned: ", "bold red"), report["error"]))
         return
     grade = report["grade"]
+    where = [report["ip"] or f"through the proxy {report.get('proxy')}"]
+    if report.get("starttls"):
+        where.append(f"STARTTLS {report['starttls']}")
+    if report.get("server_name"):
+        where.append(f"SNI {report['server_name']}")
     head = Text.assemble(
         (f"{target}", "bold"),
-        (
-            f" ({report['ip']}"
-            + (f", SNI {report['server_name']}" if report.get("server_name") else "")
-            + ")",
-            "",
-        ),
+        (f" ({', '.join(where)})", ""),
         ("  grade ", ""),
         (grade, _grade_style(grade)),
     )
