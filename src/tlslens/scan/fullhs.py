@@ -241,7 +241,7 @@ async def full_handshake(
     async with prober.slot(check):
         try:
             async with asyncio.timeout(prober.timeout):
-                return await _run(
+                result, still_open = await _run(
                     prober, offer, server_name, http_host, session, early_data, want_ticket, seen
                 )
         except (TLSError, OSError, TimeoutError, StartTLSError) as exc:
@@ -251,6 +251,12 @@ async def full_handshake(
                 secure_renegotiation=seen.secure_renegotiation,
                 session_offered=session is not None,
             )
+        if still_open is not None:
+            await _close(*still_open)
+        return result
+
+
+_Open = tuple[asyncio.StreamReader, asyncio.StreamWriter, float]
 
 
 async def _run(
@@ -262,7 +268,9 @@ async def _run(
     early_data: bytes | None,
     want_ticket: bool,
     seen: _Seen,
-) -> HandshakeResult:
+) -> tuple[HandshakeResult, _Open | None]:
+    """The handshake and what follows it; the connection is aborted, or handed back still open (with the
+    handshake's duration) when its session is to be resumed by ID (see ``_close``)."""
     send_early = early_data if session is not None and session.max_early_data_size > 0 else None
     start = time.perf_counter()
     reader, writer = await prober.open_plain()
@@ -282,6 +290,7 @@ async def _run(
     except BaseException:
         writer.transport.abort()
         raise
+    took = time.perf_counter() - start
     try:
         hs: HandshakeCompleted = writer.get_extra_info("tlslens")
         http = None
@@ -289,8 +298,8 @@ async def _run(
             http = await _http_head(reader, writer, http_host, already_sent=hs.early_data_accepted)
         elif want_ticket and hs.version == TLS13:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(seen.ticket.wait(), 2 * (time.perf_counter() - start))
-        return HandshakeResult(
+                await asyncio.wait_for(seen.ticket.wait(), min(2 * took, (prober.timeout - took) / 2))
+        result = HandshakeResult(
             True,
             version=hs.version,
             cipher_suite=hs.cipher_suite.name,
@@ -308,22 +317,26 @@ async def _run(
             secure_renegotiation=seen.secure_renegotiation,
             session_offered=session is not None,
         )
-    finally:
-        if offer.tickets or session is not None:
-            writer.transport.abort()
-        else:  # a session to resume by its ID
-            await _close(reader, writer)
+    except BaseException:
+        writer.transport.abort()
+        raise
+    if offer.tickets or session is not None:
+        writer.transport.abort()
+        return result, None
+    return result, (reader, writer, took)
 
 
-async def _close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """close_notify, then the peer's EOF (within the handshake's time): a server that sees a connection
-    cut without close_notify may drop its session from the cache (OpenSSL does, RFC 5246 §7.2.1), and
-    resumption by session ID would then be judged wrongly. Other handshakes just abort."""
+async def _close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, took: float) -> None:
+    """close_notify, then the peer's EOF (at most twice as long as the handshake took: its close_notify
+    comes one round trip after ours): a server that sees a connection cut without close_notify may drop
+    the session from its cache (OpenSSL does, RFC 5246 §7.2.1), and resumption by session ID would then
+    be judged wrongly. Other handshakes just abort."""
     try:
-        writer.write_eof()
-        while await reader.read(16384):
-            pass
-    except (TLSError, OSError):
+        async with asyncio.timeout(2 * took):
+            writer.write_eof()
+            while await reader.read(16384):
+                pass
+    except (TLSError, OSError, TimeoutError):
         pass
     finally:
         writer.transport.abort()

@@ -244,8 +244,9 @@ RULES: tuple[Rule, ...] = (
 )
 """One table: each rule with its reason and where it comes from. The first matching rule per code
 wins (so a finding gets its most specific cap). Not tested here, so never applied: insecure
-client-initiated renegotiation (F, needs a TLS 1.2 handshake), ROBOT, Heartbleed, CCS injection,
-Ticketbleed, padding oracles, revocation."""
+client-initiated renegotiation (F: the engine, like OpenSSL 3, completes no handshake with a server
+without RFC 5746, so it cannot try renegotiating there; such a server gets ``insecure-renegotiation``,
+A-), ROBOT, Heartbleed, CCS injection, Ticketbleed, padding oracles, revocation."""
 
 TRUST_CODES: frozenset[str] = frozenset(
     {
