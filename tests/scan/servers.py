@@ -21,17 +21,21 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tests.cli.procs import Proc, free_port, openssl, tlslens_server
+from tests.cli.procs import STDBUF, Proc, free_port, openssl, tlslens_server
 from tests.cli.speakers import _pipe as pipe
 from tests.cli.speakers import smtp
 
+GNUTLS_SERV = shutil.which("gnutls-serv")
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 OPENSSL = shutil.which("openssl")
+STDBUF_PREFIX = [STDBUF, "-oL", "-eL"] if STDBUF else []
 
 __all__ = [
+    "GNUTLS_SERV",
     "NGINX",
     "OPENSSL",
     "HttpProxy",
+    "gnutls_server",
     "http_server",
     "nginx_server",
     "openssl_server",
@@ -56,11 +60,13 @@ def wait_listening(port: int, proc: subprocess.Popen[bytes] | None = None, timeo
 
 
 @contextlib.contextmanager
-def openssl_server(*args: str) -> Iterator[int]:
-    """``openssl s_server -accept 127.0.0.1:PORT ARGS`` once it accepts; yields the port."""
+def openssl_server(*args: str, env: dict[str, str] | None = None) -> Iterator[int]:
+    """``openssl s_server -accept 127.0.0.1:PORT ARGS`` once it accepts; yields the port. ``env``
+    replaces its environment (``OPENSSL_CONF`` for options the command line does not have)."""
     for _attempt in range(3):
         port = free_port()
-        proc = openssl("s_server", "-accept", f"127.0.0.1:{port}", *args)
+        command = ("s_server", "-accept", f"127.0.0.1:{port}", *args)
+        proc = openssl(*command) if env is None else Proc([*STDBUF_PREFIX, str(OPENSSL), *command], env=env)
         try:
             proc.wait_for("^ACCEPT", "stdout", timeout=15)
         except AssertionError:
@@ -74,6 +80,22 @@ def openssl_server(*args: str) -> Iterator[int]:
             proc.kill()
         return
     raise AssertionError("no free port for openssl s_server")
+
+
+@contextlib.contextmanager
+def gnutls_server(*args: str) -> Iterator[int]:
+    """``gnutls-serv -p PORT ARGS`` (Debian gnutls-bin) once it accepts; stopped by PID."""
+    assert GNUTLS_SERV is not None
+    port = free_port()  # gnutls-serv cannot take port 0
+    proc = subprocess.Popen(
+        [GNUTLS_SERV, "-p", str(port), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_listening(port, proc)
+        yield port
+    finally:
+        proc.kill()
+        proc.wait(10)
 
 
 @contextlib.contextmanager

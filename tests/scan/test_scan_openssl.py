@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,36 @@ def test_tls12_server_without_resumption(scan_pki: ScanPki, ec_leaf: LeafFiles) 
         False,
     )
     assert resumption["tls12_resumed"] is False
+
+
+NO_EMS_CONF = """openssl_conf = openssl_init
+[openssl_init]
+ssl_conf = ssl_sect
+[ssl_sect]
+system_default = system_default_sect
+[system_default_sect]
+Options = -ExtendedMasterSecret
+"""
+
+
+def test_tls12_server_without_extended_master_secret(
+    scan_pki: ScanPki, ec_leaf: LeafFiles, tmp_path: Path
+) -> None:
+    """OpenSSL with SSL_OP_NO_EXTENDED_MASTER_SECRET (through OPENSSL_CONF): the handshake completes and
+    says so, and resumption is not tested (tlslens resumes no session without EMS)."""
+    conf = tmp_path / "no-ems.cnf"
+    conf.write_text(NO_EMS_CONF)
+    env = {**os.environ, "OPENSSL_CONF": str(conf)}
+    with openssl_server(*serve(ec_leaf, "-tls1_2"), env=env) as port:
+        report = run_scan(port, scan_pki)
+    server = report["server"]
+    assert server["extended_master_secret"] is False
+    assert "extended_master_secret" in server["proved_by_tls12_handshake"]
+    no_ems = next(f for f in report["findings"] if f["code"] == "no-ems")
+    assert no_ems["detail"].startswith("A complete TLS 1.2 handshake ran without it")
+    assert server["resumption"]["tls12_resumed"] is None
+    assert "extended master secret" in report["not_tested"]["tls12_resumption"]
+    assert report["hsts"]["tested"] is True  # the rest of what a handshake gives is there
 
 
 def test_tls12_server_with_suites_the_engine_cannot_complete(scan_pki: ScanPki, rsa_leaf: LeafFiles) -> None:
