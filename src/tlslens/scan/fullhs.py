@@ -235,8 +235,8 @@ async def full_handshake(
     head. ``session`` resumes (``early_data`` is then sent as 0-RTT when the ticket allows it).
 
     TLS 1.3 tickets come after the handshake: the response to the GET always follows them; without one,
-    ``want_ticket`` waits for a ticket, at most twice as long as the handshake took (a ticket is sent
-    one round trip after it, RFC 8446 §4.6.1), so a server that sends none costs little."""
+    ``want_ticket`` waits for a ticket, a few times as long as the handshake took (a ticket is sent one
+    round trip after it, RFC 8446 §4.6.1), so a server that sends none costs little."""
     seen = _Seen()
     async with prober.slot(check):
         try:
@@ -298,7 +298,7 @@ async def _run(
             http = await _http_head(reader, writer, http_host, already_sent=hs.early_data_accepted)
         elif want_ticket and hs.version == TLS13:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(seen.ticket.wait(), min(2 * took, (prober.timeout - took) / 2))
+                await asyncio.wait_for(seen.ticket.wait(), min(_patience(took), (prober.timeout - took) / 2))
         result = HandshakeResult(
             True,
             version=hs.version,
@@ -326,13 +326,20 @@ async def _run(
     return result, (reader, writer, took)
 
 
+def _patience(took: float) -> float:
+    """How long to wait for what a server sends one round trip after something (a TLS 1.3 ticket after
+    our Finished, its close_notify after ours), given that the handshake took ``took`` seconds (at least
+    two round trips): four times that, and at least a quarter second for a busy machine."""
+    return max(4 * took, 0.25)
+
+
 async def _close(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, took: float) -> None:
-    """close_notify, then the peer's EOF (at most twice as long as the handshake took: its close_notify
-    comes one round trip after ours): a server that sees a connection cut without close_notify may drop
+    """close_notify, then the peer's EOF (its close_notify comes one round trip after ours: see
+    ``_patience``): a server that sees a connection cut without close_notify may drop
     the session from its cache (OpenSSL does, RFC 5246 §7.2.1), and resumption by session ID would then
     be judged wrongly. Other handshakes just abort."""
     try:
-        async with asyncio.timeout(2 * took):
+        async with asyncio.timeout(_patience(took)):
             writer.write_eof()
             while await reader.read(16384):
                 pass
