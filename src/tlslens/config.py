@@ -21,6 +21,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 
+from tlslens.compression import AVAILABLE as _COMPRESSION
+from tlslens.compression import CompressionCache
+from tlslens.compression import normalise as _compression_algorithms
 from tlslens.crypto.ecdhe12 import TLS12_GROUPS
 from tlslens.crypto.groups import SUPPORTED_GROUPS
 from tlslens.crypto.provider import CryptoProvider, DefaultProvider
@@ -39,7 +42,13 @@ from tlslens.session.cache import SessionCache
 from tlslens.session.replay import MemoryReplayStore, ReplayStore
 from tlslens.session.tickets import TicketKeyRing
 from tlslens.verifier import CertificateVerifier, WebPkiVerifier
-from tlslens.wire.enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
+from tlslens.wire.enums import (
+    CertificateCompressionAlgorithm,
+    CipherSuite,
+    NamedGroup,
+    ProtocolVersion,
+    SignatureScheme,
+)
 from tlslens.wire.hello import ClientHello
 from tlslens.wire.messages import CertificateEntry, EncryptedExtensions
 
@@ -132,6 +141,8 @@ class CertifiedKey:
     dns_names: tuple[str, ...] = ()
     entries: tuple[CertificateEntry, ...] = field(default=(), repr=False, compare=False)
     """The chain as a Certificate message carries it, encoded once (filled in when not given)."""
+    compressed: CompressionCache = field(default_factory=CompressionCache, repr=False, compare=False)
+    """The chain's Certificate message compressed (RFC 8879), once per algorithm."""
 
     def __post_init__(self) -> None:
         if not self.entries:
@@ -190,6 +201,13 @@ class _CommonConfig:
     record_size_limit: int | None = None
     """RFC 8449: the largest record plaintext we accept (64..16385); None = do not send the extension."""
     keylog: KeyLogCallback | None = field(default=None, repr=False)
+    certificate_compression: Sequence[CertificateCompressionAlgorithm | str] = _COMPRESSION
+    """RFC 8879 (TLS 1.3): the algorithms offered for the peer's certificate and used for ours, in
+    preference order: ``"brotli"``, ``"zstd"`` (each with its PyPI package: ``tlslens[compression]``),
+    ``"zlib"``. The default is every one installed; ``()`` turns compression off."""
+    certificate_decompression_limit: int = 2**18
+    """The largest uncompressed Certificate a peer may announce in a CompressedCertificate: above it the
+    message is refused (bad_certificate) before anything is inflated."""
 
     @property
     def alpn_ids(self) -> tuple[bytes, ...]:
@@ -200,6 +218,11 @@ class _CommonConfig:
     def enabled_versions(self) -> tuple[ProtocolVersion, ...]:
         """``versions`` that have at least one cipher suite (and, for TLS 1.2, a curve), newest first."""
         return self._enabled_versions  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def compression_algorithms(self) -> tuple[CertificateCompressionAlgorithm, ...]:
+        """``certificate_compression`` as normalised (enum members)."""
+        return tuple(self.certificate_compression)  # type: ignore[arg-type]
 
     @property
     def tls13_suites(self) -> tuple[CipherSuite, ...]:
@@ -234,6 +257,12 @@ class _CommonConfig:
             _normalise("signature scheme", SignatureScheme, self.signature_schemes, TLS12_SIGNATURE_SCHEMES),
         )
         set_(self, "alpn_protocols", _alpn(self.alpn_protocols))
+        try:
+            set_(self, "certificate_compression", _compression_algorithms(self.certificate_compression))
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
+        if not 0 < self.certificate_decompression_limit <= 0xFFFFFF:
+            raise ConfigurationError("certificate_decompression_limit must be 1 to 2^24-1 bytes")
         if self.record_size_limit is not None and not 64 <= self.record_size_limit <= 16385:
             raise ConfigurationError("record_size_limit must be between 64 and 16385")
         enabled = []

@@ -35,6 +35,7 @@ from tlslens.errors import (
 )
 from tlslens.events import HandshakeCompleted
 from tlslens.handshake import client12, client_auth
+from tlslens.handshake.certificate_compression import offered, receive_compressed
 from tlslens.handshake.client_hello import ClientHelloSent, send_first_client_hello, send_second_client_hello
 from tlslens.handshake.common import (
     State,
@@ -60,6 +61,7 @@ from tlslens.output import Output
 from tlslens.record.reassembly import MessageLimits
 from tlslens.session.cache import Session
 from tlslens.wire.enums import (
+    CertificateCompressionAlgorithm,
     CompressionMethod,
     ExtensionType,
     HandshakeType,
@@ -69,6 +71,7 @@ from tlslens.wire.enums import (
 )
 from tlslens.wire.extensions import (
     ALPN,
+    CompressCertificate,
     Cookie,
     EarlyData,
     KeyShareHelloRetryRequest,
@@ -84,6 +87,7 @@ from tlslens.wire.messages import (
     Certificate,
     CertificateRequest,
     CertificateVerify,
+    CompressedCertificate,
     EncryptedExtensions,
     EndOfEarlyData,
     Finished,
@@ -314,13 +318,26 @@ class ExpectEncryptedExtensions:
         return ExpectCertificateOrRequest(params)
 
 
+_CERT_OR_REQUEST = accepting(_H.CERTIFICATE_REQUEST, _H.CERTIFICATE, where="after EncryptedExtensions")
+_CERT_OR_REQUEST_COMPRESSED = accepting(
+    _H.CERTIFICATE_REQUEST, _H.CERTIFICATE, _H.COMPRESSED_CERTIFICATE, where="after EncryptedExtensions"
+)
+_CERT = accepting(_H.CERTIFICATE, where="after CertificateRequest")
+_CERT_COMPRESSED = accepting(_H.CERTIFICATE, _H.COMPRESSED_CERTIFICATE, where="after CertificateRequest")
+
+
+def _compression_offered(sent: ClientHelloSent) -> tuple[CertificateCompressionAlgorithm, ...]:
+    return offered(sent.hello.extension(CompressCertificate), sent.config.compression_algorithms)
+
+
 @dataclass(slots=True)
 class ExpectCertificateOrRequest:
-    accepts: ClassVar[MessageLimits] = accepting(
-        _H.CERTIFICATE_REQUEST, _H.CERTIFICATE, where="after EncryptedExtensions"
-    )
-
     params: ServerParameters
+
+    @property
+    def accepts(self) -> MessageLimits:
+        compressed = _compression_offered(self.params.keys.sent)
+        return _CERT_OR_REQUEST_COMPRESSED if compressed else _CERT_OR_REQUEST
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
         if isinstance(message, CertificateRequest):
@@ -332,15 +349,20 @@ class ExpectCertificateOrRequest:
 
 @dataclass(slots=True)
 class ExpectCertificate:
-    accepts: ClassVar[MessageLimits] = accepting(_H.CERTIFICATE, where="after CertificateRequest")
-
     params: ServerParameters
     request: CertificateRequest | None  # the server asked for our certificate
 
+    @property
+    def accepts(self) -> MessageLimits:
+        return _CERT_COMPRESSED if _compression_offered(self.params.keys.sent) else _CERT
+
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
-        cert = expect(message, Certificate, "after EncryptedExtensions")
         sent = self.params.keys.sent
         config = sent.config
+        if isinstance(message, CompressedCertificate):  # RFC 8879: checked, then inflated
+            limit = config.certificate_decompression_limit
+            message = receive_compressed(message, _compression_offered(sent), limit, out)
+        cert = expect(message, Certificate, "after EncryptedExtensions")
 
         # 1. The configured verifier accepts the chain for this name, now (CertificateError otherwise).
         def verify(chain: tuple[x509.Certificate, ...]) -> CertificateVerified:

@@ -37,6 +37,7 @@ from tlslens.wire.messages import (
     Certificate,
     CertificateVerify,
     ClientHello,
+    CompressedCertificate,
     Finished,
     HandshakeMessage,
     NewSessionTicket,
@@ -290,6 +291,15 @@ def describe_message(msg: TraceMessage) -> dict[str, Value]:
                     for e in msg.certificate_list
                 ],
             }
+        case CompressedCertificate():  # RFC 8879 §4
+            data = msg.compressed_certificate_message
+            size = msg.uncompressed_length
+            return {
+                "algorithm": enum_name(msg.algorithm),
+                "uncompressed_length": f"{size} bytes",
+                "compressed_certificate_message": opaque(data, full=0),
+                "compressed_to": f"{100 * len(data) / size:.0f}%" if size else "-",
+            }
         case CertificateVerify():
             return {"algorithm": enum_name(msg.algorithm), "signature": opaque(msg.signature, full=0)}
         case Finished():
@@ -341,6 +351,9 @@ def message_summary(msg: TraceMessage) -> str:
         case Certificate():
             n = len(msg.certificate_list)
             return f"{n} certificate{'s' if n != 1 else ''}"
+        case CompressedCertificate():
+            n = len(msg.compressed_certificate_message)
+            return f"{enum_name(msg.algorithm)}, {n} of {msg.uncompressed_length} bytes"
         case CertificateVerify():
             return enum_name(msg.algorithm)
     return ""
