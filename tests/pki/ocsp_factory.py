@@ -12,16 +12,26 @@ from cryptography.x509 import ocsp
 from tests.pki.factory import DAY, NOW, Issued, make_leaf
 
 HOUR = dt.timedelta(hours=1)
+AnyIssued = object
+"""``tests.pki.factory.Issued`` (cert, key) or ``tlslens.certgen.Issued`` (certificate, private_key)."""
+
+
+def _cert(issued: AnyIssued) -> x509.Certificate:
+    return getattr(issued, "cert", None) or issued.certificate  # type: ignore[attr-defined, no-any-return]
+
+
+def _key(issued: AnyIssued) -> object:
+    return getattr(issued, "key", None) or issued.private_key  # type: ignore[attr-defined]
 
 
 def ocsp_response(
-    leaf: Issued,
-    issuer: Issued,
+    leaf: AnyIssued,
+    issuer: AnyIssued,
     *,
     status: str = "good",
-    signer: Issued | None = None,
+    signer: AnyIssued | None = None,
     this_update: dt.datetime | None = None,
-    next_update: dt.datetime | None | object = ...,
+    next_update: dt.datetime | object | None = ...,
     revoked_at: dt.datetime | None = None,
     reason: x509.ReasonFlags | None = x509.ReasonFlags.key_compromise,
     cert_id_hash: hashes.HashAlgorithm | None = None,
@@ -37,8 +47,8 @@ def ocsp_response(
         status, ocsp.OCSPCertStatus.UNKNOWN
     )
     builder = ocsp.OCSPResponseBuilder().add_response(
-        cert=leaf.cert,
-        issuer=issuer.cert,
+        cert=_cert(leaf),
+        issuer=_cert(issuer),
         algorithm=cert_id_hash or hashes.SHA1(),
         cert_status=cert_status,
         this_update=this_update,
@@ -47,10 +57,11 @@ def ocsp_response(
         revocation_reason=reason if status == "revoked" else None,
     )
     encoding = ocsp.OCSPResponderEncoding.HASH if by_key else ocsp.OCSPResponderEncoding.NAME
-    builder = builder.responder_id(encoding, signer.cert)
+    builder = builder.responder_id(encoding, _cert(signer))
     if signer is not issuer and include_signer:
-        builder = builder.certificates([signer.cert])
-    return builder.sign(signer.key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)  # type: ignore[arg-type]
+        builder = builder.certificates([_cert(signer)])
+    signed = builder.sign(_key(signer), hashes.SHA256())  # type: ignore[arg-type]
+    return signed.public_bytes(serialization.Encoding.DER)
 
 
 def unsuccessful(status: ocsp.OCSPResponseStatus = ocsp.OCSPResponseStatus.TRY_LATER) -> bytes:

@@ -151,7 +151,7 @@ def test_outcome_findings() -> None:
     revoked = staple_outcome(CHAIN, ocsp_response(PKI.leaf, PKI.inter, status="revoked"), [], NOW)
     assert [(f.code, f.severity) for f in revoked.findings] == [("ocsp-revoked", "error")]
     assert (
-        "says it was revoked on" in revoked.findings[0].message
+        ": revoked on" in revoked.findings[0].message
         and "key_compromise" in revoked.findings[0].message
     )
     assert revoked.findings[0].fix.startswith("Replace the certificate")

@@ -20,7 +20,7 @@ ServerKeyExchange signature) or ``Resumed``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 from cryptography import x509
@@ -31,6 +31,7 @@ from tlslens.crypto import ecdhe12
 from tlslens.crypto.key_schedule12 import MasterSecret12
 from tlslens.crypto.suites12 import TLS12_SUITES, Tls12Suite
 from tlslens.errors import HandshakeFailure, IllegalParameter, ProtocolVersionMismatch, UnexpectedMessage
+from tlslens.handshake import certificate_status
 from tlslens.handshake.client12_finish import (
     ExpectChangeCipherSpec,
     ExpectNewSessionTicket,
@@ -63,6 +64,7 @@ from tlslens.output import Output
 from tlslens.record.reassembly import MessageLimits
 from tlslens.session.cache import Session
 from tlslens.wire.enums import (
+    CertificateStatusType,
     ClientCertificateType,
     CompressionMethod,
     ECPointFormat,
@@ -79,6 +81,7 @@ from tlslens.wire.extensions import (
     RenegotiationInfo,
     SessionTicket,
     SignatureAlgorithms,
+    StatusRequestEmpty,
     SupportedGroups,
 )
 from tlslens.wire.hello import ServerHello
@@ -86,6 +89,7 @@ from tlslens.wire.messages import CertificateVerify, Finished, HandshakeMessage
 from tlslens.wire.messages12 import (
     Certificate12,
     CertificateRequest12,
+    CertificateStatusMessage,
     ClientKeyExchangeECDHE,
     ServerECDHParams,
     ServerHelloDone,
@@ -110,6 +114,7 @@ class Client12:
     ticket_expected: bool  # the server will send a NewSessionTicket
     resumed: Session | None  # the session the server resumes (abbreviated handshake)
     log: HandshakeLog
+    status_expected: bool = False  # the ServerHello answered status_request: CertificateStatus may follow
 
 
 def receive_server_hello(sent: ClientHelloSent, sh: ServerHello, raw: bytes, out: Output) -> State:
@@ -170,6 +175,7 @@ def receive_server_hello(sent: ClientHelloSent, sh: ServerHello, raw: bytes, out
         sh.extension(SessionTicket) is not None,
         resumed,
         HandshakeLog(suite.hash, sent.raw, raw),
+        status_expected=sh.extension(StatusRequestEmpty) is not None,
     )
     if out.tracing:
         _decide_server_hello(ctx, out)
@@ -227,7 +233,37 @@ class ExpectCertificate(ClientState12):
             config.effective_verifier, chain, ctx.sent.verify_name, config.provider.now()
         )
         ctx.log.update(raw)
-        return ExpectServerKeyExchange(ctx, PeerCertificates(chain, cert.certificate_list, cert_ok))
+        peer = PeerCertificates(chain, cert.certificate_list, cert_ok)
+        if ctx.status_expected:  # RFC 6066 §8: a CertificateStatus may come next
+            return ExpectCertificateStatus(ctx, peer)
+        if certificate_status.asked(ctx.sent.hello):  # asked, and the server will staple nothing
+            peer = replace(peer, ocsp=certificate_status.check_staple(config, chain, None, out))
+        return ExpectServerKeyExchange(ctx, peer)
+
+
+@dataclass(slots=True)
+class ExpectCertificateStatus(ClientState12):
+    """The ServerHello said the server may staple: CertificateStatus, or (RFC 6066 §8 lets it change its
+    mind) ServerKeyExchange at once."""
+
+    accepts: ClassVar[MessageLimits] = accepting12(
+        _H.CERTIFICATE_STATUS, _H.SERVER_KEY_EXCHANGE, _H.HELLO_REQUEST, where="after the server Certificate"
+    )
+
+    ctx: Client12
+    peer: PeerCertificates
+
+    def receive(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
+        ctx, peer = self.ctx, self.peer
+        config = ctx.sent.config
+        if not isinstance(message, CertificateStatusMessage):
+            ocsp = certificate_status.check_staple(config, peer.chain, None, out)
+            return ExpectServerKeyExchange(ctx, replace(peer, ocsp=ocsp)).receive(message, raw, out)
+        if message.status_type != CertificateStatusType.OCSP:
+            raise IllegalParameter(f"CertificateStatus of type {message.status_type.name}: we asked for OCSP")
+        ocsp = certificate_status.check_staple(config, peer.chain, message.response, out)
+        ctx.log.update(raw)
+        return ExpectServerKeyExchange(ctx, replace(peer, ocsp=ocsp))
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,7 +399,7 @@ def _send_client_flight(
     out.send_change_cipher_spec()
     out.set_write_protection(sealer)
     log.update(out.send(Finished(master.client_finished(log.digest()))))
-    finishing = Finishing(ctx, master, opener, peer.chain, peer.der, key.auth, key)
+    finishing = Finishing(ctx, master, opener, peer.chain, peer.der, key.auth, key, ocsp=peer.ocsp)
     return ExpectNewSessionTicket(finishing) if ctx.ticket_expected else ExpectChangeCipherSpec(finishing)
 
 

@@ -34,7 +34,7 @@ from tlslens.errors import (
     UnexpectedMessage,
 )
 from tlslens.events import HandshakeCompleted
-from tlslens.handshake import client12, client_auth
+from tlslens.handshake import certificate_status, client12, client_auth
 from tlslens.handshake.certificate_compression import offered, receive_compressed
 from tlslens.handshake.client_hello import ClientHelloSent, send_first_client_hello, send_second_client_hello
 from tlslens.handshake.common import (
@@ -58,6 +58,7 @@ from tlslens.handshake.verify import (
     verify_server_certificates,
 )
 from tlslens.output import Output
+from tlslens.pki.ocsp import OcspOutcome
 from tlslens.record.reassembly import MessageLimits
 from tlslens.session.cache import Session
 from tlslens.wire.enums import (
@@ -371,8 +372,13 @@ class ExpectCertificate:
             )
 
         peer = receive_certificate(cert, "server", sent.offered_extensions, verify)
+        # 2. What the server stapled, when we asked (RFC 6066 §8, RFC 8446 §4.4.2.1).
+        ocsp = None
+        if certificate_status.asked(sent.hello):
+            response = certificate_status.leaf_response(cert)
+            ocsp = certificate_status.check_staple(config, peer.chain, response, out)
         sent.transcript.update(raw)
-        return ExpectCertificateVerify(self.params, self.request, peer)
+        return ExpectCertificateVerify(self.params, self.request, peer, ocsp)
 
 
 @dataclass(slots=True)
@@ -382,12 +388,13 @@ class ExpectCertificateVerify:
     params: ServerParameters
     request: CertificateRequest | None
     peer: PeerCertificates
+    ocsp: OcspOutcome | None = None  # what the stapled OCSP response says (None: not asked)
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
         cv = expect(message, CertificateVerify, "after Certificate")
         sent = self.params.keys.sent
         offered = sent.hello.extension(SignatureAlgorithms)
-        # 2. The signature over the transcript through Certificate (DecryptError if it does not verify).
+        # 3. The signature over the transcript through Certificate (DecryptError if it does not verify).
         auth = receive_certificate_verify(
             cv,
             self.peer,
@@ -399,7 +406,8 @@ class ExpectCertificateVerify:
         if out.tracing:
             out.decide("certificate_verify", f"server signature ({cv.algorithm.iana_name}) verified")
         peer = self.peer
-        return ExpectFinished(self.params, self.request, peer.chain, peer.der, (auth, cv.algorithm))
+        signed = (auth, cv.algorithm)
+        return ExpectFinished(self.params, self.request, peer.chain, peer.der, signed, self.ocsp)
 
 
 @dataclass(slots=True)
@@ -412,6 +420,7 @@ class ExpectFinished:
     peer_chain_der: tuple[bytes, ...] = field(repr=False)
     # The chain and its signature, checked; None when resumed: the Finished proves the PSK.
     signed: tuple[CertAndSig, SignatureScheme] | None
+    ocsp: OcspOutcome | None = None
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
         fin = expect(message, Finished, "after CertificateVerify")
@@ -419,7 +428,7 @@ class ExpectFinished:
         keys = params.keys
         sent = keys.sent
         suite, transcript = keys.suite, sent.transcript
-        # 3. The server's Finished, in constant time.
+        # 4. The server's Finished, in constant time.
         th = transcript.digest()
         server_auth: ServerAuth
         if self.signed is None:
@@ -463,6 +472,7 @@ class ExpectFinished:
                 peer_certificates=self.peer_chain,
                 resumed=keys.resumed is not None,
                 early_data_accepted=params.early_data_accepted,
+                ocsp=self.ocsp,
             )
         )
         return ClientTraffic(

@@ -23,7 +23,7 @@ from tlslens.crypto.key_schedule import EarlySecret
 from tlslens.crypto.suites import TLS13_SUITES, Tls13Suite
 from tlslens.crypto.transcript import Transcript
 from tlslens.errors import LocalProtocolError
-from tlslens.handshake import certificate_compression, client_psk
+from tlslens.handshake import certificate_compression, certificate_status, client_psk
 from tlslens.output import Output
 from tlslens.session.cache import Session
 from tlslens.wire.enums import (
@@ -148,6 +148,7 @@ def send_first_client_hello(
             RenegotiationInfo(b""),
             SessionTicket(session12.ticket if session12 is not None else b""),
         ]
+    extensions += certificate_status.offer(config)  # RFC 6066 §8: OCSP stapling
     if config.alpn_protocols:
         extensions.append(ALPN(config.alpn_ids))
     if config.record_size_limit is not None:

@@ -31,6 +31,7 @@ from tlslens.errors import IllegalParameter, InternalError
 from tlslens.events import HandshakeCompleted
 from tlslens.handshake import server12
 from tlslens.handshake.certificate_compression import offer, receive_compressed, send_certificate
+from tlslens.handshake.certificate_status import stapled_entries
 from tlslens.handshake.common import State, accepting, expect
 from tlslens.handshake.cookie import build_hello_retry_request, open_cookie, seal_cookie
 from tlslens.handshake.peer_certificate import (
@@ -320,7 +321,7 @@ def _send_certificate(
         why = f"its names match {chosen.server_name}" if chosen.sni_used else "the default certificate"
         out.decide("certificate", f"presenting {subject} ({why}); signing with {chosen.scheme.iana_name}")
     certified = chosen.certificate
-    message = Certificate(b"", certified.entries)
+    message = Certificate(b"", stapled_entries(certified, ch))  # with the OCSP staple when asked
     compress, ours = ch.extension(CompressCertificate), config.compression_algorithms
     transcript.update(send_certificate(out, message, compress, ours, certified.compressed))
     signature = chosen.certificate.signer.sign(

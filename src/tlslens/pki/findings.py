@@ -7,7 +7,7 @@ says in one plain sentence what is wrong, and in one sentence what to do about i
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from cryptography import x509
@@ -201,6 +201,15 @@ class ChainReport:
             "notes": list(self.notes),
             "verifier_error": self.verifier_error,
         }
+
+
+def add_findings(report: ChainReport, more: tuple[Finding, ...] | list[Finding]) -> ChainReport:
+    """``report`` with ``more`` findings (an error among them makes it invalid)."""
+    if not more:
+        return report
+    found = sort_findings([*report.findings, *more], report.path)
+    valid = report.valid and not any(f.severity == "error" for f in more)
+    return replace(report, findings=found, valid=valid)
 
 
 # --- wording helpers -------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, paddin
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
 
+from tlslens.errors import BadCertificate
 from tlslens.pki import findings as F
 from tlslens.pki.findings import Finding, describe, format_date
 
@@ -41,6 +42,7 @@ __all__ = [
     "check_response",
     "must_staple",
     "ocsp_urls",
+    "refused",
     "staple_outcome",
 ]
 
@@ -374,9 +376,7 @@ def staple_outcome(
         status = check.status
         who = f"The OCSP response stapled for {describe(leaf)}"
         if status == "revoked":
-            findings.append(
-                Finding(F.OCSP_REVOKED, "error", leaf, f"{who} says it was {check.message}.", _FIX_REVOKED)
-            )
+            findings.append(Finding(F.OCSP_REVOKED, "error", leaf, f"{who}: {check.message}.", _FIX_REVOKED))
         elif status == "stale":
             text = check.message[:1].upper() + check.message[1:]
             findings.append(Finding(F.OCSP_STALE, "warning", leaf, f"{text} ({who}).", _FIX_STALE))
@@ -397,6 +397,16 @@ def staple_outcome(
             )
         )
     return OcspOutcome(status, check, tuple(findings), response)
+
+
+def refused(outcome: OcspOutcome) -> BadCertificate:
+    """The ``BadCertificate`` for an outcome with errors (revoked, must-staple without a usable staple),
+    its message from the first error, the findings attached."""
+    first = outcome.errors[0] if outcome.errors else None
+    if first is None:
+        return BadCertificate("the OCSP response refused the certificate", findings=outcome.findings)
+    text = first.message[:1].lower() + first.message[1:]
+    return BadCertificate(f"{first.code}: {text.rstrip('.')}", findings=outcome.findings)
 
 
 # --- what a server staples ------------------------------------------------------------------------------

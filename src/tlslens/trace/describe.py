@@ -15,10 +15,18 @@ import dataclasses
 import enum
 from typing import Any
 
-from tlslens.trace.certs import describe_certificate
-from tlslens.wire.enums import ExtensionType, NamedGroup, ProtocolVersion, SignatureScheme, is_grease
+from tlslens.trace.certs import describe_certificate, describe_ocsp_response
+from tlslens.wire.enums import (
+    CertificateStatusType,
+    ExtensionType,
+    NamedGroup,
+    ProtocolVersion,
+    SignatureScheme,
+    is_grease,
+)
 from tlslens.wire.extensions import (
     ALPN,
+    CertificateStatus,
     Cookie,
     EarlyData,
     Extension,
@@ -162,6 +170,8 @@ def extension_value(ext: Extension) -> Value:
             return [p.decode("ascii", "backslashreplace") for p in ext.protocol_name_list]
         case Cookie():
             return opaque(ext.cookie, full=0)
+        case CertificateStatus() if ext.status_type == CertificateStatusType.OCSP:
+            return {"ocsp_response": describe_ocsp_response(ext.response)}
         case Padding():
             return f"{ext.length} zero bytes"
         case ServerNameEmpty():
@@ -255,6 +265,8 @@ def _describe_tls12(msg: TraceMessage) -> dict[str, Value] | None:
                 "ticket": opaque(msg.ticket, full=0) if msg.ticket else "(empty: no ticket after all)",
             }
         case CertificateStatusMessage():
+            if msg.status_type == CertificateStatusType.OCSP:
+                return {"status_type": "ocsp", "ocsp_response": describe_ocsp_response(msg.response)}
             return {"status_type": enum_name(msg.status_type), "response": opaque(msg.response, full=0)}
         case ChangeCipherSpec():
             return {"type": "change_cipher_spec (1)"}

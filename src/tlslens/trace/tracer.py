@@ -276,4 +276,6 @@ def handshake_fields(event: HandshakeCompleted) -> dict[str, Value]:
     }
     if event.extended_master_secret is not None:  # (TLS 1.2 only)
         fields["extended_master_secret"] = event.extended_master_secret
+    if event.ocsp is not None:  # (a client that asked for a staple)
+        fields["ocsp"] = event.ocsp.status
     return fields
