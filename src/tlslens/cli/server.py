@@ -47,6 +47,7 @@ from tlslens.cli.common import (
 )
 from tlslens.cli.events import Watch
 from tlslens.cli.failure import READ_SIZE, SessionFailed, describe_tls_error, face_closes, plain
+from tlslens.cli.ocsp import ocsp_options, start_ocsp
 from tlslens.cli.own_chain import check_leaf_first, own_chain_warnings
 from tlslens.cli.resume import EARLY_DATA_LIMIT
 from tlslens.cli.www import WwwResponder
@@ -385,6 +386,7 @@ def build_server_config(
     help="Check our own chain at start against these CA certificates (default: the system store).",
 )
 @key_password_option
+@ocsp_options
 @trace_options
 @version_options
 def server(
@@ -402,6 +404,8 @@ def server(
     keylog: str | None,
     cafile: str | None,
     key_password: str | None,
+    ocsp: str | None,
+    ocsp_fetch: bool,
     trace: bool,
     trace_format: str,
     tls1_2: bool,
@@ -430,6 +434,7 @@ def server(
 
     for line in own_chain_warnings(config.certificate_chain or (), store):
         log(line)  # and serve all the same
+    start_ocsp(config, ocsp, ocsp_fetch, store, log)  # what to staple (RFC 6066), from a file or fetched
     settings = ServerSettings(
         config, www=www, make_tracer=tracer_factory(trace, trace_format, sys.stderr, "server"), log=log
     )
