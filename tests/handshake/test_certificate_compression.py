@@ -10,6 +10,8 @@ from __future__ import annotations
 import zlib
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.handshake.faults.scenes import requiring_client_certificate, with_client_certificate
 from tests.handshake.helpers import ConnectionPair, client_config, of_type, pki, server_config
@@ -186,3 +188,35 @@ def test_config_names_the_package_an_algorithm_needs(monkeypatch: pytest.MonkeyP
         client_config(certificate_compression=("brotli",))
     with pytest.raises(ConfigurationError, match="unknown certificate compression algorithm 'lzma'"):
         client_config(certificate_compression=("lzma",))
+
+
+# --- whatever a peer puts in a CompressedCertificate, only a TLS alert comes out ---------------------------
+
+_FIELDS = st.tuples(
+    st.sampled_from([1, 2, 3, 0x1234]),
+    st.integers(0, 2**24 - 1) | st.integers(0, 4096),
+    st.binary(min_size=1, max_size=600),
+    st.booleans(),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fields=_FIELDS)
+def test_any_compressed_certificate_ends_in_an_alert_or_a_verified_chain(fields: tuple) -> None:
+    from tests.handshake.helpers import TamperingServer, replacing
+    from tlslens.connection import ClientConnection
+    from tlslens.errors import RemoteProtocolError
+
+    code, length, data, compress_it = fields
+    algorithm = A(code)
+    if compress_it and compression.available(algorithm):  # well-formed bytes, perhaps the wrong length
+        data = compression.compress(algorithm, data)
+    every = tuple(a for a in (A.ZLIB, A.BROTLI, A.ZSTD) if compression.available(a))
+    tamper = replacing(CompressedCertificate, lambda m: CompressedCertificate(algorithm, length, data))
+    server = TamperingServer(server_config(certificate_compression=every), tamper=tamper)
+    client = ClientConnection(client_config(certificate_compression=every), "localhost")
+    try:
+        ConnectionPair(client=client, server=server).pump()
+    except RemoteProtocolError:
+        return
+    raise AssertionError("a forged CompressedCertificate was accepted")

@@ -6,9 +6,11 @@ tlslens's client; revoked (bad_certificate naming the reason and date), stale an
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import socket
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+import tlslens.adapters.blocking
+import tlslens.aio
 from tests.cli.procs import openssl, run_tlslens, summary_lines, tlslens_server
 from tests.pki.factory import DAY, NOW, Issued, make_intermediate, make_leaf, make_root
 from tests.pki.ocsp_factory import ocsp_response
@@ -371,3 +375,41 @@ def test_cli_client_refuses_a_revoked_staple(harness: Harness, ocsp_pki: OcspPki
     )
     assert result.returncode == 1
     assert "ocsp-revoked" in result.stderr and "key_compromise" in result.stderr
+
+
+# --- the faces start the refresher: ServerConfig(ocsp_fetch=True) -------------------------------------------
+
+
+def _wait_for_staple(certified: CertifiedKey) -> bytes:
+    deadline = time.monotonic() + TIMEOUT
+    while certified.staple.response is None:
+        assert time.monotonic() < deadline, "the refresher stapled nothing"
+        time.sleep(0.02)
+    return certified.staple.response
+
+
+def test_blocking_face_fetches_in_the_background(harness: Harness, ocsp_pki: OcspPki) -> None:
+    start_responder(harness, ocsp_pki)
+    certified = ocsp_pki.certified(ocsp_pki.good)
+    config = ServerConfig(certificates=[certified], ocsp_fetch=True)
+    listener, port = harness.listen()
+    tlslens.adapters.blocking.wrap_server_socket(listener, config)  # (starts the refresher; accepts nothing)
+    _wait_for_staple(certified)
+    client = harness.s_client(port, "-status", cafile=ocsp_pki.root)
+    pump = harness.accept(listener, ServerConfig(certificates=[certified]))
+    pump.handshake()
+    client.proc.wait_for(r"Cert Status: good", TIMEOUT)
+
+
+def test_asyncio_face_fetches_in_the_background(harness: Harness, ocsp_pki: OcspPki) -> None:
+    start_responder(harness, ocsp_pki)
+    certified = ocsp_pki.certified(ocsp_pki.good)
+    config = ServerConfig(certificates=[certified], ocsp_fetch=True)
+
+    async def serve() -> None:
+        server = await tlslens.aio.start_server(lambda r, w: None, "127.0.0.1", 0, config=config)
+        server.close()
+        await server.wait_closed()
+
+    asyncio.run(serve())
+    assert _wait_for_staple(certified)

@@ -13,10 +13,13 @@ from tests.pki.factory import DAY, NOW, Issued, make_leaf
 
 HOUR = dt.timedelta(hours=1)
 AnyIssued = object
-"""``tests.pki.factory.Issued`` (cert, key) or ``tlslens.certgen.Issued`` (certificate, private_key)."""
+"""``tests.pki.factory.Issued`` (cert, key) or ``tlslens.certgen.Issued`` (certificate, private_key); a
+bare certificate where no key is needed (the leaf)."""
 
 
 def _cert(issued: AnyIssued) -> x509.Certificate:
+    if isinstance(issued, x509.Certificate):
+        return issued
     return getattr(issued, "cert", None) or issued.certificate  # type: ignore[attr-defined, no-any-return]
 
 

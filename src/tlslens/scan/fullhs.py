@@ -93,6 +93,8 @@ class HandshakeResult:
 
 
 def _with_status_request(hello: ClientHello) -> ClientHello:
+    if hello.extension(StatusRequest) is not None:  # (ClientConfig.ocsp_stapling asks already)
+        return hello
     exts = (*(hello.extensions or ()), StatusRequest(CertificateStatusType.OCSP, OCSPStatusRequest()))
     return ClientHello(
         hello.legacy_version,
