@@ -34,10 +34,12 @@ from tlslens.wire.extensions import (
     KeyShareEntry,
     KeyShareHelloRetryRequest,
     KeyShareServerHello,
+    OCSPStatusRequest,
     Padding,
     PreSharedKeyClientHello,
     ServerName,
     ServerNameEmpty,
+    StatusRequest,
     SupportedVersionsClientHello,
     UnknownExtension,
 )
@@ -170,6 +172,8 @@ def extension_value(ext: Extension) -> Value:
             return [p.decode("ascii", "backslashreplace") for p in ext.protocol_name_list]
         case Cookie():
             return opaque(ext.cookie, full=0)
+        case StatusRequest() if ext.request == OCSPStatusRequest():
+            return "ocsp (no responder named, no request extensions)"
         case CertificateStatus() if ext.status_type == CertificateStatusType.OCSP:
             return {"ocsp_response": describe_ocsp_response(ext.response)}
         case Padding():
