@@ -4,6 +4,7 @@ are fresh, what they say; must-staple (RFC 7633); the findings and their fixes; 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from cryptography import x509
@@ -197,3 +198,23 @@ def test_intermediate_issued_leaf_with_a_sha256_cert_id_from_a_fresh_hierarchy()
     leaf = make_leaf(inter, "x.example.com")
     der = ocsp_response(leaf, inter, cert_id_hash=hashes.SHA256(), this_update=NOW - HOUR)
     assert check_response(der, leaf.cert, [inter.cert, root.cert], NOW).status == "good"
+
+
+# --- tlslens verify --ocsp ----------------------------------------------------------------------------
+
+
+def test_verify_command_reads_an_ocsp_response(tmp_path: Path) -> None:
+    from tests.cli.procs import run_tlslens
+    from tests.pki.factory import write_pem
+
+    chain = write_pem(tmp_path / "chain.pem", [PKI.leaf, PKI.inter])
+    root = write_pem(tmp_path / "root.pem", [PKI.root])
+    revoked = tmp_path / "revoked.der"
+    revoked.write_bytes(ocsp_response(PKI.leaf, PKI.inter, status="revoked"))
+    good = tmp_path / "good.der"
+    good.write_bytes(ocsp_response(PKI.leaf, PKI.inter))
+    base = ("verify", str(chain), "--cafile", str(root), "--host", "www.example.com")
+    result = run_tlslens(*base, "--ocsp", str(revoked))
+    assert result.returncode == 1
+    assert "invalid chain: ocsp-revoked" in result.stderr and "key_compromise" in result.stderr
+    assert run_tlslens(*base, "--ocsp", str(good)).returncode == 0
