@@ -18,18 +18,33 @@ The CompressedCertificate itself is what enters the transcript (§4). The trace 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from tlslens.compression import CompressionCache, DecompressionFailed, decompress
 from tlslens.errors import BadCertificate, IllegalParameter
 from tlslens.events import MessageReceived
+from tlslens.handshake.common import accepting
 from tlslens.output import Output
+from tlslens.record.reassembly import MessageLimits
 from tlslens.wire.enums import CertificateCompressionAlgorithm, HandshakeType
 from tlslens.wire.extensions import CompressCertificate, Extension
 from tlslens.wire.messages import Certificate, CompressedCertificate
 from tlslens.wire.reader import Reader, Writer
 
-__all__ = ["offer", "offered", "receive_compressed", "send_certificate"]
+__all__ = ["accepting_certificate", "offer", "offered", "receive_compressed", "send_certificate"]
+
+
+@functools.cache
+def accepting_certificate(compressed: bool, *also: HandshakeType, where: str) -> MessageLimits:
+    """A state's limits for a peer's Certificate (and ``also``), with CompressedCertificate when we
+    offered compression: otherwise that type is refused at its header (unexpected_message, §4)."""
+    types = (*also, HandshakeType.CERTIFICATE)
+    return (
+        accepting(*types, HandshakeType.COMPRESSED_CERTIFICATE, where=where)
+        if compressed
+        else accepting(*types, where=where)
+    )
 
 
 def offered(

@@ -35,7 +35,7 @@ from tlslens.errors import (
 )
 from tlslens.events import HandshakeCompleted
 from tlslens.handshake import certificate_status, client12, client_auth
-from tlslens.handshake.certificate_compression import offered, receive_compressed
+from tlslens.handshake.certificate_compression import accepting_certificate, offered, receive_compressed
 from tlslens.handshake.client_hello import ClientHelloSent, send_first_client_hello, send_second_client_hello
 from tlslens.handshake.common import (
     State,
@@ -319,14 +319,6 @@ class ExpectEncryptedExtensions:
         return ExpectCertificateOrRequest(params)
 
 
-_CERT_OR_REQUEST = accepting(_H.CERTIFICATE_REQUEST, _H.CERTIFICATE, where="after EncryptedExtensions")
-_CERT_OR_REQUEST_COMPRESSED = accepting(
-    _H.CERTIFICATE_REQUEST, _H.CERTIFICATE, _H.COMPRESSED_CERTIFICATE, where="after EncryptedExtensions"
-)
-_CERT = accepting(_H.CERTIFICATE, where="after CertificateRequest")
-_CERT_COMPRESSED = accepting(_H.CERTIFICATE, _H.COMPRESSED_CERTIFICATE, where="after CertificateRequest")
-
-
 def _compression_offered(sent: ClientHelloSent) -> tuple[CertificateCompressionAlgorithm, ...]:
     return offered(sent.hello.extension(CompressCertificate), sent.config.compression_algorithms)
 
@@ -337,8 +329,8 @@ class ExpectCertificateOrRequest:
 
     @property
     def accepts(self) -> MessageLimits:
-        compressed = _compression_offered(self.params.keys.sent)
-        return _CERT_OR_REQUEST_COMPRESSED if compressed else _CERT_OR_REQUEST
+        compressed = bool(_compression_offered(self.params.keys.sent))
+        return accepting_certificate(compressed, _H.CERTIFICATE_REQUEST, where="after EncryptedExtensions")
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
         if isinstance(message, CertificateRequest):
@@ -355,7 +347,8 @@ class ExpectCertificate:
 
     @property
     def accepts(self) -> MessageLimits:
-        return _CERT_COMPRESSED if _compression_offered(self.params.keys.sent) else _CERT
+        compressed = bool(_compression_offered(self.params.keys.sent))
+        return accepting_certificate(compressed, where="after CertificateRequest")
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
         sent = self.params.keys.sent

@@ -30,7 +30,12 @@ from tlslens.crypto.transcript import Transcript
 from tlslens.errors import IllegalParameter, InternalError
 from tlslens.events import HandshakeCompleted
 from tlslens.handshake import server12
-from tlslens.handshake.certificate_compression import offer, receive_compressed, send_certificate
+from tlslens.handshake.certificate_compression import (
+    accepting_certificate,
+    offer,
+    receive_compressed,
+    send_certificate,
+)
 from tlslens.handshake.certificate_status import stapled_entries
 from tlslens.handshake.common import State, accepting, expect
 from tlslens.handshake.cookie import build_hello_retry_request, open_cookie, seal_cookie
@@ -383,12 +388,6 @@ class ExpectEndOfEarlyData:
         return ExpectClientFinished(hs, self.auth, self.client_chain)
 
 
-_CLIENT_CERT = accepting(_H.CERTIFICATE, where="after the server's Finished")
-_CLIENT_CERT_COMPRESSED = accepting(
-    _H.CERTIFICATE, _H.COMPRESSED_CERTIFICATE, where="after the server's Finished"
-)
-
-
 @dataclass(slots=True)
 class ExpectClientCertificate:
     hs: ServerHandshake
@@ -396,7 +395,8 @@ class ExpectClientCertificate:
     @property
     def accepts(self) -> MessageLimits:
         # Our CertificateRequest offered compress_certificate when we have algorithms.
-        return _CLIENT_CERT_COMPRESSED if self.hs.config.compression_algorithms else _CLIENT_CERT
+        compressed = bool(self.hs.config.compression_algorithms)
+        return accepting_certificate(compressed, where="after the server's Finished")
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
         hs = self.hs
