@@ -365,7 +365,7 @@ class ExpectCertificate:
             )
 
         peer = receive_certificate(cert, "server", sent.offered_extensions, verify)
-        # 2. What the server stapled, when we asked (RFC 6066 §8, RFC 8446 §4.4.2.1).
+        # 1b. What the server stapled, when we asked (RFC 6066 §8, RFC 8446 §4.4.2.1).
         ocsp = None
         if certificate_status.asked(sent.hello):
             response = certificate_status.leaf_response(cert)
@@ -387,7 +387,7 @@ class ExpectCertificateVerify:
         cv = expect(message, CertificateVerify, "after Certificate")
         sent = self.params.keys.sent
         offered = sent.hello.extension(SignatureAlgorithms)
-        # 3. The signature over the transcript through Certificate (DecryptError if it does not verify).
+        # 2. The signature over the transcript through Certificate (DecryptError if it does not verify).
         auth = receive_certificate_verify(
             cv,
             self.peer,
@@ -421,7 +421,7 @@ class ExpectFinished:
         keys = params.keys
         sent = keys.sent
         suite, transcript = keys.suite, sent.transcript
-        # 4. The server's Finished, in constant time.
+        # 3. The server's Finished, in constant time.
         th = transcript.digest()
         server_auth: ServerAuth
         if self.signed is None:
