@@ -35,6 +35,7 @@ from tlslens.cli.common import (
     load_trust_anchors,
     name_list,
     read_password,
+    record_size_limit_option,
     trace_options,
     tracer_factory,
     version_options,
@@ -61,6 +62,7 @@ from tlslens.events import HandshakeCompleted
 from tlslens.session import Session
 from tlslens.trace import Tracer
 from tlslens.verifier import CertificateVerifier, WebPkiVerifier
+from tlslens.wire.enums import ProtocolVersion
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -156,7 +158,10 @@ class ClientRun:
         self.completed = completed
         self.on_handshake(completed)
         if self.key_update:
-            tlslens.aio.update_keys(tls_writer, request_peer=True)
+            if completed.version == ProtocolVersion.TLS1_3:
+                tlslens.aio.update_keys(tls_writer, request_peer=True)
+            else:
+                self.on_warning(f"--key-update: {completed.version.label} has no KeyUpdate; none was sent")
         if self.early_data and not completed.early_data_accepted:
             # RFC 8446 §4.2.10: refused 0-RTT data is lost unless the client sends it again.
             self.watch.note("0-RTT refused", "the early data is sent again, after the handshake")
@@ -218,6 +223,7 @@ def build_client_config(
     profile: str | None = None,
     record: bool = False,
     insecure: bool = False,
+    record_size_limit: int | None = None,
     versions: tuple[str, ...] | None = None,
 ) -> tuple[ClientConfig, RecordingVerifier | None]:
     """The options as a ClientConfig. With ``record`` (or ``insecure``), every chain the server
@@ -254,6 +260,8 @@ def build_client_config(
     elif anchors is not None:
         kwargs["trust_anchors"] = anchors
     kwargs["keylog"] = keylog_for(keylog)
+    if record_size_limit is not None:
+        kwargs["record_size_limit"] = record_size_limit
     try:
         return ClientConfig(**kwargs), recorder
     except ConfigurationError as exc:
@@ -306,8 +314,11 @@ def build_client_config(
 @plaintext_options
 @trace_options
 @click.option(
-    "--key-update", is_flag=True, help="Send KeyUpdate(update_requested) right after the handshake."
+    "--key-update",
+    is_flag=True,
+    help="Send KeyUpdate(update_requested) right after the handshake (TLS 1.3; TLS 1.2 has none).",
 )
+@record_size_limit_option
 @version_options
 @click.option(
     "--timeout",
@@ -338,6 +349,7 @@ def client(
     trace: bool,
     trace_format: str,
     key_update: bool,
+    record_size_limit: int | None,
     tls1_2: bool,
     tls1_3: bool,
     timeout: float,
@@ -358,6 +370,7 @@ def client(
         profile=profile,  # the rules the server's chain is judged by (tlslens verify --profile)
         record=showcerts,
         insecure=insecure,
+        record_size_limit=record_size_limit,
         versions=versions_from(tls1_2, tls1_3),
     )
     session = load_session(sess_in) if sess_in is not None else None

@@ -9,13 +9,19 @@ negotiated, as ``key: value`` lines, then ``Connection: close``.
     resumed: false
     early_data: false
     client_cert: none
+
+``client_cert`` names the client certificate's subject, and says whether the server ``required`` it
+(``--verify-client``) or only ``requested`` it (``--request-client-cert``): ``CN=alice (required)``,
+``none (requested)``; plain ``none`` when no certificate was asked for.
 """
 
 from __future__ import annotations
 
 import h11
 
+from tlslens.config import ServerConfig
 from tlslens.events import HandshakeCompleted
+from tlslens.wire.enums import ProtocolVersion
 
 SERVER_HEADER = b"tlslens"
 _REASONS = {
@@ -27,11 +33,36 @@ _REASONS = {
 }
 
 
-def page(completed: HandshakeCompleted, *, early_data: bool = False) -> str:
-    """The page body for one connection."""
-    client_cert = (
-        completed.peer_certificates[0].subject.rfc4514_string() if completed.peer_certificates else "none"
-    )
+def client_auth_mode(config: ServerConfig) -> str | None:
+    """How the server asks for a client certificate: "required", "requested", or None (it does not)."""
+    if config.client_verifier is None:
+        return None
+    return "required" if config.require_client_certificate else "requested"
+
+
+def client_cert_text(completed: HandshakeCompleted, client_auth: str | None) -> str:
+    """The ``client_cert`` line's value: the subject or "none", then how it was asked for."""
+    chain = completed.peer_certificates
+    subject = chain[0].subject.rfc4514_string() if chain else "none"
+    if client_auth is None or completed.resumed:  # a resumed handshake asks for no certificate
+        return subject
+    return f"{subject} ({client_auth})"
+
+
+KEY_UPDATE_PATH = "/keyupdate"
+"""GET this and the answer comes after a KeyUpdate that asks the client to update its keys too."""
+
+
+def page(
+    completed: HandshakeCompleted,
+    *,
+    early_data: bool = False,
+    client_auth: str | None = None,
+    key_update: bool = False,
+) -> str:
+    """The page body for one connection (``client_auth``: what ``client_auth_mode`` says;
+    ``key_update``: a KeyUpdate(update_requested) went out before it)."""
+    client_cert = client_cert_text(completed, client_auth)
     lines = [
         f"protocol: {completed.version.label}",
         f"cipher: {completed.cipher_suite.name}",
@@ -42,6 +73,10 @@ def page(completed: HandshakeCompleted, *, early_data: bool = False) -> str:
         f"early_data: {'true' if early_data or completed.early_data_accepted else 'false'}",
         f"client_cert: {client_cert}",
     ]
+    if key_update and completed.version == ProtocolVersion.TLS1_3:
+        lines.append("key_update: sent before this page, update_requested")
+    elif key_update:
+        lines.append(f"key_update: none, {completed.version.label} has no KeyUpdate")
     return "\n".join(lines) + "\n"
 
 
@@ -49,14 +84,24 @@ class WwwResponder:
     """Feeds decrypted bytes to h11; once a whole request is in, ``feed`` returns the response bytes.
     After that (``done``) the server sends close_notify and closes."""
 
-    def __init__(self, completed: HandshakeCompleted, *, early_data: bool = False) -> None:
+    def __init__(
+        self, completed: HandshakeCompleted, *, early_data: bool = False, client_auth: str | None = None
+    ) -> None:
         self.completed = completed
         self.early_data = early_data  # the request (or part of it) arrived as 0-RTT data
+        self.client_auth = client_auth
         self.http = h11.Connection(h11.SERVER)
         self.request: h11.Request | None = None
         self.done = False
         self.status = 0
         self.target = ""
+
+    @property
+    def key_update(self) -> bool:
+        """The request answered was a GET (or HEAD) for ``/keyupdate``: send KeyUpdate(update_requested)
+        before the answer (TLS 1.3; the page says when the version has none)."""
+        path = self.target.partition("?")[0]
+        return self.done and self.status == 200 and path == KEY_UPDATE_PATH
 
     def _respond(self, status: int, body: str, extra: list[tuple[bytes, bytes]] | None = None) -> bytes:
         data = body.encode("utf-8")
@@ -97,7 +142,13 @@ class WwwResponder:
                                 425, "sent in 0-RTT, which may be replayed: retry after the handshake\n"
                             )
                         return self._respond(405, "only GET is answered here\n", [(b"Allow", b"GET, HEAD")])
-                    return self._respond(200, page(self.completed, early_data=self.early_data))
+                    body = page(
+                        self.completed,
+                        early_data=self.early_data,
+                        client_auth=self.client_auth,
+                        key_update=self.target.partition("?")[0] == KEY_UPDATE_PATH,
+                    )
+                    return self._respond(200, body)
         except h11.RemoteProtocolError as exc:
             if self.http.our_state in (h11.IDLE, h11.SEND_RESPONSE):
                 return self._respond(exc.error_status_hint, f"bad request: {exc}\n")
