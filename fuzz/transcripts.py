@@ -83,6 +83,7 @@ class Endpoint:
                 replay_store=MemoryReplayStore(),
                 max_early_data_size=self.max_early_data_size,
                 provider=provider,
+                certificate_compression=(),  # (compressed bytes depend on the library's version)
             )
             return ServerConnection(config)
         config = ClientConfig(
@@ -93,6 +94,7 @@ class Endpoint:
             certificate_chain=chain or None,
             private_key=key,
             provider=provider,
+            certificate_compression=(),  # replayable on any machine, whatever is installed
         )
         session = Session.from_bytes(bytes.fromhex(self.session)) if self.session else None
         early = bytes.fromhex(self.early_data) if self.early_data else None

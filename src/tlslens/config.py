@@ -21,6 +21,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 
+from tlslens.compression import AVAILABLE as _COMPRESSION
+from tlslens.compression import CompressionCache
+from tlslens.compression import normalise as _compression_algorithms
 from tlslens.crypto.ecdhe12 import TLS12_GROUPS
 from tlslens.crypto.groups import SUPPORTED_GROUPS
 from tlslens.crypto.provider import CryptoProvider, DefaultProvider
@@ -35,11 +38,18 @@ from tlslens.crypto.signatures import (
 from tlslens.crypto.suites import DEFAULT_CIPHER_SUITES, TLS13_SUITES
 from tlslens.crypto.suites12 import TLS12_DEFAULT_CIPHER_SUITES, TLS12_SUITES
 from tlslens.errors import ConfigurationError
+from tlslens.pki.ocsp import OcspStaple
 from tlslens.session.cache import SessionCache
 from tlslens.session.replay import MemoryReplayStore, ReplayStore
 from tlslens.session.tickets import TicketKeyRing
 from tlslens.verifier import CertificateVerifier, WebPkiVerifier
-from tlslens.wire.enums import CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme
+from tlslens.wire.enums import (
+    CertificateCompressionAlgorithm,
+    CipherSuite,
+    NamedGroup,
+    ProtocolVersion,
+    SignatureScheme,
+)
 from tlslens.wire.hello import ClientHello
 from tlslens.wire.messages import CertificateEntry, EncryptedExtensions
 
@@ -132,6 +142,11 @@ class CertifiedKey:
     dns_names: tuple[str, ...] = ()
     entries: tuple[CertificateEntry, ...] = field(default=(), repr=False, compare=False)
     """The chain as a Certificate message carries it, encoded once (filled in when not given)."""
+    compressed: CompressionCache = field(default_factory=CompressionCache, repr=False, compare=False)
+    """The chain's Certificate message compressed (RFC 8879), once per algorithm."""
+    staple: OcspStaple = field(default_factory=OcspStaple, repr=False, compare=False)
+    """The OCSP response stapled for the leaf when a client asks (RFC 6066, RFC 8446 §4.4.2.1): set at
+    start (``ocsp_response``), or kept fresh by ``tlslens.pki.ocsp_fetch.OcspRefresher``."""
 
     def __post_init__(self) -> None:
         if not self.entries:
@@ -140,7 +155,11 @@ class CertifiedKey:
 
     @classmethod
     def from_key(
-        cls, chain: Sequence[x509.Certificate], private_key: CertificateIssuerPrivateKeyTypes
+        cls,
+        chain: Sequence[x509.Certificate],
+        private_key: CertificateIssuerPrivateKeyTypes,
+        *,
+        ocsp_response: bytes | None = None,
     ) -> CertifiedKey:
         if not chain:
             raise ConfigurationError("a certificate chain needs at least the leaf certificate")
@@ -152,7 +171,11 @@ class CertifiedKey:
         if not schemes_for_private_key(private_key, rsa_pss_key=rsa_pss_key):
             raise ConfigurationError(f"no TLS 1.3 signature scheme fits a {type(private_key).__name__}")
         signer = KeySigner(private_key, rsa_pss_key=rsa_pss_key)
-        return cls(tuple(chain), signer, _dns_names(chain[0]))
+        try:
+            staple = OcspStaple(ocsp_response)
+        except ValueError as exc:
+            raise ConfigurationError(f"ocsp_response is not a usable OCSP response: {exc}") from None
+        return cls(tuple(chain), signer, _dns_names(chain[0]), staple=staple)
 
     @property
     def schemes(self) -> tuple[SignatureScheme, ...]:
@@ -190,6 +213,13 @@ class _CommonConfig:
     record_size_limit: int | None = None
     """RFC 8449: the largest record plaintext we accept (64..16385); None = do not send the extension."""
     keylog: KeyLogCallback | None = field(default=None, repr=False)
+    certificate_compression: Sequence[CertificateCompressionAlgorithm | str] = _COMPRESSION
+    """RFC 8879 (TLS 1.3): the algorithms offered for the peer's certificate and used for ours, in
+    preference order: ``"brotli"``, ``"zstd"`` (each with its PyPI package: ``tlslens[compression]``),
+    ``"zlib"``. The default is every one installed; ``()`` turns compression off."""
+    certificate_decompression_limit: int = 2**18
+    """The largest uncompressed Certificate a peer may announce in a CompressedCertificate: above it the
+    message is refused (bad_certificate) before anything is inflated."""
 
     @property
     def alpn_ids(self) -> tuple[bytes, ...]:
@@ -200,6 +230,11 @@ class _CommonConfig:
     def enabled_versions(self) -> tuple[ProtocolVersion, ...]:
         """``versions`` that have at least one cipher suite (and, for TLS 1.2, a curve), newest first."""
         return self._enabled_versions  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def compression_algorithms(self) -> tuple[CertificateCompressionAlgorithm, ...]:
+        """``certificate_compression`` as normalised (enum members)."""
+        return tuple(self.certificate_compression)  # type: ignore[arg-type]
 
     @property
     def tls13_suites(self) -> tuple[CipherSuite, ...]:
@@ -234,6 +269,12 @@ class _CommonConfig:
             _normalise("signature scheme", SignatureScheme, self.signature_schemes, TLS12_SIGNATURE_SCHEMES),
         )
         set_(self, "alpn_protocols", _alpn(self.alpn_protocols))
+        try:
+            set_(self, "certificate_compression", _compression_algorithms(self.certificate_compression))
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
+        if not 0 < self.certificate_decompression_limit <= 0xFFFFFF:
+            raise ConfigurationError("certificate_decompression_limit must be 1 to 2^24-1 bytes")
         if self.record_size_limit is not None and not 64 <= self.record_size_limit <= 16385:
             raise ConfigurationError("record_size_limit must be between 64 and 16385")
         enabled = []
@@ -266,6 +307,10 @@ class ClientConfig(_CommonConfig):
     """Client certificate and key, sent when a server asks for one."""
     session_cache: SessionCache | None = None
     """Tickets from servers are kept here and offered on the next connection to the same name."""
+    ocsp_stapling: bool = True
+    """Ask the server to staple an OCSP response (RFC 6066 status_request) and check what it staples:
+    revoked is refused (bad_certificate), so is a must-staple leaf (RFC 7633) without a usable one; a
+    stale or invalid response is a finding (``HandshakeCompleted.ocsp``)."""
     middlebox_compatibility: bool = True
     """RFC 8446 §D.4: a fake session id and a change_cipher_spec record, so middleboxes let TLS 1.3 pass."""
     client_hello_hook: Callable[[ClientHello], ClientHello] | None = field(default=None, repr=False)
@@ -313,6 +358,13 @@ class ServerConfig(_CommonConfig):
     certificates: Sequence[CertifiedKey] = ()
     """More certificates: chosen by SNI and by the client's signature_algorithms. The first one (or
     certificate_chain/private_key) is the default."""
+    ocsp_response: bytes | None = None
+    """A DER OCSP response for ``certificate_chain``'s leaf, stapled when a client asks (other
+    certificates: ``CertifiedKey.from_key(..., ocsp_response=...)``)."""
+    ocsp_fetch: bool = False
+    """Fetch each certificate's OCSP response from its leaf's authorityInfoAccess responder and keep it
+    fresh (before nextUpdate) in the background: the faces and ``tlslens server`` run the refresher
+    (``tlslens.pki.ocsp_fetch``); a handshake never waits for it."""
     client_verifier: CertificateVerifier | None = None
     """When set, the server asks for a client certificate and checks it with this verifier."""
     require_client_certificate: bool = True
@@ -349,7 +401,12 @@ class ServerConfig(_CommonConfig):
         if (self.certificate_chain is None) != (self.private_key is None):
             raise ConfigurationError("certificate_chain and private_key go together")
         if self.certificate_chain is not None and self.private_key is not None:
-            certs.insert(0, CertifiedKey.from_key(self.certificate_chain, self.private_key))
+            first = CertifiedKey.from_key(
+                self.certificate_chain, self.private_key, ocsp_response=self.ocsp_response
+            )
+            certs.insert(0, first)
+        elif self.ocsp_response is not None:
+            raise ConfigurationError("ocsp_response goes with certificate_chain (see CertifiedKey.from_key)")
         if not certs:
             raise ConfigurationError("a server needs a certificate_chain and private_key")
         object.__setattr__(self, "_certified_keys", tuple(certs))

@@ -23,6 +23,7 @@ from tlslens.wire.enums import (
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from tlslens.pki.ocsp import OcspOutcome
     from tlslens.wire.messages import HandshakeMessage
     from tlslens.wire.messages12 import ChangeCipherSpec
 
@@ -47,6 +48,10 @@ class HandshakeCompleted(Event):
     extended_master_secret: bool | None = None
     """TLS 1.2: whether the session uses the extended master secret (RFC 7627); a session without it
     is never resumed. None for TLS 1.3, whose key schedule needs no such extension."""
+    ocsp: OcspOutcome | None = field(default=None, repr=False)
+    """Client: what the OCSP response the server stapled says (``ocsp.status``: good, unknown, stale,
+    invalid, or none when nothing was stapled; a revoked certificate never gets here), with its
+    findings. None when we did not ask (``ClientConfig.ocsp_stapling``), on resumption, and on servers."""
 
 
 @dataclass(frozen=True, slots=True)

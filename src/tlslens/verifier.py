@@ -16,11 +16,17 @@ from typing import TYPE_CHECKING, Protocol
 from cryptography import x509
 
 if TYPE_CHECKING:
+    from tlslens.pki.ocsp import OcspOutcome
     from tlslens.pki.profile import Profile
 
 
 class CertificateVerifier(Protocol):
-    """Raises a ``tlslens.errors.CertificateError`` subclass when a chain is refused."""
+    """Raises a ``tlslens.errors.CertificateError`` subclass when a chain is refused.
+
+    A verifier may also judge the OCSP response a server stapled with ``verify_ocsp(chain, response,
+    now) -> tlslens.pki.ocsp.OcspOutcome`` (``response`` None: nothing was stapled), raising a
+    ``CertificateError`` to refuse; without that method the engine applies ``staple_outcome`` with the
+    presented chain, refusing a revoked certificate or a must-staple one without a usable staple."""
 
     def verify_server(
         self, chain: Sequence[x509.Certificate], server_name: str | None, now: float
@@ -59,3 +65,16 @@ class WebPkiVerifier:
         from tlslens.pki.diagnosis import verify_client_chain
 
         verify_client_chain(list(chain), self.store, _at(now), profile=self.profile)
+
+    def verify_ocsp(
+        self, chain: Sequence[x509.Certificate], response: bytes | None, now: float
+    ) -> OcspOutcome:
+        """The stapled OCSP response for an accepted chain: ``BadCertificate`` (with findings) when it says
+        revoked, or when a must-staple leaf (RFC 7633) has no usable one; otherwise the outcome, whose
+        findings (a stale or invalid response) are warnings."""
+        from tlslens.pki.ocsp import refused, staple_outcome
+
+        outcome = staple_outcome(chain, response, self.store.by_subject(chain[0].issuer), _at(now))
+        if outcome.errors:
+            raise refused(outcome)
+        return outcome

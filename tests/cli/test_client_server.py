@@ -54,6 +54,7 @@ def test_echo_round_trip_and_summary(pki: PkiFiles) -> None:
             "resumed": False,
             "early_data_accepted": False,
             "verified": True,
+            "ocsp": "none",  # (asked for, and the server staples nothing)
         }
         log = server.wait_for(r"^127\.0\.0\.1:\d+ ok TLSv1\.3 .*handshake [\d.]+ ms.*$").group(0)
         assert "sni=localhost" in log and "TLS_AES_128_GCM_SHA256" in log

@@ -116,10 +116,11 @@ def test_trace_of_a_whole_handshake_in_order() -> None:
         ("received", "ServerHello"),
         ("received", "EncryptedExtensions"),
         ("received", "CertificateRequest"),
-        ("received", "Certificate"),
+        ("received", "CompressedCertificate"),  # (both ends compress by default: RFC 8879)
+        ("received", "Certificate (inflated)"),
         ("received", "CertificateVerify"),
         ("received", "Finished"),
-        ("sent", "Certificate"),
+        ("sent", "CompressedCertificate"),
         ("sent", "CertificateVerify"),
         ("sent", "Finished"),
         ("received", "NewSessionTicket"),
@@ -144,7 +145,8 @@ def test_trace_of_a_whole_handshake_in_order() -> None:
         ("client", "ClientHello"),
         ("server", "ServerHello"),
     ]
-    assert ("client", "{Certificate}") in labels and ("server", "{Finished}") in labels
+    assert ("client", "{CompressedCertificate}") in labels and ("server", "{Finished}") in labels
+    assert ("server", "{Certificate (inflated)}") not in labels  # (it was the CompressedCertificate)
     assert ("client", "[KeyUpdate]") in labels and ("server", "[NewSessionTicket]") in labels
     assert ("client", "close_notify") not in labels  # our close_notify is traced by the CLI (sent_alert)
     data = [(r.sender, r.detail) for r in rows if r.label == "[Application Data]"]
@@ -154,8 +156,8 @@ def test_trace_of_a_whole_handshake_in_order() -> None:
 
 
 def test_messages_are_decoded_field_by_field() -> None:
-    client = Recorder()
-    _handshake(Tracer(client, "client"), Tracer(Recorder(), "server"))
+    client, server = Recorder(), Recorder()
+    _handshake(Tracer(client, "client"), Tracer(server, "server"))
     by_title = {e.title: e.fields for e in client.entries if e.kind == "message"}
     hello = by_title["ClientHello"]
     assert hello["legacy_version"] == "TLSv1.2 (0x0303)"
@@ -170,8 +172,11 @@ def test_messages_are_decoded_field_by_field() -> None:
     assert share["group"] == "secp256r1" and share["length"] == 65 and len(share["first_bytes"]) == 16
     hrr = by_title["HelloRetryRequest"]
     assert hrr["random"].endswith("(HelloRetryRequest marker)")
-    certificate = by_title["Certificate"]  # ours (the client's, sent last); the server's came first
-    [leaf] = certificate["certificates"]
+    compressed = by_title["CompressedCertificate"]  # ours (the client's, sent last)
+    assert compressed["algorithm"] in ("brotli", "zstd", "zlib")
+    assert compressed["uncompressed_length"].endswith(" bytes") and compressed["compressed_to"].endswith("%")
+    inflated = {e.title: e.fields for e in server.entries if e.kind == "message"}
+    [leaf] = inflated["Certificate (inflated)"]["certificates"]  # the client's, as the server read it
     assert (
         leaf["subject"] == "CN=alice,O=tlslens throwaway"
         and leaf["issuer"] == "CN=client CA,O=tlslens throwaway"
@@ -179,7 +184,7 @@ def test_messages_are_decoded_field_by_field() -> None:
     assert leaf["not_before"].endswith(" UTC") and leaf["key"] == "EC secp256r1"
     assert by_title["CertificateVerify"]["algorithm"] == "ecdsa_secp256r1_sha256"
     assert len(by_title["Finished"]["verify_data"]) == 64
-    server_certs = next(e for e in client.entries if e.title == "Certificate" and e.direction == "received")
+    server_certs = next(e for e in client.entries if e.title == "Certificate (inflated)")
     assert server_certs.fields["certificates"][0]["names"] == ["DNS:localhost", "IP:127.0.0.1"]
     request = next(e for e in client.entries if e.title == "CertificateRequest")
     assert any(x["name"] == "signature_algorithms" for x in request.fields["extensions"])

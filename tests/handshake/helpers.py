@@ -105,6 +105,9 @@ def _verifier(key_type: str) -> WebPkiVerifier:
 
 
 def server_config(key_type: str = "ecdsa-p256", **kwargs: object) -> ServerConfig:
+    # Plain Certificate messages both ways unless a test asks for compression (RFC 8879): the fault
+    # records tamper with them (test_certificate_compression.py covers the compressed ones).
+    kwargs.setdefault("certificate_compression", ())
     p = pki(key_type)
     return ServerConfig(certificate_chain=p.chain, private_key=p.leaf.private_key, **kwargs)  # type: ignore[arg-type]
 

@@ -174,12 +174,15 @@ class Harness:
         # Poll, so that an openssl that exited at once (bad option, refused) fails the test at once.
         deadline = time.monotonic() + TIMEOUT
         listener.settimeout(0.05)
+        # (Only a process that exits while we wait counts: an earlier one, e.g. the s_client of the
+        # first connection of a resumption, may have finished on its own.)
+        done_before = {id(p) for p in self._procs if p.proc.poll() is not None}
         while True:
             try:
                 sock, _ = listener.accept()
                 break
             except TimeoutError:
-                exited = [p for p in self._procs if p.proc.poll() is not None]
+                exited = [p for p in self._procs if id(p) not in done_before and p.proc.poll() is not None]
                 if exited or time.monotonic() > deadline:
                     outputs = "\n".join(f"--- {' '.join(p.args)}\n{p.output}" for p in self._procs)
                     why = "openssl exited" if exited else f"no connection within {TIMEOUT}s"

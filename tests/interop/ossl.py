@@ -117,6 +117,7 @@ class OpenSSLProcess:
             self.proc.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):  # a SIGKILLed child always goes
             self.proc.wait(timeout=5)
+        self._reader.join(1)  # (it reads to EOF first: closing stdout under it made it raise ValueError)
         for stream in (self.proc.stdin, self.proc.stdout):
             try:
                 if stream is not None:

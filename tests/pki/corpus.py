@@ -33,6 +33,7 @@ from tests.pki.factory import (
     with_duplicate_extension,
     with_serial,
 )
+from tests.pki.ocsp_factory import must_staple_leaf, ocsp_response
 from tlslens.pki import ChainReport, verify_chain
 from tlslens.pki import findings as F
 from tlslens.pki.findings import (
@@ -78,6 +79,9 @@ WARNING_ONLY = {
     F.BAD_AKI,
     F.SKI_MISSING,
     F.RSA_MODULUS,
+    # A stale or invalid OCSP response is reported; the handshake goes on (as browsers do).
+    F.OCSP_STALE,
+    F.OCSP_INVALID,
 }
 
 
@@ -88,6 +92,8 @@ class Scenario:
     server_name: str | None = HOST
     purpose: Literal["server", "client"] = "server"
     profile: Profile | None = None  # None: the default for own trust anchors, rfc5280
+    ocsp_response: bytes | None = None  # what a server stapled (with ``stapled``), or a response to check
+    stapled: bool = False
 
     def verify(self) -> ChainReport:
         """The report on this chain at NOW."""
@@ -98,6 +104,8 @@ class Scenario:
             at=NOW,
             purpose=self.purpose,
             profile=self.profile,
+            ocsp_response=self.ocsp_response,
+            stapled=self.stapled,
         )
 
 
@@ -729,6 +737,48 @@ def directory_name_constraint_permits_the_subject() -> Scenario:
 @case(NAME_CONSTRAINTS)
 def directory_name_constraint_refuses_another_subject() -> Scenario:
     return with_root(make_root("DN Constrained Root", permitted=["O=another org"]))
+
+
+# --- OCSP (RFC 6960) and must-staple (RFC 7633): OpenSSL's verify does not read responses ------------
+
+
+@case(openssl=False)
+def good_ocsp_response() -> Scenario:
+    p = std()
+    return Scenario(certs(p.leaf, p.inter), certs(p.root), ocsp_response=ocsp_response(p.leaf, p.inter))
+
+
+@case(F.OCSP_REVOKED, openssl=False)
+def ocsp_response_says_revoked() -> Scenario:
+    p = std()
+    response = ocsp_response(p.leaf, p.inter, status="revoked")
+    return Scenario(certs(p.leaf, p.inter), certs(p.root), ocsp_response=response, stapled=True)
+
+
+@case(F.OCSP_STALE, openssl=False)
+def ocsp_response_past_next_update() -> Scenario:
+    p = std()
+    response = ocsp_response(p.leaf, p.inter, this_update=NOW - 3 * DAY, next_update=NOW - DAY)
+    return Scenario(certs(p.leaf, p.inter), certs(p.root), ocsp_response=response)
+
+
+@case(F.OCSP_INVALID, openssl=False)
+def ocsp_response_for_another_certificate() -> Scenario:
+    p = std()
+    response = ocsp_response(make_leaf(p.inter, "other.example.com"), p.inter)
+    return Scenario(certs(p.leaf, p.inter), certs(p.root), ocsp_response=response)
+
+
+@case(F.MUST_STAPLE_MISSING, openssl=False)
+def must_staple_leaf_served_without_a_staple() -> Scenario:
+    p = std()
+    return Scenario(certs(must_staple_leaf(p.inter, HOST), p.inter), certs(p.root), stapled=True)
+
+
+@case(openssl=False)
+def must_staple_leaf_checked_without_a_server() -> Scenario:  # (no handshake: nothing was stapled)
+    p = std()
+    return Scenario(certs(must_staple_leaf(p.inter, HOST), p.inter), certs(p.root))
 
 
 # --- the right code for the fault ---------------------------------------------------------------------

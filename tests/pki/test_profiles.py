@@ -356,7 +356,9 @@ def test_a_malformed_certificate_from_a_server_ends_the_handshake_with_bad_certi
         entries = (CertificateEntry(der), *message.certificate_list[1:])
         return Certificate(message.certificate_request_context, entries)
 
-    config = tlslens.ServerConfig(certificate_chain=[leaf.cert, p.inter.cert], private_key=leaf.key)
+    config = tlslens.ServerConfig(
+        certificate_chain=[leaf.cert, p.inter.cert], private_key=leaf.key, certificate_compression=()
+    )
     server = TamperingServer(config, tamper=replacing(Certificate, swap))
     client = tlslens.ClientConnection(tlslens.ClientConfig(trust_anchors=[p.root.cert]), "localhost")
     with pytest.raises(BadCertificate, match="malformed-certificate") as info:

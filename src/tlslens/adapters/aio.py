@@ -200,6 +200,10 @@ async def start_server(
     ``loop.create_server`` (``sock``, ``backlog``, ``reuse_address``, ``start_serving``, ...)."""
     _refuse_ssl(kwargs)
     loop = asyncio.get_running_loop()
+    if config.ocsp_fetch:  # OCSP responses fetched and refreshed on threads of their own
+        from tlslens.pki.ocsp_fetch import start_refreshers
+
+        start_refreshers(config, logger.info)
 
     def factory() -> TLSProtocol:
         _reader, app_protocol = _stream_pair(loop, limit, client_connected_cb)

@@ -136,6 +136,10 @@ class TLSServerSocket:
         self._listener = listener
         self.config = config
         self.handshake_timeout = handshake_timeout
+        if config.ocsp_fetch:  # OCSP responses fetched and refreshed on threads of their own
+            from tlslens.pki.ocsp_fetch import start_refreshers
+
+            start_refreshers(config)
         self._trace = trace
         self._on_event = on_event
 

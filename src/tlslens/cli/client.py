@@ -396,6 +396,8 @@ def client(
             report.verified = not wrong
             if wrong:
                 report.warning("the server's certificate chain does not verify (ignored: --insecure)", wrong)
+        for finding in completed.ocsp.findings if completed.ocsp is not None and not insecure else ():
+            report.warning(f"OCSP: {finding.code}: {finding.message}", [f"fix: {finding.fix}"])
         report.summary(completed)
 
     run = ClientRun(

@@ -143,6 +143,8 @@ def summary(
         "resumed": completed.resumed if completed else False,
         "early_data_accepted": completed.early_data_accepted if completed else False,
         "verified": (True if verified is None else verified) if completed else False,
+        # The stapled OCSP response: good, unknown, stale, invalid, none (nothing stapled); null: not asked.
+        "ocsp": completed.ocsp.status if completed and completed.ocsp is not None else None,
     }
     if error is not None:
         out["error"] = error

@@ -39,6 +39,7 @@ from tlslens.cli.common import (
     versions_from,
 )
 from tlslens.cli.listener import Listener, default_max_connections, open_file_limit, serve
+from tlslens.cli.ocsp import ocsp_options, start_ocsp
 from tlslens.cli.own_chain import check_leaf_first, own_chain_warnings
 from tlslens.cli.resume import EARLY_DATA_LIMIT
 from tlslens.cli.server_session import IDLE_TIMEOUT, ServerSettings, handle_client
@@ -180,6 +181,7 @@ def build_server_config(
     help="Check our own chain at start against these CA certificates (default: the system store).",
 )
 @key_password_option
+@ocsp_options
 @trace_options
 @version_options
 def server(
@@ -202,6 +204,8 @@ def server(
     keylog: str | None,
     cafile: str | None,
     key_password: str | None,
+    ocsp: str | None,
+    ocsp_fetch: bool,
     trace: bool,
     trace_format: str,
     tls1_2: bool,
@@ -232,6 +236,7 @@ def server(
 
     for line in own_chain_warnings(config.certificate_chain or (), store):
         log(line)  # and serve all the same
+    start_ocsp(config, ocsp, ocsp_fetch, store, log)  # what to staple (RFC 6066), from a file or fetched
     if max_connections is not None and max_connections > default_max_connections():
         log(
             f"warning: --max-connections {max_connections} is more than the open-file limit"

@@ -218,6 +218,13 @@ def render(report: ChainReport, console: Console, store: TrustStore) -> None:
     show_default=True,
     help="Check the chain for TLS server or client authentication.",
 )
+@click.option(
+    "--ocsp",
+    "ocsp",
+    metavar="RESPONSE.der",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Check this DER OCSP response about the leaf too (ocsp-revoked, ocsp-stale, ocsp-invalid).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 def verify(
     chain: Path,
@@ -227,6 +234,7 @@ def verify(
     at: str | None,
     profile: str | None,
     purpose: str,
+    ocsp: Path | None,
     as_json: bool,
 ) -> None:
     """Validate a certificate chain (leaf first; - reads stdin) and diagnose every problem, with its fix."""
@@ -240,6 +248,10 @@ def verify(
     extra = _load_untrusted(untrusted)
     store = _load_store(cafiles)
     try:
+        response = ocsp.read_bytes() if ocsp is not None else None
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {ocsp}: {exc.strerror or exc}", param_hint="--ocsp") from None
+    try:
         report = verify_chain(
             certs,
             server_name=host,
@@ -248,6 +260,7 @@ def verify(
             purpose="client" if purpose == "client" else "server",
             profile="webpki" if profile == "webpki" else "rfc5280" if profile == "rfc5280" else None,
             intermediates=extra,
+            ocsp_response=response,
         )
     except ValueError as exc:  # an empty chain cannot come from load_pem_certificates; be safe
         raise click.UsageError(str(exc)) from None

@@ -26,7 +26,7 @@ ServerKeyExchange signature) or ``Resumed``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 from cryptography import x509
@@ -37,6 +37,7 @@ from tlslens.crypto import ecdhe12
 from tlslens.crypto.key_schedule12 import MasterSecret12
 from tlslens.crypto.suites12 import TLS12_SUITES, Tls12Suite
 from tlslens.errors import HandshakeFailure, IllegalParameter, ProtocolVersionMismatch, UnexpectedMessage
+from tlslens.handshake import certificate_status
 from tlslens.handshake.client12_finish import (
     ExpectChangeCipherSpec,
     ExpectNewSessionTicket,
@@ -69,6 +70,7 @@ from tlslens.output import Output
 from tlslens.record.reassembly import MessageLimits
 from tlslens.session.cache import Session
 from tlslens.wire.enums import (
+    CertificateStatusType,
     ClientCertificateType,
     CompressionMethod,
     ECPointFormat,
@@ -86,6 +88,7 @@ from tlslens.wire.extensions import (
     RenegotiationInfo,
     SessionTicket,
     SignatureAlgorithms,
+    StatusRequestEmpty,
     SupportedGroups,
 )
 from tlslens.wire.hello import ServerHello
@@ -117,9 +120,9 @@ class Client12:
     extended_master_secret: bool
     alpn_protocol: bytes | None
     ticket_expected: bool  # the server will send a NewSessionTicket
-    status_expected: bool  # the server echoed status_request: a CertificateStatus may follow Certificate
     resumed: Session | None  # the session the server resumes (abbreviated handshake)
     log: HandshakeLog
+    status_expected: bool = False  # the ServerHello answered status_request: CertificateStatus may follow
 
 
 def receive_server_hello(sent: ClientHelloSent, sh: ServerHello, raw: bytes, out: Output) -> State:
@@ -178,9 +181,9 @@ def receive_server_hello(sent: ClientHelloSent, sh: ServerHello, raw: bytes, out
         ems,
         alpn_protocol,
         sh.extension(SessionTicket) is not None,
-        _T.STATUS_REQUEST in present,  # (empty in a ServerHello: RFC 6066 §8)
         resumed,
         HandshakeLog(suite.hash, sent.raw, raw),
+        status_expected=sh.extension(StatusRequestEmpty) is not None,
     )
     if out.tracing:
         _decide_server_hello(ctx, out)
@@ -239,14 +242,17 @@ class ExpectCertificate(ClientState12):
         )
         ctx.log.update(raw)
         peer = PeerCertificates(chain, cert.certificate_list, cert_ok)
-        if ctx.status_expected:
+        if ctx.status_expected:  # RFC 6066 §8: a CertificateStatus may come next
             return ExpectCertificateStatus(ctx, peer)
+        if certificate_status.asked(ctx.sent.hello):  # asked, and the server will staple nothing
+            peer = replace(peer, ocsp=certificate_status.check_staple(config, chain, None, out))
         return ExpectServerKeyExchange(ctx, peer)
 
 
 @dataclass(slots=True)
 class ExpectCertificateStatus(ClientState12):
-    """RFC 6066 §8: the stapled OCSP response, which a server that echoed status_request may still omit."""
+    """The ServerHello said the server may staple: CertificateStatus, or (RFC 6066 §8 lets it change its
+    mind) ServerKeyExchange at once."""
 
     accepts: ClassVar[MessageLimits] = accepting12(
         _H.CERTIFICATE_STATUS, _H.SERVER_KEY_EXCHANGE, _H.HELLO_REQUEST, where="after the server Certificate"
@@ -256,17 +262,16 @@ class ExpectCertificateStatus(ClientState12):
     peer: PeerCertificates
 
     def receive(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
-        following = ExpectServerKeyExchange(self.ctx, self.peer)
+        ctx, peer = self.ctx, self.peer
+        config = ctx.sent.config
         if not isinstance(message, CertificateStatusMessage):
-            return following.receive(message, raw, out)
-        self.ctx.log.update(raw)
-        if out.tracing:
-            out.decide(
-                "certificate_status",
-                f"the server stapled a {message.status_type.name} response of {len(message.response)}"
-                " bytes (not checked by the handshake)",
-            )
-        return following
+            ocsp = certificate_status.check_staple(config, peer.chain, None, out)
+            return ExpectServerKeyExchange(ctx, replace(peer, ocsp=ocsp)).receive(message, raw, out)
+        if message.status_type != CertificateStatusType.OCSP:
+            raise IllegalParameter(f"CertificateStatus of type {message.status_type.name}: we asked for OCSP")
+        ocsp = certificate_status.check_staple(config, peer.chain, message.response, out)
+        ctx.log.update(raw)
+        return ExpectServerKeyExchange(ctx, replace(peer, ocsp=ocsp))
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,7 +407,7 @@ def _send_client_flight(
     out.send_change_cipher_spec()
     out.set_write_protection(sealer)
     log.update(out.send(Finished(master.client_finished(log.digest()))))
-    finishing = Finishing(ctx, master, opener, peer.chain, peer.der, key.auth, key)
+    finishing = Finishing(ctx, master, opener, peer.chain, peer.der, key.auth, key, ocsp=peer.ocsp)
     return ExpectNewSessionTicket(finishing) if ctx.ticket_expected else ExpectChangeCipherSpec(finishing)
 
 

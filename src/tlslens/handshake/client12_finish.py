@@ -24,6 +24,7 @@ from tlslens.handshake.common12 import (
 from tlslens.handshake.traffic12 import ClientTraffic12
 from tlslens.handshake.verify import CertAndSig, ServerAuth, resumed_by_session12, verify_finished12
 from tlslens.output import Output
+from tlslens.pki.ocsp import OcspOutcome
 from tlslens.record.protection12 import Tls12RecordOpener
 from tlslens.record.reassembly import MessageLimits
 from tlslens.session.cache import Session
@@ -50,6 +51,7 @@ class Finishing:
     auth: CertAndSig | None  # None when resumed: the server's Finished proves the session
     key: ServerKey | None
     ticket: NewSessionTicket12 | None = None
+    ocsp: OcspOutcome | None = None  # what the stapled OCSP response said (None: not asked, or resumed)
 
 
 @dataclass(slots=True)
@@ -123,6 +125,7 @@ class ExpectFinished(ClientState12):
                 peer_certificates=f.peer_chain,
                 resumed=ctx.resumed is not None,
                 extended_master_secret=ctx.extended_master_secret,
+                ocsp=f.ocsp,
             )
         )
         _keep_session(f, out)

@@ -34,7 +34,8 @@ from tlslens.errors import (
     UnexpectedMessage,
 )
 from tlslens.events import HandshakeCompleted
-from tlslens.handshake import client12, client_auth
+from tlslens.handshake import certificate_status, client12, client_auth
+from tlslens.handshake.certificate_compression import accepting_certificate, offered, receive_compressed
 from tlslens.handshake.client_hello import ClientHelloSent, send_first_client_hello, send_second_client_hello
 from tlslens.handshake.common import (
     State,
@@ -57,9 +58,11 @@ from tlslens.handshake.verify import (
     verify_server_certificates,
 )
 from tlslens.output import Output
+from tlslens.pki.ocsp import OcspOutcome
 from tlslens.record.reassembly import MessageLimits
 from tlslens.session.cache import Session
 from tlslens.wire.enums import (
+    CertificateCompressionAlgorithm,
     CompressionMethod,
     ExtensionType,
     HandshakeType,
@@ -69,6 +72,7 @@ from tlslens.wire.enums import (
 )
 from tlslens.wire.extensions import (
     ALPN,
+    CompressCertificate,
     Cookie,
     EarlyData,
     KeyShareHelloRetryRequest,
@@ -84,6 +88,7 @@ from tlslens.wire.messages import (
     Certificate,
     CertificateRequest,
     CertificateVerify,
+    CompressedCertificate,
     EncryptedExtensions,
     EndOfEarlyData,
     Finished,
@@ -314,13 +319,18 @@ class ExpectEncryptedExtensions:
         return ExpectCertificateOrRequest(params)
 
 
+def _compression_offered(sent: ClientHelloSent) -> tuple[CertificateCompressionAlgorithm, ...]:
+    return offered(sent.hello.extension(CompressCertificate), sent.config.compression_algorithms)
+
+
 @dataclass(slots=True)
 class ExpectCertificateOrRequest:
-    accepts: ClassVar[MessageLimits] = accepting(
-        _H.CERTIFICATE_REQUEST, _H.CERTIFICATE, where="after EncryptedExtensions"
-    )
-
     params: ServerParameters
+
+    @property
+    def accepts(self) -> MessageLimits:
+        compressed = bool(_compression_offered(self.params.keys.sent))
+        return accepting_certificate(compressed, _H.CERTIFICATE_REQUEST, where="after EncryptedExtensions")
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
         if isinstance(message, CertificateRequest):
@@ -332,15 +342,21 @@ class ExpectCertificateOrRequest:
 
 @dataclass(slots=True)
 class ExpectCertificate:
-    accepts: ClassVar[MessageLimits] = accepting(_H.CERTIFICATE, where="after CertificateRequest")
-
     params: ServerParameters
     request: CertificateRequest | None  # the server asked for our certificate
 
+    @property
+    def accepts(self) -> MessageLimits:
+        compressed = bool(_compression_offered(self.params.keys.sent))
+        return accepting_certificate(compressed, where="after CertificateRequest")
+
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
-        cert = expect(message, Certificate, "after EncryptedExtensions")
         sent = self.params.keys.sent
         config = sent.config
+        if isinstance(message, CompressedCertificate):  # RFC 8879: checked, then inflated
+            limit = config.certificate_decompression_limit
+            message = receive_compressed(message, _compression_offered(sent), limit, out)
+        cert = expect(message, Certificate, "after EncryptedExtensions")
 
         # 1. The configured verifier accepts the chain for this name, now (CertificateError otherwise).
         def verify(chain: tuple[x509.Certificate, ...]) -> CertificateVerified:
@@ -349,8 +365,13 @@ class ExpectCertificate:
             )
 
         peer = receive_certificate(cert, "server", sent.offered_extensions, verify)
+        # 1b. What the server stapled, when we asked (RFC 6066 §8, RFC 8446 §4.4.2.1).
+        ocsp = None
+        if certificate_status.asked(sent.hello):
+            response = certificate_status.leaf_response(cert)
+            ocsp = certificate_status.check_staple(config, peer.chain, response, out)
         sent.transcript.update(raw)
-        return ExpectCertificateVerify(self.params, self.request, peer)
+        return ExpectCertificateVerify(self.params, self.request, peer, ocsp)
 
 
 @dataclass(slots=True)
@@ -360,6 +381,7 @@ class ExpectCertificateVerify:
     params: ServerParameters
     request: CertificateRequest | None
     peer: PeerCertificates
+    ocsp: OcspOutcome | None = None  # what the stapled OCSP response says (None: not asked)
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
         cv = expect(message, CertificateVerify, "after Certificate")
@@ -377,7 +399,8 @@ class ExpectCertificateVerify:
         if out.tracing:
             out.decide("certificate_verify", f"server signature ({cv.algorithm.iana_name}) verified")
         peer = self.peer
-        return ExpectFinished(self.params, self.request, peer.chain, peer.der, (auth, cv.algorithm))
+        signed = (auth, cv.algorithm)
+        return ExpectFinished(self.params, self.request, peer.chain, peer.der, signed, self.ocsp)
 
 
 @dataclass(slots=True)
@@ -390,6 +413,7 @@ class ExpectFinished:
     peer_chain_der: tuple[bytes, ...] = field(repr=False)
     # The chain and its signature, checked; None when resumed: the Finished proves the PSK.
     signed: tuple[CertAndSig, SignatureScheme] | None
+    ocsp: OcspOutcome | None = None
 
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
         fin = expect(message, Finished, "after CertificateVerify")
@@ -441,6 +465,7 @@ class ExpectFinished:
                 peer_certificates=self.peer_chain,
                 resumed=keys.resumed is not None,
                 early_data_accepted=params.early_data_accepted,
+                ocsp=self.ocsp,
             )
         )
         return ClientTraffic(

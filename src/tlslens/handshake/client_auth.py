@@ -10,8 +10,9 @@ from tlslens.config import ClientConfig
 from tlslens.crypto.signatures import certificate_verify_input
 from tlslens.crypto.transcript import Transcript
 from tlslens.errors import IllegalParameter, MissingExtension
+from tlslens.handshake.certificate_compression import send_certificate
 from tlslens.output import Output
-from tlslens.wire.extensions import SignatureAlgorithms
+from tlslens.wire.extensions import CompressCertificate, SignatureAlgorithms
 from tlslens.wire.messages import Certificate, CertificateRequest, CertificateVerify
 
 
@@ -39,7 +40,10 @@ def send_client_certificate(
             out.decide("client_certificate", f"server asked for a client certificate; sending none: {why}")
         transcript.update(out.send(Certificate(request.certificate_request_context, ())))
         return
-    transcript.update(out.send(Certificate(request.certificate_request_context, certified.entries)))
+    message = Certificate(request.certificate_request_context, certified.entries)
+    compress = request.extension(CompressCertificate)  # RFC 8879: the server takes it compressed
+    ours = config.compression_algorithms
+    transcript.update(send_certificate(out, message, compress, ours, certified.compressed))
     signature = certified.signer.sign(scheme, certificate_verify_input(False, transcript.digest()))
     transcript.update(out.send(CertificateVerify(scheme, signature)))
     if out.tracing:

@@ -23,7 +23,7 @@ from tlslens.crypto.key_schedule import EarlySecret
 from tlslens.crypto.suites import TLS13_SUITES, Tls13Suite
 from tlslens.crypto.transcript import Transcript
 from tlslens.errors import LocalProtocolError
-from tlslens.handshake import client_psk
+from tlslens.handshake import certificate_compression, certificate_status, client_psk
 from tlslens.output import Output
 from tlslens.session.cache import Session
 from tlslens.wire.enums import (
@@ -139,6 +139,7 @@ def send_first_client_hello(
             KeyShareClientHello(tuple(KeyShareEntry(g, s.public_bytes) for g, s in shares.items())),
             SupportedVersionsClientHello(versions),
             PskKeyExchangeModes((PskKeyExchangeMode.PSK_DHE_KE,)),
+            *certificate_compression.offer(config.compression_algorithms),  # RFC 8879: TLS 1.3 only
         ]
     if tls12:
         extensions += [
@@ -147,6 +148,7 @@ def send_first_client_hello(
             RenegotiationInfo(b""),
             SessionTicket(session12.ticket if session12 is not None else b""),
         ]
+    extensions += certificate_status.offer(config)  # RFC 6066 §8: OCSP stapling
     if config.alpn_protocols:
         extensions.append(ALPN(config.alpn_ids))
     if config.record_size_limit is not None:

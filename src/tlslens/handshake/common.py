@@ -40,6 +40,7 @@ MESSAGE_SIZE_LIMITS: dict[HandshakeType, int] = {
     _H.END_OF_EARLY_DATA: 0,
     _H.ENCRYPTED_EXTENSIONS: 2 + 0xFFFF,
     _H.CERTIFICATE: 2**18,  # our own bound (a chain of MAX_CERTIFICATE_CHAIN_LENGTH fits in practice)
+    _H.COMPRESSED_CERTIFICATE: 2 + 3 + 3 + 2**18,  # RFC 8879 §4, its compressed bytes within our bound
     _H.CERTIFICATE_REQUEST: (1 + 0xFF) + (2 + 0xFFFF),
     _H.CERTIFICATE_VERIFY: 2 + (2 + 0xFFFF),
     _H.FINISHED: 64,  # Hash.length (48 at most): the state checks the exact length

@@ -19,6 +19,7 @@ from tlslens.crypto.transcript import Transcript
 from tlslens.errors import HandshakeFailure, UnexpectedMessage
 from tlslens.handshake.common import MAX_CLIENT_HELLO, MESSAGE_SIZE_LIMITS, State
 from tlslens.output import Output
+from tlslens.pki.ocsp import MAX_OCSP_RESPONSE
 from tlslens.record.protection12 import Tls12RecordOpener, Tls12RecordSealer
 from tlslens.record.reassembly import MessageLimits
 from tlslens.wire.enums import ExtensionType, HandshakeType
@@ -33,7 +34,7 @@ MESSAGE_SIZE_LIMITS12: dict[HandshakeType, int] = {
     _H.CLIENT_HELLO: MAX_CLIENT_HELLO,  # (after the handshake: a renegotiation attempt, refused)
     _H.SERVER_HELLO: MESSAGE_SIZE_LIMITS[_H.SERVER_HELLO],
     _H.CERTIFICATE: MESSAGE_SIZE_LIMITS[_H.CERTIFICATE],
-    _H.CERTIFICATE_STATUS: 1 + (3 + 0xFFFF),  # our own bound: an OCSP response of up to 64 KiB
+    _H.CERTIFICATE_STATUS: 1 + 3 + MAX_OCSP_RESPONSE,  # RFC 6066 §8: an OCSP response, within our bound
     _H.SERVER_KEY_EXCHANGE: (1 + 2 + (1 + 0xFF)) + 2 + (2 + 0xFFFF),  # named-curve ECDHE, signed
     _H.CERTIFICATE_REQUEST: (1 + 0xFF) + (2 + 0xFFFE) + (2 + 0xFFFF),
     _H.SERVER_HELLO_DONE: 0,

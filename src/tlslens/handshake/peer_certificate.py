@@ -13,6 +13,7 @@ from cryptography import x509
 from tlslens.errors import IllegalParameter
 from tlslens.handshake.common import check_certificate_entries, parse_certificate_chain
 from tlslens.handshake.verify import CertAndSig, CertificateVerified, verify_certificate_verify
+from tlslens.pki.ocsp import OcspOutcome
 from tlslens.wire.enums import ExtensionType, SignatureScheme
 from tlslens.wire.messages import Certificate, CertificateVerify
 
@@ -24,6 +25,7 @@ class PeerCertificates:
     chain: tuple[x509.Certificate, ...]
     der: tuple[bytes, ...] = field(repr=False)
     cert_ok: CertificateVerified
+    ocsp: OcspOutcome | None = None  # TLS 1.2 client: what the stapled OCSP response said, once read
 
 
 def receive_certificate(

@@ -25,6 +25,7 @@ from tlslens.crypto.key_schedule12 import MASTER_SECRET_LEN, MasterSecret12
 from tlslens.crypto.suites12 import TLS12_SUITES
 from tlslens.errors import UnexpectedMessage
 from tlslens.events import HandshakeCompleted
+from tlslens.handshake import certificate_status
 from tlslens.handshake.common import DOWNGRADE_TLS12, State, expect, parse_certificate_chain
 from tlslens.handshake.common12 import HandshakeLog, Tls12State, accepting12, record_protection
 from tlslens.handshake.peer_certificate import PeerCertificates
@@ -44,7 +45,13 @@ from tlslens.output import Output
 from tlslens.record.protection12 import Tls12RecordOpener, Tls12RecordSealer
 from tlslens.record.reassembly import MessageLimits
 from tlslens.session.tickets import TicketContents
-from tlslens.wire.enums import ClientCertificateType, ECPointFormat, HandshakeType, ProtocolVersion
+from tlslens.wire.enums import (
+    CertificateStatusType,
+    ClientCertificateType,
+    ECPointFormat,
+    HandshakeType,
+    ProtocolVersion,
+)
 from tlslens.wire.extensions import (
     ALPN,
     ECPointFormats,
@@ -54,12 +61,14 @@ from tlslens.wire.extensions import (
     RenegotiationInfo,
     ServerNameEmpty,
     SessionTicket,
+    StatusRequestEmpty,
 )
 from tlslens.wire.hello import ClientHello, ServerHello
 from tlslens.wire.messages import CertificateVerify, Finished, HandshakeMessage
 from tlslens.wire.messages12 import (
     Certificate12,
     CertificateRequest12,
+    CertificateStatusMessage,
     ClientKeyExchangeECDHE,
     DigitallySigned,
     NewSessionTicket12,
@@ -83,6 +92,7 @@ class Server12:
     server_random: bytes
     log: HandshakeLog
     issue_ticket: bool  # a NewSessionTicket goes before our ChangeCipherSpec
+    ocsp_response: bytes | None = None  # stapled in a CertificateStatus (RFC 6066 §8), when the client asked
 
     @property
     def client_certificate_requested(self) -> bool:
@@ -103,7 +113,8 @@ def start(config: ServerConfig, ch: ClientHello, raw: bytes, out: Output) -> Sta
     # issue there is nothing to resume later, and the session ID stays empty.
     session_id = ch.legacy_session_id if resumed else provider.random(32) if issue_ticket else b""
     log = HandshakeLog(chosen.suite.hash, raw)
-    srv = Server12(config, chosen, ch.random, server_random, log, issue_ticket)
+    staple = certificate_status.staple(chosen.certificate, ch) if resumed is None else None
+    srv = Server12(config, chosen, ch.random, server_random, log, issue_ticket, staple)
     if chosen.peer_record_size_limit is not None:  # RFC 8449: in force from each side's CCS on
         out.set_peer_record_size_limit(chosen.peer_record_size_limit)
         if config.record_size_limit is not None:
@@ -128,6 +139,8 @@ def _server_hello(srv: Server12, session_id: bytes) -> ServerHello:
         extensions.append(ECPointFormats((ECPointFormat.UNCOMPRESSED,)))
     if srv.issue_ticket:
         extensions.append(SessionTicket(b""))
+    if srv.ocsp_response is not None:  # RFC 6066 §8: a CertificateStatus follows our Certificate
+        extensions.append(StatusRequestEmpty())
     if chosen.sni_used:
         extensions.append(ServerNameEmpty())
     if chosen.alpn_protocol is not None:
@@ -148,6 +161,8 @@ def _send_certificate_and_key(srv: Server12, out: Output) -> KeyShare:
     chosen, log, config = srv.chosen, srv.log, srv.config
     certified = chosen.certificate
     log.update(out.send(Certificate12(tuple(e.cert_data for e in certified.entries))))
+    if srv.ocsp_response is not None:
+        log.update(out.send(CertificateStatusMessage(CertificateStatusType.OCSP, srv.ocsp_response)))
     share = ecdhe12.server_key_share(chosen.group, config.provider)
     params = ServerECDHParams(chosen.group, share.public_bytes)
     content = ecdhe12.server_key_exchange_input(srv.client_random, srv.server_random, _encoded(params))

@@ -30,6 +30,13 @@ from tlslens.crypto.transcript import Transcript
 from tlslens.errors import IllegalParameter, InternalError
 from tlslens.events import HandshakeCompleted
 from tlslens.handshake import server12
+from tlslens.handshake.certificate_compression import (
+    accepting_certificate,
+    offer,
+    receive_compressed,
+    send_certificate,
+)
+from tlslens.handshake.certificate_status import stapled_entries
 from tlslens.handshake.common import State, accepting, expect
 from tlslens.handshake.cookie import build_hello_retry_request, open_cookie, seal_cookie
 from tlslens.handshake.peer_certificate import (
@@ -59,6 +66,7 @@ from tlslens.record.reassembly import MessageLimits
 from tlslens.wire.enums import ExtensionType, HandshakeType, ProtocolVersion
 from tlslens.wire.extensions import (
     ALPN,
+    CompressCertificate,
     Cookie,
     EarlyData,
     Extension,
@@ -75,6 +83,7 @@ from tlslens.wire.messages import (
     Certificate,
     CertificateRequest,
     CertificateVerify,
+    CompressedCertificate,
     EncryptedExtensions,
     EndOfEarlyData,
     Finished,
@@ -214,7 +223,7 @@ def _send_server_flight(
     )
     ask_client = config.client_verifier is not None and psk is None
     if psk is None:  # a resumed session is authenticated by the PSK: no certificates
-        _send_certificate(config, chosen, transcript, ask_client, out)
+        _send_certificate(config, ch, chosen, transcript, ask_client, out)
     hs = _send_finished(config, chosen, psk, transcript, secrets.next_stage(), client_hs, server_hs, out)
     if psk is not None:
         client_chain = tuple(
@@ -298,17 +307,28 @@ def _send_server_parameters(
 
 
 def _send_certificate(
-    config: ServerConfig, chosen: Negotiated, transcript: Transcript, ask_client: bool, out: Output
+    config: ServerConfig,
+    ch: ClientHello,
+    chosen: Negotiated,
+    transcript: Transcript,
+    ask_client: bool,
+    out: Output,
 ) -> None:
-    """[{CertificateRequest}], {Certificate}, {CertificateVerify}."""
+    """[{CertificateRequest}], {Certificate} (or {CompressedCertificate}), {CertificateVerify}."""
     if ask_client:
-        request = CertificateRequest(b"", (SignatureAlgorithms(tuple(config.signature_schemes)),))
-        transcript.update(out.send(request))
+        request_extensions = (
+            SignatureAlgorithms(tuple(config.signature_schemes)),
+            *offer(config.compression_algorithms),  # RFC 8879: the client may compress its chain
+        )
+        transcript.update(out.send(CertificateRequest(b"", request_extensions)))
     if out.tracing:
         subject = chosen.certificate.chain[0].subject.rfc4514_string()
         why = f"its names match {chosen.server_name}" if chosen.sni_used else "the default certificate"
         out.decide("certificate", f"presenting {subject} ({why}); signing with {chosen.scheme.iana_name}")
-    transcript.update(out.send(Certificate(b"", chosen.certificate.entries)))
+    certified = chosen.certificate
+    message = Certificate(b"", stapled_entries(certified, ch))  # with the OCSP staple when asked
+    compress, ours = ch.extension(CompressCertificate), config.compression_algorithms
+    transcript.update(send_certificate(out, message, compress, ours, certified.compressed))
     signature = chosen.certificate.signer.sign(
         chosen.scheme, certificate_verify_input(True, transcript.digest())
     )
@@ -370,14 +390,21 @@ class ExpectEndOfEarlyData:
 
 @dataclass(slots=True)
 class ExpectClientCertificate:
-    accepts: ClassVar[MessageLimits] = accepting(_H.CERTIFICATE, where="after the server's Finished")
-
     hs: ServerHandshake
 
+    @property
+    def accepts(self) -> MessageLimits:
+        # Our CertificateRequest offered compress_certificate when we have algorithms.
+        compressed = bool(self.hs.config.compression_algorithms)
+        return accepting_certificate(compressed, where="after the server's Finished")
+
     def handle(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
-        cert = expect(message, Certificate, "after the server's Finished")
         hs = self.hs
         config = hs.config
+        if isinstance(message, CompressedCertificate):  # RFC 8879: checked, then inflated
+            offered = config.compression_algorithms
+            message = receive_compressed(message, offered, config.certificate_decompression_limit, out)
+        cert = expect(message, Certificate, "after the server's Finished")
         if not cert.certificate_list and not cert.certificate_request_context:
             client_auth = verify_no_client_certificate(config.require_client_certificate)
             hs.transcript.update(raw)

@@ -10,6 +10,7 @@ hold it.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hmac
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from tlslens.errors import (
     HandshakeFailure,
     IllegalParameter,
 )
+from tlslens.pki.ocsp import OcspOutcome, refused, staple_outcome
 from tlslens.verifier import CertificateVerifier
 from tlslens.wire.enums import SignatureScheme
 
@@ -230,3 +232,21 @@ def verify_no_client_certificate(required: bool, *, tls12: bool = False) -> NoCl
             raise HandshakeFailure("the client sent no certificate, and this server requires one")
         raise CertificateRequired("the client sent no certificate")
     return NoClientCertificate(_MINT)
+
+
+def verify_stapled_ocsp(
+    verifier: CertificateVerifier, chain: Sequence[x509.Certificate], response: bytes | None, now: float
+) -> OcspOutcome:
+    """The OCSP response a server stapled (None: none) for a chain its verifier accepted, judged by that
+    verifier's ``verify_ocsp`` (which raises ``CertificateError`` to refuse); a verifier without one gets
+    tlslens's rule, with the presented chain: revoked, or must-staple (RFC 7633) without a usable
+    staple, is bad_certificate."""
+    hook = getattr(verifier, "verify_ocsp", None)
+    with _unparsable_as_bad_certificate():
+        if hook is not None:
+            outcome: OcspOutcome = hook(chain, response, now)
+            return outcome
+        outcome = staple_outcome(chain, response, (), datetime.datetime.fromtimestamp(now, tz=datetime.UTC))
+    if outcome.errors:
+        raise refused(outcome)
+    return outcome

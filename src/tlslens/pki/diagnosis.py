@@ -41,7 +41,7 @@ from tlslens.pki import findings as F
 from tlslens.pki.budget import Budget, OutOfBudget
 from tlslens.pki.checks import PathContext, check_leaf_usage, check_path
 from tlslens.pki.faults import certificate_fault
-from tlslens.pki.findings import ChainReport, Finding, describe, sort_findings
+from tlslens.pki.findings import ChainReport, Finding, add_findings, describe, sort_findings
 from tlslens.pki.names import ServerName, constraint_violations, parse_server_name
 from tlslens.pki.paths import PathResult, build_path, signature_verifies
 from tlslens.pki.profile import Profile, ProfileChoice, Role, certificate_rules, choose_profile
@@ -319,6 +319,8 @@ def verify_chain(
     profile: Profile | None = None,
     budget: Budget | None = None,
     intermediates: Sequence[x509.Certificate] = (),
+    ocsp_response: bytes | None = None,
+    stapled: bool = False,
 ) -> ChainReport:
     """Validate ``chain`` (leaf first, as presented) and diagnose every problem found.
 
@@ -328,13 +330,23 @@ def verify_chain(
     ``webpki`` with the system store and ``rfc5280`` with your own anchors (the report says which, and
     why). ``intermediates``: more certificates to build the path from, which were not served (as
     ``openssl verify -untrusted``): they get no finding about how a chain is served. ``budget`` bounds
-    the work (pass one to read what was spent). Raises ``ValueError`` only for
-    caller errors (an empty chain, an invalid name or profile); a malformed certificate is a finding.
+    the work (pass one to read what was spent). ``ocsp_response``: a DER OCSP response about the leaf,
+    checked (``ocsp-revoked``, ``ocsp-stale``, ``ocsp-invalid``); ``stapled``: it is what a server
+    stapled (None: nothing), so a must-staple leaf without a usable one is ``must-staple-missing``.
+    Raises ``ValueError`` only for caller errors (an empty chain, an invalid name or profile); a
+    malformed certificate is a finding.
     """
     job = _job(
         chain, server_name, trust_anchors, at, purpose, profile, expiring_soon_days, budget, intermediates
     )
-    return _judge(job)
+    report = _judge(job)
+    if ocsp_response is None and not stapled:
+        return report
+    from tlslens.pki.ocsp import staple_outcome
+
+    issuers = [*report.path[1:], *job.extra, *job.store.by_subject(job.chain[0].issuer)]
+    outcome = staple_outcome(job.chain, ocsp_response, issuers, job.at)
+    return add_findings(report, outcome.findings)
 
 
 # --- for the handshake -----------------------------------------------------------------------------

@@ -32,6 +32,7 @@ _PROCESSED = frozenset(
         ExtensionOID.SUBJECT_KEY_IDENTIFIER,
         ExtensionOID.AUTHORITY_KEY_IDENTIFIER,
         ExtensionOID.AUTHORITY_INFORMATION_ACCESS,
+        ExtensionOID.TLS_FEATURE,  # RFC 7633 must-staple: the handshake enforces it (pki/ocsp.py)
     }
 )
 _POLICY_EXTENSIONS = frozenset(

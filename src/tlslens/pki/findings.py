@@ -7,7 +7,7 @@ says in one plain sentence what is wrong, and in one sentence what to do about i
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from cryptography import x509
@@ -56,10 +56,14 @@ AKI_MISSING = "aki-missing"
 BAD_AKI = "bad-aki"
 SKI_MISSING = "ski-missing"
 RSA_MODULUS = "rsa-modulus"
+OCSP_REVOKED = "ocsp-revoked"  # the stapled OCSP response says the leaf is revoked
+MUST_STAPLE_MISSING = "must-staple-missing"  # RFC 7633: the leaf requires a staple, none usable came
 WRONG_ORDER = "wrong-order"  # an error when the leaf is not first, else a warning
 INVALID_CHAIN = "invalid-chain"  # the verifier refused the chain for a reason the diagnosis did not name
 # Warnings only.
 EXPIRING_SOON = "expiring-soon"
+OCSP_STALE = "ocsp-stale"  # the stapled response is past its nextUpdate (or not yet valid)
+OCSP_INVALID = "ocsp-invalid"  # unsigned by the issuer or its responder, about another certificate...
 DUPLICATE_CERTIFICATE = "duplicate-certificate"
 UNNECESSARY_ROOT = "unnecessary-root"
 UNUSED_CERTIFICATE = "unused-certificate"
@@ -91,9 +95,13 @@ CODES: tuple[str, ...] = (
     BAD_AKI,
     SKI_MISSING,
     RSA_MODULUS,
+    OCSP_REVOKED,
+    MUST_STAPLE_MISSING,
     WRONG_ORDER,
     INVALID_CHAIN,
     EXPIRING_SOON,
+    OCSP_STALE,
+    OCSP_INVALID,
     DUPLICATE_CERTIFICATE,
     UNNECESSARY_ROOT,
     UNUSED_CERTIFICATE,
@@ -193,6 +201,15 @@ class ChainReport:
             "notes": list(self.notes),
             "verifier_error": self.verifier_error,
         }
+
+
+def add_findings(report: ChainReport, more: tuple[Finding, ...] | list[Finding]) -> ChainReport:
+    """``report`` with ``more`` findings (an error among them makes it invalid)."""
+    if not more:
+        return report
+    found = sort_findings([*report.findings, *more], report.path)
+    valid = report.valid and not any(f.severity == "error" for f in more)
+    return replace(report, findings=found, valid=valid)
 
 
 # --- wording helpers -------------------------------------------------------------------------------

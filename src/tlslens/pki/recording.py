@@ -20,13 +20,14 @@ import datetime as dt
 import threading
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from cryptography import x509
 
 from tlslens.pki.diagnosis import verify_chain
-from tlslens.pki.findings import ChainReport
+from tlslens.pki.findings import ChainReport, add_findings
+from tlslens.pki.ocsp import OcspOutcome, staple_outcome
 from tlslens.pki.profile import Profile, choose_profile
 from tlslens.pki.trust import TrustStore, system_trust_store
 
@@ -46,6 +47,9 @@ class Recording:
     purpose: Literal["server", "client"]
     report: ChainReport | None
     error: str | None = None
+    ocsp: OcspOutcome | None = None
+    """The stapled OCSP response's outcome (a server chain in a handshake that asked for one); its
+    findings are added to ``report``."""
 
     @property
     def valid(self) -> bool:
@@ -126,6 +130,26 @@ class RecordingVerifier:
     def verify_client(self, chain: Sequence[x509.Certificate], now: float) -> None:
         self._record(chain, None, now, "client")
 
+    def verify_ocsp(
+        self, chain: Sequence[x509.Certificate], response: bytes | None, now: float
+    ) -> OcspOutcome:
+        """Records the stapled OCSP response's outcome on the recording of this chain (its findings join
+        the report); never refuses."""
+        when = self.at if self.at is not None else dt.datetime.fromtimestamp(now, tz=dt.UTC)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        outcome = staple_outcome(chain, response, self.store.by_subject(chain[0].issuer), when)
+        with self._lock:
+            for i in range(len(self._recordings) - 1, -1, -1):
+                recording = self._recordings[i]
+                if recording.chain == tuple(chain) and recording.ocsp is None:
+                    report = recording.report
+                    if report is not None and outcome.findings:
+                        report = add_findings(report, outcome.findings)
+                    self._recordings[i] = replace(recording, ocsp=outcome, report=report)
+                    break
+        return outcome
+
     def _record(
         self,
         chain: Sequence[x509.Certificate],
@@ -154,3 +178,4 @@ class RecordingVerifier:
         recording = Recording(certs, server_name, when, purpose, report, error)
         with self._lock:
             self._recordings.append(recording)
+

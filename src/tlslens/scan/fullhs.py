@@ -130,9 +130,11 @@ def client_config(offer: Offer) -> ClientConfig:
 
 
 def _shape_hello(hello: ClientHello, *, tickets: bool) -> ClientHello:
-    """status_request on every hello (RFC 6066 §8); session_ticket left out when ``tickets`` is off."""
+    """status_request on every hello (RFC 6066 §8; ClientConfig.ocsp_stapling asks already by default);
+    session_ticket left out when ``tickets`` is off."""
     exts = [e for e in hello.extensions or () if tickets or e.ext_type != ExtensionType.SESSION_TICKET]
-    exts.append(StatusRequest(CertificateStatusType.OCSP, OCSPStatusRequest()))
+    if not any(e.ext_type == ExtensionType.STATUS_REQUEST for e in exts):
+        exts.append(StatusRequest(CertificateStatusType.OCSP, OCSPStatusRequest()))
     return replace(hello, extensions=tuple(exts))
 
 

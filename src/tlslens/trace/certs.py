@@ -44,3 +44,32 @@ def describe_certificate(der: bytes) -> dict[str, Any]:
         return out
     except Exception as exc:  # cryptography parses lazily: a bad field may raise ValueError, KeyError...
         return {"unparsed": f"{len(der)} bytes ({type(exc).__name__}: {exc})"}
+
+
+def describe_ocsp_response(der: bytes) -> dict[str, Any]:
+    """What an OCSP response (RFC 6960) says, read but not judged (the handshake judges it)."""
+    from cryptography.x509 import ocsp
+
+    try:
+        response = ocsp.load_der_ocsp_response(der)
+        out: dict[str, Any] = {"response_status": response.response_status.name.lower()}
+        if response.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
+            out["length"] = len(der)
+            return out
+        single = next(iter(response.responses))
+        out["cert_status"] = single.certificate_status.name.lower()
+        if single.revocation_time_utc is not None:
+            out["revocation_time"] = single.revocation_time_utc.strftime("%Y-%m-%d %H:%M:%S UTC")
+            reason = single.revocation_reason
+            out["revocation_reason"] = reason.name if reason is not None else "unspecified"
+        out["serial"] = f"{single.serial_number:x}"
+        out["this_update"] = single.this_update_utc.strftime("%Y-%m-%d %H:%M:%S UTC")
+        nxt = single.next_update_utc
+        out["next_update"] = nxt.strftime("%Y-%m-%d %H:%M:%S UTC") if nxt is not None else "(none)"
+        name = response.responder_name
+        key_hash = response.responder_key_hash
+        out["responder"] = name.rfc4514_string() if name is not None else f"key {(key_hash or b'').hex()}"
+        out["length"] = len(der)
+        return out
+    except Exception as exc:  # a peer's bytes: show what is known, never raise
+        return {"unparsed": f"{len(der)} bytes ({type(exc).__name__}: {exc})"}

@@ -15,10 +15,18 @@ import dataclasses
 import enum
 from typing import Any
 
-from tlslens.trace.certs import describe_certificate
-from tlslens.wire.enums import ExtensionType, NamedGroup, ProtocolVersion, SignatureScheme, is_grease
+from tlslens.trace.certs import describe_certificate, describe_ocsp_response
+from tlslens.wire.enums import (
+    CertificateStatusType,
+    ExtensionType,
+    NamedGroup,
+    ProtocolVersion,
+    SignatureScheme,
+    is_grease,
+)
 from tlslens.wire.extensions import (
     ALPN,
+    CertificateStatus,
     Cookie,
     EarlyData,
     Extension,
@@ -26,10 +34,12 @@ from tlslens.wire.extensions import (
     KeyShareEntry,
     KeyShareHelloRetryRequest,
     KeyShareServerHello,
+    OCSPStatusRequest,
     Padding,
     PreSharedKeyClientHello,
     ServerName,
     ServerNameEmpty,
+    StatusRequest,
     SupportedVersionsClientHello,
     UnknownExtension,
 )
@@ -37,6 +47,7 @@ from tlslens.wire.messages import (
     Certificate,
     CertificateVerify,
     ClientHello,
+    CompressedCertificate,
     Finished,
     HandshakeMessage,
     NewSessionTicket,
@@ -161,6 +172,10 @@ def extension_value(ext: Extension) -> Value:
             return [p.decode("ascii", "backslashreplace") for p in ext.protocol_name_list]
         case Cookie():
             return opaque(ext.cookie, full=0)
+        case StatusRequest() if ext.request == OCSPStatusRequest():
+            return "ocsp (no responder named, no request extensions)"
+        case CertificateStatus() if ext.status_type == CertificateStatusType.OCSP:
+            return {"ocsp_response": describe_ocsp_response(ext.response)}
         case Padding():
             return f"{ext.length} zero bytes"
         case ServerNameEmpty():
@@ -254,6 +269,8 @@ def _describe_tls12(msg: TraceMessage) -> dict[str, Value] | None:
                 "ticket": opaque(msg.ticket, full=0) if msg.ticket else "(empty: no ticket after all)",
             }
         case CertificateStatusMessage():
+            if msg.status_type == CertificateStatusType.OCSP:
+                return {"status_type": "ocsp", "ocsp_response": describe_ocsp_response(msg.response)}
             return {"status_type": enum_name(msg.status_type), "response": opaque(msg.response, full=0)}
         case ChangeCipherSpec():
             return {"type": "change_cipher_spec (1)"}
@@ -289,6 +306,15 @@ def describe_message(msg: TraceMessage) -> dict[str, Value]:
                     else describe_certificate(e.cert_data)
                     for e in msg.certificate_list
                 ],
+            }
+        case CompressedCertificate():  # RFC 8879 §4
+            data = msg.compressed_certificate_message
+            size = msg.uncompressed_length
+            return {
+                "algorithm": enum_name(msg.algorithm),
+                "uncompressed_length": f"{size} bytes",
+                "compressed_certificate_message": opaque(data, full=0),
+                "compressed_to": f"{100 * len(data) / size:.0f}%" if size else "-",
             }
         case CertificateVerify():
             return {"algorithm": enum_name(msg.algorithm), "signature": opaque(msg.signature, full=0)}
@@ -341,6 +367,9 @@ def message_summary(msg: TraceMessage) -> str:
         case Certificate():
             n = len(msg.certificate_list)
             return f"{n} certificate{'s' if n != 1 else ''}"
+        case CompressedCertificate():
+            n = len(msg.compressed_certificate_message)
+            return f"{enum_name(msg.algorithm)}, {n} of {msg.uncompressed_length} bytes"
         case CertificateVerify():
             return enum_name(msg.algorithm)
     return ""

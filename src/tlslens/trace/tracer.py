@@ -35,7 +35,7 @@ from tlslens.events import (
 from tlslens.trace.describe import Value, describe_message, enum_name, message_summary, message_title
 from tlslens.wire.enums import AlertDescription, AlertLevel, ContentType
 from tlslens.wire.extensions import SupportedVersionsServerHello
-from tlslens.wire.messages import ClientHello, EndOfEarlyData, ServerHello
+from tlslens.wire.messages import Certificate, ClientHello, CompressedCertificate, EndOfEarlyData, ServerHello
 from tlslens.wire.messages12 import ChangeCipherSpec
 
 Role = Literal["client", "server"]
@@ -93,6 +93,7 @@ class Tracer:
     _complete: bool = False
     _tls12: bool = False  # the ServerHello chose TLS 1.2: messages are protected after each CCS
     _ccs: set[str] = field(default_factory=set)  # the roles whose ChangeCipherSpec was seen
+    _compressed: bool = False  # a CompressedCertificate came in: the Certificate after it was inside it
 
     def __post_init__(self) -> None:
         if self.start is None:
@@ -159,6 +160,20 @@ class Tracer:
         msg = event.message
         title = message_title(msg)
         sent = isinstance(event, MessageSent)
+        if not sent and isinstance(msg, Certificate) and self._compressed:
+            # RFC 8879: the engine reports what it inflated; on the wire (and in the diagram) it was
+            # the CompressedCertificate just before.
+            self._compressed = False
+            self._emit(
+                t,
+                "received",
+                "message",
+                f"{title} (inflated)",
+                f"{len(event.raw)} bytes",
+                describe_message(msg),
+            )
+            return
+        self._compressed = not sent and isinstance(msg, CompressedCertificate)
         self._emit(
             t,
             "sent" if sent else "received",
@@ -261,4 +276,6 @@ def handshake_fields(event: HandshakeCompleted) -> dict[str, Value]:
     }
     if event.extended_master_secret is not None:  # (TLS 1.2 only)
         fields["extended_master_secret"] = event.extended_master_secret
+    if event.ocsp is not None:  # (a client that asked for a staple)
+        fields["ocsp"] = event.ocsp.status
     return fields

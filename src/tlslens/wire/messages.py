@@ -19,7 +19,12 @@ from typing import ClassVar, Protocol, Self
 
 from tlslens.errors import DecodeError, IllegalParameter, UnexpectedMessage
 from tlslens.wire.common_messages import CertificateVerify, Finished
-from tlslens.wire.enums import HandshakeType, KeyUpdateRequest, ProtocolVersion
+from tlslens.wire.enums import (
+    CertificateCompressionAlgorithm,
+    HandshakeType,
+    KeyUpdateRequest,
+    ProtocolVersion,
+)
 from tlslens.wire.extensions import Extension, ExtT, decode_extensions, encode_extensions, find_extension
 from tlslens.wire.hello import HRR_RANDOM, ClientHello, ServerHello
 from tlslens.wire.messages12 import Tls12Message, decode_handshake12
@@ -35,6 +40,7 @@ __all__ = [
     "CertificateRequest",
     "CertificateVerify",
     "ClientHello",
+    "CompressedCertificate",
     "EncryptedExtensions",
     "EndOfEarlyData",
     "Finished",
@@ -139,6 +145,34 @@ class Certificate:
 
 
 @dataclass(frozen=True, slots=True)
+class CompressedCertificate:
+    """RFC 8879 §4::
+
+        CertificateCompressionAlgorithm algorithm; uint24 uncompressed_length;
+        opaque compressed_certificate_message<1..2^24-1>;
+
+    in place of a Certificate: the body of that Certificate message, compressed. The codec does not
+    inflate it (the handshake does, within its limits, having checked ``uncompressed_length``)."""
+
+    msg_type: ClassVar[HandshakeType] = HandshakeType.COMPRESSED_CERTIFICATE
+    algorithm: CertificateCompressionAlgorithm
+    uncompressed_length: int
+    compressed_certificate_message: bytes
+
+    def encode_body(self, w: Writer) -> None:
+        w.u16(self.algorithm)
+        w.uint(3, self.uncompressed_length)
+        w.opaque(3, self.compressed_certificate_message)
+
+    @classmethod
+    def decode_body(cls, r: Reader, *, strict: bool = True) -> Self:
+        algorithm = CertificateCompressionAlgorithm(r.u16())
+        length = r.uint(3)
+        data = r.opaque(3, min_len=1, what="compressed_certificate_message")
+        return cls(algorithm, length, data)
+
+
+@dataclass(frozen=True, slots=True)
 class NewSessionTicket:
     """RFC 8446 §4.6.1::
 
@@ -230,6 +264,7 @@ HandshakeMessage = (
     | EncryptedExtensions
     | CertificateRequest
     | Certificate
+    | CompressedCertificate
     | CertificateVerify
     | Finished
     | NewSessionTicket
@@ -252,6 +287,7 @@ _DECODERS: dict[int, _BodyDecoder] = {
     HandshakeType.END_OF_EARLY_DATA: EndOfEarlyData.decode_body,
     HandshakeType.ENCRYPTED_EXTENSIONS: EncryptedExtensions.decode_body,
     HandshakeType.CERTIFICATE: Certificate.decode_body,
+    HandshakeType.COMPRESSED_CERTIFICATE: CompressedCertificate.decode_body,
     HandshakeType.CERTIFICATE_REQUEST: CertificateRequest.decode_body,
     HandshakeType.CERTIFICATE_VERIFY: CertificateVerify.decode_body,
     HandshakeType.FINISHED: Finished.decode_body,

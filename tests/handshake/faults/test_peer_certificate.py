@@ -159,6 +159,7 @@ SERVER_CERTIFICATE_FAULTS = [  # RFC 8446 §4.4.2
         fails="client",
         raises=UnsupportedExtension,
         site="handshake/common.py:check_allowed_extensions",
+        client={"ocsp_stapling": False},  # (a client asks for a staple by default)
         tamper=certificate(
             lambda m: Certificate(
                 b"",
