@@ -9,7 +9,6 @@ TLS 1.2-only server.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import shutil
 from pathlib import Path
@@ -22,9 +21,7 @@ from tlslens.events import HandshakeCompleted, MessageReceived, SessionTicketRec
 from tlslens.session.cache import Session, SessionCache
 from tlslens.session.tickets import TicketKeyRing
 from tlslens.verifier import WebPkiVerifier
-from tlslens.wire.enums import CertificateStatusType, CipherSuite, ProtocolVersion, SignatureScheme
-from tlslens.wire.extensions import OCSPStatusRequest, StatusRequest
-from tlslens.wire.hello import ClientHello
+from tlslens.wire.enums import CipherSuite, ProtocolVersion, SignatureScheme
 from tlslens.wire.messages12 import CertificateStatusMessage
 from tlslens.wire.suite_registry import suite_info
 
@@ -247,22 +244,15 @@ def test_exporter_equals_openssl_keymatexport(harness: Harness, context: bytes |
 def test_tlslens_client_offering_status_request_reads_certificate_status(
     harness: Harness, tmp_path: Path, stapled: bool
 ) -> None:
-    """RFC 6066 §8: a client that offers status_request (through client_hello_hook, as the scanner does)
-    takes the CertificateStatus message after Certificate, or its absence."""
+    """RFC 6066 §8: a client that offers status_request (ClientConfig.ocsp_stapling, the default) takes
+    the CertificateStatus message after Certificate, or its absence (an unusable staple is a warning)."""
     pki = harness.pki("ecdsa-p256")
     response = tmp_path / "ocsp.der"
     response.write_bytes(bytes.fromhex("30030a0101"))  # OCSPResponse{ responseStatus malformedRequest }
     server = harness.s_server(
         *(("-status_file", str(response)) if stapled else ()), pki=pki, version="-tls1_2"
     )
-
-    def with_status_request(hello: ClientHello) -> ClientHello:
-        request = StatusRequest(CertificateStatusType.OCSP, OCSPStatusRequest())
-        return dataclasses.replace(hello, extensions=(*(hello.extensions or ()), request))
-
-    pump = harness.tlslens_client(
-        server.port, harness.client_config(pki, client_hello_hook=with_status_request)
-    )
+    pump = harness.tlslens_client(server.port, harness.client_config(pki))
     pump.handshake()
     assert completed(pump).version == ProtocolVersion.TLS1_2
     statuses = pump.messages(MessageReceived, CertificateStatusMessage)
