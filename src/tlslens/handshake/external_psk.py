@@ -3,18 +3,20 @@ uses, a resumption ticket or a key ``ServerConfig.psk_lookup`` knows.
 
 ``choose_server_psk`` is what the server's ClientHello state asks. A ticket in the first identity is
 tried as before (``server_psk.choose_psk``) unless the lookup knows that identity; otherwise the first
-identity the lookup knows is used, with a suite of its hash (the negotiated one, or the next in the
-server's preference that the client offers), psk_dhe_ke when the client offers it and psk_ke only when
-both sides allow it. Its binder ("ext binder") must verify: a client with another key for the identity
-is refused with decrypt_error. An external PSK never carries 0-RTT here (no ticket age says how fresh a
-ClientHello is); early data offered with one is skipped. A server without certificates refuses a client
-without a PSK it knows (unknown_psk_identity, or handshake_failure when none was offered).
+identity the lookup knows that can be used is: with a suite of its hash (the negotiated one, or the
+next in the server's preference that the client offers), psk_dhe_ke when the client offers it and
+psk_ke only when both sides allow it. Its binder ("ext binder") must verify: a client with another key
+for the identity is refused with decrypt_error. An external PSK never carries 0-RTT here (no ticket age
+says how fresh a ClientHello is); early data offered with one is skipped. A server without
+certificates refuses a client without a PSK it knows (unknown_psk_identity, or handshake_failure when
+none was offered or none can be used).
 
 The client's side is in ``client_psk.py`` (offering, and checking the server's choice).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -76,13 +78,16 @@ def choose_server_psk(
     if offer is not None and len(offer.identities) > MAX_PSK_IDENTITIES:
         count = len(offer.identities)
         raise IllegalParameter(f"pre_shared_key offers {count} identities (limit {MAX_PSK_IDENTITIES})")
-    found = _known_identity(config, offer) if offer is not None else None
+    known = _known_identities(config, offer) if offer is not None else iter(())
+    found = next(known, None)
     psk: ServerPsk | None = None
     if offer is not None and (found is None or found[0] != 0):
         psk = choose_psk(config, ch, raw, chosen.suite, chosen.alpn_protocol, chosen.server_name, prior, out)
     why = ""
-    if psk is None and offer is not None and found is not None:
-        psk, why = _use_external(config, ch, raw, offer, found, chosen.suite, prior, out)
+    candidate = found if psk is None else None
+    while offer is not None and candidate is not None:
+        psk, why = _use_external(config, ch, raw, offer, candidate, chosen.suite, prior, out)
+        candidate = next(known, None) if psk is None else None
     if psk is None and chosen.certificate is None:
         if offer is None:
             raise HandshakeFailure("this server authenticates with PSKs only, and the client offered none")
@@ -93,17 +98,19 @@ def choose_server_psk(
     return psk
 
 
-def _known_identity(config: ServerConfig, offer: PreSharedKeyClientHello) -> tuple[int, ExternalPsk] | None:
-    """The first identity ``psk_lookup`` knows, with its place in the list."""
+def _known_identities(
+    config: ServerConfig, offer: PreSharedKeyClientHello
+) -> Iterator[tuple[int, ExternalPsk]]:
+    """The identities ``psk_lookup`` knows, in the client's order, with their places in the list
+    (looked up one at a time, as they are needed)."""
     lookup = config.psk_lookup
     if lookup is None:
-        return None
+        return
     for index, identity in enumerate(offer.identities):
         if len(identity.identity) <= MAX_EXTERNAL_PSK_IDENTITY:
             psk = lookup(identity.identity)
             if psk is not None:
-                return index, psk
-    return None
+                yield index, psk
 
 
 def _use_external(
