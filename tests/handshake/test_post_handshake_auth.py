@@ -282,3 +282,22 @@ def test_the_callback_sees_the_names() -> None:
 def test_advertising_needs_a_verifier_with_anchors() -> None:
     with pytest.raises(ConfigurationError, match="advertise_client_cas"):
         server_config(advertise_client_cas=True)
+
+
+def test_tls12_carries_the_names_too_and_the_client_chooses_by_them() -> None:
+    client = client_config(
+        versions=["TLSv1.2"],
+        certificates=[
+            second_pki_certificate(),
+            CertifiedKey.from_key(client_chain(), client_leaf().private_key),
+        ],
+    )
+    server = server_config(client_verifier=verifier(), advertise_client_cas=True)
+    pair = traced(client, server)
+    request = next(
+        m.message
+        for m in of_type(pair.client_events, MessageReceived)
+        if type(m.message).__name__ == "CertificateRequest12"
+    )
+    assert request.certificate_authorities == (pki().root.certificate.subject.public_bytes(),)  # type: ignore[attr-defined]
+    assert completed(pair.server_events).peer_certificates[0] == client_leaf().certificate
