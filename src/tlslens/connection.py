@@ -268,6 +268,8 @@ class ServerConnection(_Connection):
         context. The client must have offered post_handshake_auth (``HandshakeCompleted.
         post_handshake_auth``), and ``config.client_verifier`` checks the chain."""
         self._check_can_send("a CertificateRequest")
+        if self._life.theirs is _CLOSED:
+            raise LocalProtocolError("the client closed its side (close_notify): it can no longer answer")
         state = self._state
         if not isinstance(state, ServerTraffic):
             raise LocalProtocolError("post-handshake authentication is a TLS 1.3 feature")

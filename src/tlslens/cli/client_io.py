@@ -144,6 +144,10 @@ def summary(
         "early_data_accepted": completed.early_data_accepted if completed else False,
         "verified": (True if verified is None else verified) if completed else False,
     }
+    if completed is not None and completed.psk_identity is not None:
+        identity = completed.psk_identity  # as text when it is printable, else in hex
+        printable = identity.isascii() and identity.decode("ascii").isprintable()
+        out["psk_identity"] = identity.decode("ascii") if printable else identity.hex()
     if error is not None:
         out["error"] = error
     return out

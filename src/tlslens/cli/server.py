@@ -5,6 +5,9 @@ echoes application data until the client's close_notify, then sends close_notify
 ``--www`` it answers one HTTP GET with the negotiated parameters (``cli/www.py``), then closes.
 After each handshake it sends ``--tickets N`` session tickets (default 2); with ``--early-data`` it
 accepts 0-RTT data on resumption, answered (echoed, or as an HTTP request) once the handshake is done.
+``--psk-identity ID --psk HEX`` authenticates clients that hold that key (without --cert/--key: a
+PSK-only server); ``--pha CA.pem`` with ``--www`` asks for a client certificate after the handshake when
+a client sends ``GET /auth`` (``cli/www.py``).
 One log line per connection goes to stderr (peer, outcome, handshake time). Ctrl-C and SIGTERM stop
 it cleanly (exit 0). ``listening on HOST:PORT`` is printed once the socket listens (``--port 0``
 picks a free port, and that line names it).
@@ -48,9 +51,11 @@ from tlslens.cli.common import (
 from tlslens.cli.events import Watch
 from tlslens.cli.failure import READ_SIZE, SessionFailed, describe_tls_error, face_closes, plain
 from tlslens.cli.own_chain import check_leaf_first, own_chain_warnings
+from tlslens.cli.psk import external_psk, psk_options
 from tlslens.cli.resume import EARLY_DATA_LIMIT
-from tlslens.cli.www import WwwResponder
+from tlslens.cli.www import WwwResponder, client_certificate_page
 from tlslens.config import ServerConfig
+from tlslens.credentials import ExternalPsk, psk_table, shown_identity
 from tlslens.errors import ConfigurationError, TLSError
 from tlslens.events import HandshakeCompleted
 from tlslens.pki import TrustStore
@@ -65,6 +70,7 @@ HANDSHAKE_TIMEOUT = 30.0
 class ServerSettings:
     config: ServerConfig
     www: bool = False
+    pha: bool = False  # --pha: GET /auth asks for a client certificate after the handshake
     make_tracer: Callable[[str], Tracer | None] = lambda label: None
     log: Callable[[str], None] = echo_err
     handshake_timeout: float = HANDSHAKE_TIMEOUT
@@ -134,7 +140,7 @@ async def _serve(settings: ServerSettings, conn: _Connection, started: float) ->
     early = conn.watch.early_data  # 0-RTT data comes first on the stream, once the handshake is done
     if early:
         outcome.notes.append(f"{early} bytes of 0-RTT data")
-    www = WwwResponder(completed, early_data=bool(early)) if settings.www else None
+    www = WwwResponder(completed, early_data=bool(early), pha=settings.pha) if settings.www else None
     while True:
         try:
             data = await reader.read(READ_SIZE)
@@ -147,6 +153,12 @@ async def _serve(settings: ServerSettings, conn: _Connection, started: float) ->
             writer.write(data)
         else:
             writer.write(www.feed(data))
+            if www.wants_client_certificate:  # GET /auth with --pha
+                try:
+                    writer.write(await client_certificate_page(www, writer, outcome.notes))
+                except TLSError as exc:
+                    conn.watch.failed(exc)
+                    raise describe_tls_error(exc, "client") from exc
             if www.done:
                 outcome.status = www.status
                 return
@@ -185,6 +197,8 @@ def _log_line(peer: str, outcome: _Outcome, elapsed_ms: float, writer: asyncio.S
         parts.append(f"sni={c.server_name}")
     if c.peer_certificates:
         parts.append(f"client_cert={c.peer_certificates[0].subject.rfc4514_string()}")
+    if c.psk_identity is not None:
+        parts.append(f"psk={shown_identity(c.psk_identity)}")
     if outcome.status:
         parts.append(f"http={outcome.status}")
     bytes_in, bytes_out = writer.get_extra_info("bytes_received"), writer.get_extra_info("bytes_sent")
@@ -300,8 +314,8 @@ async def serve(settings: ServerSettings, host: str, port: int) -> None:
 
 def build_server_config(
     *,
-    cert: str,
-    key: str,
+    cert: str | None,
+    key: str | None,
     ciphers: str | None,
     groups: str | None,
     alpn: str | None,
@@ -311,15 +325,24 @@ def build_server_config(
     tickets: int | None = None,
     key_password: bytes | None = None,
     versions: tuple[str, ...] | None = None,
+    psk: ExternalPsk | None = None,
+    pha: str | None = None,
 ) -> ServerConfig:
-    chain = load_certificates(cert, "--cert")
-    private_key = load_key(key, "--key", key_password)
-    check_leaf_first(chain, private_key, cert)
-    kwargs: dict[str, Any] = {
-        "certificate_chain": chain,
-        "private_key": private_key,
-        "keylog": keylog_for(keylog),
-    }
+    kwargs: dict[str, Any] = {"keylog": keylog_for(keylog)}
+    if (cert is None) != (key is None) or (cert is None and psk is None):
+        raise click.UsageError("give --cert and --key (or --psk alone, for a PSK-only server)")
+    if cert is not None and key is not None:
+        chain = load_certificates(cert, "--cert")
+        private_key = load_key(key, "--key", key_password)
+        check_leaf_first(chain, private_key, cert)
+        kwargs.update(certificate_chain=chain, private_key=private_key)
+    if psk is not None:
+        kwargs["psk_lookup"] = psk_table([psk])
+    if pha is not None:
+        if verify_client is not None:
+            raise click.UsageError("--pha and --verify-client ask at different times: choose one")
+        kwargs["client_verifier"] = WebPkiVerifier(load_trust_anchors(pha, "--pha"))
+        kwargs["defer_client_auth"] = True
     if versions is not None:
         kwargs["versions"] = versions
     if ciphers is not None:
@@ -353,8 +376,8 @@ def build_server_config(
     show_default=True,
     help="Port to listen on (0: any free port; the 'listening on' line names it).",
 )
-@click.option("--cert", metavar="CHAIN.pem", required=True, help="Certificate chain, leaf first (PEM).")
-@click.option("--key", metavar="KEY.pem", required=True, help="Private key of the leaf (PEM).")
+@click.option("--cert", metavar="CHAIN.pem", help="Certificate chain, leaf first (PEM).")
+@click.option("--key", metavar="KEY.pem", help="Private key of the leaf (PEM).")
 @click.option("--ciphers", metavar="LIST", help="Cipher suites in server preference order.")
 @click.option(
     "--groups", metavar="LIST", help="Groups in server preference order (may force a HelloRetryRequest)."
@@ -367,6 +390,13 @@ def build_server_config(
 @click.option(
     "--verify-client", metavar="CA.pem", help="Require a client certificate issued under these CAs."
 )
+@click.option(
+    "--pha",
+    metavar="CA.pem",
+    help="With --www: on GET /auth, ask for a client certificate after the handshake and check it under"
+    " these CAs; the page names it, or says why it was refused.",
+)
+@psk_options
 @click.option(
     "--early-data", is_flag=True, help=f"Accept up to {EARLY_DATA_LIMIT} bytes of 0-RTT data on resumption."
 )
@@ -396,6 +426,9 @@ def server(
     groups: str | None,
     alpn: str | None,
     verify_client: str | None,
+    pha: str | None,
+    psk: str | None,
+    psk_identity: str | None,
     early_data: bool,
     tickets: int | None,
     www: bool,
@@ -408,6 +441,8 @@ def server(
     tls1_3: bool,
 ) -> None:
     """Serve TLS 1.3 and 1.2 on HOST:PORT: echo application data, or with --www answer HTTP GET."""
+    if pha is not None and not www:
+        raise click.UsageError("--pha asks for a client certificate when GET /auth arrives: it needs --www")
     config = build_server_config(
         cert=cert,
         key=key,
@@ -420,6 +455,8 @@ def server(
         tickets=tickets,
         key_password=read_password(key_password),
         versions=versions_from(tls1_2, tls1_3),
+        psk=external_psk(psk_identity, psk),
+        pha=pha,
     )
     store = TrustStore(load_trust_anchors(cafile, "--cafile")) if cafile is not None else None
     log = echo_err
@@ -428,10 +465,14 @@ def server(
         def log(text: str) -> None:
             echo_err(json.dumps({"type": "log", "text": text}))
 
-    for line in own_chain_warnings(config.certificate_chain or (), store):
+    for line in own_chain_warnings(config.certificate_chain, store) if config.certificate_chain else ():
         log(line)  # and serve all the same
     settings = ServerSettings(
-        config, www=www, make_tracer=tracer_factory(trace, trace_format, sys.stderr, "server"), log=log
+        config,
+        www=www,
+        pha=pha is not None,
+        make_tracer=tracer_factory(trace, trace_format, sys.stderr, "server"),
+        log=log,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(settings, host, port))

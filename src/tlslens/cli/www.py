@@ -9,29 +9,49 @@ negotiated, as ``key: value`` lines, then ``Connection: close``.
     resumed: false
     early_data: false
     client_cert: none
+
+With ``--pha`` (``pha=True``), ``GET /auth`` first asks the client for a certificate after the handshake
+(RFC 8446 §4.6.2): ``client_certificate_page`` sends the request, waits for the answer and gives the
+page, whose ``client_cert`` line names the certificate the client verifier accepted (200), or says why
+there is none (403): refused, not offered (a client without a certificate, or ``openssl s_client``
+without ``-enable_pha``), TLS 1.2, a client that closed its side already (at the end of its input,
+without ``--ign-eof``), or no answer in time.
 """
 
 from __future__ import annotations
 
+import asyncio
+
 import h11
 
-from tlslens.events import HandshakeCompleted
+import tlslens.aio
+from tlslens.credentials import shown_identity
+from tlslens.errors import LocalProtocolError
+from tlslens.events import ClientCertificateVerified, HandshakeCompleted
 
 SERVER_HEADER = b"tlslens"
 _REASONS = {
     200: b"OK",
     400: b"Bad Request",
+    403: b"Forbidden",
     405: b"Method Not Allowed",
     425: b"Too Early",
     431: b"Request Header Fields Too Large",
 }
 
 
-def page(completed: HandshakeCompleted, *, early_data: bool = False) -> str:
-    """The page body for one connection."""
-    client_cert = (
-        completed.peer_certificates[0].subject.rfc4514_string() if completed.peer_certificates else "none"
-    )
+AUTH_PATH = "/auth"
+_KEEP_OPEN = " (keep it open: tlslens client --ign-eof, openssl s_client -ign_eof)"
+AUTH_TIMEOUT = 30.0
+"""Seconds a client has to answer the post-handshake CertificateRequest of ``GET /auth``."""
+
+
+def page(completed: HandshakeCompleted, *, early_data: bool = False, client_cert: str | None = None) -> str:
+    """The page body for one connection (``client_cert``: the line's value, when not the handshake's)."""
+    if client_cert is None:
+        client_cert = (
+            completed.peer_certificates[0].subject.rfc4514_string() if completed.peer_certificates else "none"
+        )
     lines = [
         f"protocol: {completed.version.label}",
         f"cipher: {completed.cipher_suite.name}",
@@ -42,6 +62,8 @@ def page(completed: HandshakeCompleted, *, early_data: bool = False) -> str:
         f"early_data: {'true' if early_data or completed.early_data_accepted else 'false'}",
         f"client_cert: {client_cert}",
     ]
+    if completed.psk_identity is not None:  # authenticated by an external PSK
+        lines.append(f"psk: {shown_identity(completed.psk_identity)}")
     return "\n".join(lines) + "\n"
 
 
@@ -49,9 +71,11 @@ class WwwResponder:
     """Feeds decrypted bytes to h11; once a whole request is in, ``feed`` returns the response bytes.
     After that (``done``) the server sends close_notify and closes."""
 
-    def __init__(self, completed: HandshakeCompleted, *, early_data: bool = False) -> None:
+    def __init__(self, completed: HandshakeCompleted, *, early_data: bool = False, pha: bool = False) -> None:
         self.completed = completed
         self.early_data = early_data  # the request (or part of it) arrived as 0-RTT data
+        self.pha = pha  # GET /auth asks for a client certificate first
+        self.wants_client_certificate = False  # a GET /auth is in: client_certificate_page answers it
         self.http = h11.Connection(h11.SERVER)
         self.request: h11.Request | None = None
         self.done = False
@@ -97,9 +121,47 @@ class WwwResponder:
                                 425, "sent in 0-RTT, which may be replayed: retry after the handshake\n"
                             )
                         return self._respond(405, "only GET is answered here\n", [(b"Allow", b"GET, HEAD")])
+                    if self.pha and self.target.split("?")[0] == AUTH_PATH:
+                        self.wants_client_certificate = True
+                        return b""
                     return self._respond(200, page(self.completed, early_data=self.early_data))
         except h11.RemoteProtocolError as exc:
             if self.http.our_state in (h11.IDLE, h11.SEND_RESPONSE):
                 return self._respond(exc.error_status_hint, f"bad request: {exc}\n")
             self.done = True
             return b""
+
+
+async def client_certificate_page(www: WwwResponder, writer: asyncio.StreamWriter, notes: list[str]) -> bytes:
+    """``GET /auth``: ask the client for a certificate after the handshake, wait for its answer, and
+    respond with the page naming it (or saying why there is none); ``notes`` gets a line for the log."""
+    www.wants_client_certificate = False
+    status, client_cert = 403, ""
+    try:
+        answer = await tlslens.aio.request_client_certificate(writer, timeout=AUTH_TIMEOUT)
+    except LocalProtocolError as exc:
+        why = str(exc).removeprefix("tls: ")
+        if "did not offer" in why:
+            why = (
+                "the client does not offer post-handshake authentication: it needs a certificate"
+                " (tlslens client --cert/--key, openssl s_client -enable_pha -cert/-key)"
+            )
+        elif "closed its side" in why:
+            why += _KEEP_OPEN
+        client_cert = f"none; {why}"
+    except TimeoutError:
+        client_cert = f"none; the client did not answer within {AUTH_TIMEOUT:g} s"
+    except EOFError:
+        client_cert = f"none; the client closed its side (close_notify) before it answered{_KEEP_OPEN}"
+    else:
+        if isinstance(answer, ClientCertificateVerified):
+            status = 200
+            leaf = answer.certificates[0]
+            client_cert = (
+                f"{leaf.subject.rfc4514_string()} (verified after the handshake,"
+                f" {answer.signature_scheme.iana_name}; issuer {leaf.issuer.rfc4514_string()})"
+            )
+        else:
+            client_cert = f"none; refused: {answer.reason}"
+    notes.append(f"GET {AUTH_PATH}: client_cert {client_cert}")
+    return www._respond(status, page(www.completed, early_data=www.early_data, client_cert=client_cert))
