@@ -192,6 +192,14 @@ def test_a_client_that_closed_does_not_answer() -> None:
     assert pair.client.data_to_send() == b""
 
 
+def test_a_client_whose_close_notify_arrived_cannot_be_asked() -> None:
+    pair = ConnectionPair(with_certificate(), deferring()).handshake()
+    pair.client.close()
+    pair.pump()
+    with pytest.raises(LocalProtocolError, match="closed its side"):
+        pair.server.request_client_certificate()
+
+
 def test_misuse_is_a_local_error() -> None:
     pair = ConnectionPair(with_certificate(), deferring()).handshake()
     for _ in range(MAX_PENDING_REQUESTS):
