@@ -50,13 +50,15 @@ def _usage_error(*args: str) -> str:
 def test_psk_only_server_and_client() -> None:
     with tlslens_server("--www", "--psk-identity", "alice", "--psk", KEY) as (server, port):
         code, out, err = _client(
-            port, "--psk-identity", "alice", "--psk", KEY, input=b"GET / HTTP/1.0\r\n\r\n"
+            port, "--psk-identity", "alice", "--psk", KEY, "--trace", input=b"GET / HTTP/1.0\r\n\r\n"
         )
         log = server.wait_for(r"^127\.0\.0\.1:\d+ ok .*$").group(0)
     assert code == 0, err
     assert "client_cert: none" in out and 'psk: "alice"' in out
     assert _summary(err)["psk_identity"] == "alice" and _summary(err)["verified"] is True
     assert 'psk="alice"' in log
+    assert 'psk_identity: "alice"' in err  # the trace's "handshake complete" entry
+    assert 'authenticated by the external PSK "alice"' in err
     assert "could not be checked" not in server.stderr  # no chain to warn about
 
 
@@ -124,9 +126,11 @@ def _with_certificate(pki: PkiFiles, client_pki: ClientPkiFiles) -> list[str]:
 def test_get_auth_asks_the_tlslens_client_for_its_certificate(
     pki: PkiFiles, client_pki: ClientPkiFiles
 ) -> None:
-    with tlslens_server(*_pha_server(pki, client_pki)) as (server, port):
+    with tlslens_server(*_pha_server(pki, client_pki), "--trace") as (server, port):
         code, out, err = _client(port, *_with_certificate(pki, client_pki), "--ign-eof", "--trace")
         log = server.wait_for(r"^127\.0\.0\.1:\d+ ok .*$").group(0)
+    assert re.search(rf"client certificate verified +{re.escape(client_pki.subject)} \(ecdsa", server.stderr)
+    assert "post_handshake_auth: true" in server.stderr  # in the server's "handshake complete" entry
     assert code == 0, err
     assert out.startswith("HTTP/1.1 200 OK")
     assert re.search(

@@ -374,7 +374,7 @@ def _client_certificate(
     """Our certificate and a scheme the server accepts for it, or None (then an empty Certificate); the
     choice is ``client_auth.choose_certificate``'s (certificate_authorities, the callback)."""
     asked = request.supported_signature_algorithms or ()
-    info = request_info(asked, request.certificate_authorities, b"", False)
+    info = request_info(ctx.sent.config, asked, request.certificate_authorities, b"", False)
 
     def scheme_for(certified: CertifiedKey) -> SignatureScheme | None:
         if not _type_accepted(certified.chain[0], request.certificate_types):

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from cryptography import x509
+
 from tlslens.config import CertifiedKey, ClientConfig, ServerConfig
 from tlslens.credentials import CertificateRequestInfo
 from tlslens.crypto.signatures import certificate_verify_input
@@ -55,9 +57,17 @@ def check_certificate_request(
 
 
 def request_info(
-    schemes: tuple[SignatureScheme, ...], authorities: tuple[bytes, ...], context: bytes, post_handshake: bool
+    config: ClientConfig,
+    schemes: tuple[SignatureScheme, ...],
+    authorities: tuple[bytes, ...],
+    context: bytes,
+    post_handshake: bool,
 ) -> CertificateRequestInfo:
-    parsed = tuple(n for n in (name_from_der(a) for a in authorities) if n is not None)
+    """What the server asked for; the authorities are parsed only for a ``certificate_callback`` (the
+    choice among our certificates compares their DER)."""
+    parsed: tuple[x509.Name, ...] = ()
+    if config.certificate_callback is not None:
+        parsed = tuple(n for n in (name_from_der(a) for a in authorities) if n is not None)
     return CertificateRequestInfo(schemes, parsed, authorities, context, post_handshake)
 
 
@@ -109,7 +119,7 @@ def send_client_certificate(
     schemes = asked.supported_signature_algorithms
     cas = request.extension(CertificateAuthorities)
     context = request.certificate_request_context
-    info = request_info(schemes, cas.authorities if cas else (), context, post_handshake)
+    info = request_info(config, schemes, cas.authorities if cas else (), context, post_handshake)
 
     def scheme_for(certified: CertifiedKey) -> SignatureScheme | None:
         return next((s for s in certified.schemes if s in schemes), None)
