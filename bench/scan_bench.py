@@ -20,7 +20,11 @@ process start included, after one warm-up run of each (so both tools run from co
 
 Findings compared per server: protocols, accepted cipher suites per protocol, and the elliptic curves
 sslyze tests (sslyze does not test FFDHE or hybrid post-quantum groups; tlslens does, and they are left
-out of the comparison). sslyze is not a dependency of tlslens: install it in a virtual environment of its
+out of the comparison); then server behaviour where both tools say yes or no: TLS 1.2 resumption by
+session ID and by ticket (tlslens over TLS 1.2 handshakes of its own engine, sslyze over OpenSSL's),
+extended master secret, secure renegotiation, TLS_FALLBACK_SCSV and the HSTS header.
+
+sslyze is not a dependency of tlslens: install it in a virtual environment of its
 own (its nassl pins an older ``cryptography``), e.g. ``python -m venv .venv-sslyze &&
 .venv-sslyze/bin/pip install sslyze``; this script looks for ``.venv-sslyze/bin/sslyze``, then ``sslyze``
 on PATH, or takes ``--sslyze PATH``.
@@ -212,10 +216,20 @@ def tlslens_view(report: dict[str, Any]) -> dict[str, Any]:
     groups: set[str] = set()
     for entry in report.get("groups", {}).values():
         groups |= set(entry["groups"])
+    server = report["server"]
+    hsts = report["hsts"]
     return {
         "protocols": sorted(p for p, on in report["protocols"].items() if on),
         "suites": {p: sorted(s["name"] for s in e["suites"]) for p, e in report["cipher_suites"].items()},
         "curves": sorted(groups & COMPARED_GROUPS),
+        "behaviour": {
+            "resumption by session ID": server["resumption"]["tls12_resumed_by_session_id"],
+            "resumption by ticket": server["resumption"]["tls12_resumed_by_ticket"],
+            "extended master secret": server["extended_master_secret"],
+            "secure renegotiation": server["secure_renegotiation"],
+            "TLS_FALLBACK_SCSV": server["fallback_scsv"],
+            "HSTS header": (hsts["header"] is not None) if hsts["tested"] else None,
+        },
         "grade": report["grade"],
         "findings": sorted(f["code"] for f in report["findings"]),
     }
@@ -240,7 +254,32 @@ def sslyze_view(result: dict[str, Any]) -> dict[str, Any]:
             suites[label] = sorted(a["cipher_suite"]["name"] for a in accepted)
     curves = ((scan.get("elliptic_curves") or {}).get("result") or {}).get("supported_curves") or []
     names = {CURVE_NAMES.get(c["name"], c["name"]) for c in curves}
-    return {"protocols": sorted(suites), "suites": suites, "curves": sorted(names & COMPARED_GROUPS)}
+
+    def result(key: str) -> dict[str, Any]:
+        return (scan.get(key) or {}).get("result") or {}
+
+    resum = result("session_resumption")
+    headers = result("http_headers")
+    return {
+        "protocols": sorted(suites),
+        "suites": suites,
+        "curves": sorted(names & COMPARED_GROUPS),
+        "behaviour": {
+            "resumption by session ID": _RESUMED.get(resum.get("session_id_resumption_result")),
+            "resumption by ticket": _RESUMED.get(resum.get("tls_ticket_resumption_result")),
+            "extended master secret": result("tls_extended_master_secret").get("supports_ems_extension"),
+            "secure renegotiation": result("session_renegotiation").get("supports_secure_renegotiation"),
+            "TLS_FALLBACK_SCSV": result("tls_fallback_scsv").get("supports_fallback_scsv"),
+            "HSTS header": (headers.get("strict_transport_security_header") is not None)
+            if headers and not headers.get("http_error_trace")
+            else None,
+        },
+    }
+
+
+_RESUMED = {"FULLY_SUPPORTED": True, "PARTIALLY_SUPPORTED": True, "NOT_SUPPORTED": False}
+"""sslyze's resumption verdicts (5 attempts each) as yes / no; its others (the server is TLS 1.3-only,
+no ticket assigned, ...) are not compared."""
 
 
 def compare(name: str, ours: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
@@ -252,7 +291,22 @@ def compare(name: str, ours: dict[str, Any], theirs: dict[str, Any]) -> list[str
         a, b = set(ours["suites"].get(proto, [])), set(theirs["suites"].get(proto, []))
         if a != b:
             out.append(f"{name}: {proto} suites: only tlslens {sorted(a - b)}, only sslyze {sorted(b - a)}")
+    for what, mine in ours["behaviour"].items():
+        other = theirs["behaviour"].get(what)
+        if mine is not None and other is not None and mine != other:
+            out.append(f"{name}: {what}: tlslens {_yes(mine)}, sslyze {_yes(other)}")
     return out
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def behaviour_compared(ours: dict[str, Any], theirs: dict[str, Any]) -> int:
+    """How many behaviour facts both tools gave an answer for."""
+    return sum(
+        1 for k, v in ours["behaviour"].items() if v is not None and theirs["behaviour"].get(k) is not None
+    )
 
 
 def find_sslyze(given: str | None) -> str | None:
@@ -305,10 +359,12 @@ def main() -> int:
                     runs["sslyze, 6 servers (default scan)"].append(
                         timed(sslyze_cmd(sslyze, targets, f, out, False))[0]
                     )
-                    sslyze_json = json.loads(out.read_text())
                     runs["sslyze, 6 servers (same checks)"].append(
                         timed(sslyze_cmd(sslyze, targets, f, out, True))[0]
                     )
+                    # Compared: the run of the same checks (its default scan leaves out resumption and
+                    # the HTTP headers).
+                    sslyze_json = json.loads(out.read_text())
     by_target = {r["target"]: r for r in reports}
     ours = {n: tlslens_view(by_target[t]) for n, t in zip(names, targets, strict=True)}
     theirs: dict[str, dict[str, Any]] = {}
@@ -351,7 +407,10 @@ def main() -> int:
         r = by_target[t]
         codes = ", ".join(dict.fromkeys(ours[n]["findings"]))
         print(f"  {n:<16} {r['grade']:<3} {r['elapsed_s']:.3f} s  {r['probes']} probes  findings: {codes}")
-    print("\nfindings compared with sslyze (protocols, suites per protocol, elliptic curves):")
+    print(
+        "\nfindings compared with sslyze (protocols, suites per protocol, elliptic curves, and "
+        f"{sum(behaviour_compared(ours[n], theirs[n]) for n in theirs)} behaviour facts both answered):"
+    )
     if not sslyze:
         print("  sslyze not found")
     elif differences:

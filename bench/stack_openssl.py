@@ -14,7 +14,16 @@ import os
 import ssl
 from typing import Any
 
-from common import HANDSHAKE_SUITE, HRR_RANDOM, SERVER_NAME, TLS12_OPENSSL_SUITE, TLS12_SUITE, Env, Faces, Step
+from common import (
+    HANDSHAKE_SUITE,
+    HRR_RANDOM,
+    SERVER_NAME,
+    TLS12_OPENSSL_SUITE,
+    TLS12_SUITE,
+    Env,
+    Faces,
+    Step,
+)
 from libssl import LibSsl
 
 

@@ -91,7 +91,7 @@ class _Connection:
         waiting for peer bytes."""
         life = self._life
         if life.failure is not None:
-            raise LocalProtocolError("the connection has already failed") from life.failure
+            raise LocalProtocolError(f"the connection has already failed ({life.failure})")
         events = self._out.events  # what was queued since the last call comes first
         try:
             if not data:
@@ -203,7 +203,7 @@ class _Connection:
             raise LocalProtocolError(f"{what} can only be sent after the handshake")
         if ours is _CLOSED:
             raise LocalProtocolError(f"{what} cannot be sent: we closed the connection (close_notify)")
-        raise LocalProtocolError(f"{what} cannot be sent: the connection has failed") from self._life.failure
+        raise LocalProtocolError(f"{what} cannot be sent: the connection has failed ({self._life.failure})")
 
     def _take_events(self) -> list[Event]:
         """The events so far; the inbound path and the Output go on with a fresh list."""

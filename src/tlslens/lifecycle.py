@@ -34,7 +34,10 @@ class Lifecycle:
         self.ours = _HANDSHAKING
         self.theirs = _HANDSHAKING
         self.handshake_done = False
-        self.failure: BaseException | None = None
+        # Why the connection failed, in words: not the exception itself, whose traceback holds the frames
+        # (and so the connection) that raised it, which would keep a failed connection alive until the
+        # cyclic garbage collector runs.
+        self.failure: str | None = None
 
     def __repr__(self) -> str:
         return f"Lifecycle(ours={self.ours.name}, theirs={self.theirs.name})"
@@ -55,7 +58,7 @@ class Lifecycle:
             self.theirs = _CLOSED
 
     def fail(self, exc: BaseException) -> None:
-        self.failure = exc
+        self.failure = f"{type(exc).__name__}: {exc}"
         self.ours = self.theirs = _FAILED
 
     @property

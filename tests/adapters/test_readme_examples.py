@@ -1,9 +1,9 @@
 """The README's "Using tlslens" examples, run as written (only the port numbers are changed).
 
 The Python blocks are taken from README.md by their first line (``# make_certs.py``, ``# fetch.py``,
-``# echo_server.py``, ``# echo_client.py``, ``# smtp_starttls.py``) and run as scripts in a temporary
-folder, so the README cannot drift from what works; the ``openssl s_server`` command comes from the
-README too.
+``# echo_server.py``, ``# echo_client.py``, ``# smtp_starttls.py``, ``# blocking_server.py``) and run
+as scripts in a temporary folder, so the README cannot drift from what works; the ``openssl s_server``
+command comes from the README too.
 """
 
 from __future__ import annotations
@@ -234,3 +234,39 @@ def test_starttls_example_against_an_smtp_speaker(example_folder: Path) -> None:
     lines = done.stdout.splitlines()
     assert lines[0].startswith("received 220 ") and "sent STARTTLS" in lines
     assert lines[-1] == "TLSv1.3 CN=localhost,O=tlslens throwaway"
+
+
+def test_blocking_server_example_serves_clients_one_after_another(
+    example_folder: Path, background_processes: list[subprocess.Popen[str]]
+) -> None:
+    port = free_port()
+    code = with_port(python_blocks()["blocking_server.py"], 4443, port)
+    (example_folder / "blocking_server.py").write_text(code, encoding="utf-8")
+    server = subprocess.Popen(
+        [sys.executable, "blocking_server.py"],
+        cwd=example_folder,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    background_processes.append(server)
+    lines = Lines(server)
+    lines.wait_for("listening on")
+    root = tlslens.load_pem_certificates(example_folder / "root.pem")
+    config = tlslens.ClientConfig(trust_anchors=root)
+    for message in (b"first", b"second"):
+        with tlslens.connect("127.0.0.1", port, config, "localhost", timeout=TIMEOUT) as tls:
+            tls.sendall(message)
+            assert tls.recv(100) == message
+    # A client that fails its handshake is reported, and the next one is served.
+    with pytest.raises(tlslens.TLSError):
+        tlslens.connect(
+            "127.0.0.1", port, tlslens.ClientConfig(trust_anchors=[]), "localhost", timeout=TIMEOUT
+        )
+    lines.wait_for("FatalAlert")  # the client's alert, printed by the server
+    ctx = ssl.create_default_context(cafile=str(example_folder / "root.pem"))
+    raw = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    with ctx.wrap_socket(raw, server_hostname="localhost") as tls_ssl:
+        tls_ssl.sendall(b"python ssl")
+        assert tls_ssl.recv(100) == b"python ssl"

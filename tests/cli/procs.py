@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -27,7 +27,12 @@ TIMEOUT = 15.0
 
 class Proc:
     def __init__(
-        self, args: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None
+        self,
+        args: list[str],
+        *,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        preexec_fn: Callable[[], None] | None = None,
     ) -> None:
         self.args = args
         self.proc = subprocess.Popen(
@@ -37,6 +42,7 @@ class Proc:
             stderr=subprocess.PIPE,
             env=env,
             cwd=cwd,
+            preexec_fn=preexec_fn,  # e.g. lower a resource limit of the child only
         )
         self._bufs = {"stdout": bytearray(), "stderr": bytearray()}
         self._cond = threading.Condition()
@@ -81,6 +87,23 @@ class Proc:
                     raise AssertionError(
                         f"{pattern!r} not seen on {name} of {self.args}\n"
                         f"--- stdout ---\n{self.text('stdout')}\n--- stderr ---\n{self.text('stderr')}"
+                    )
+                self._cond.wait(min(left, 0.2))
+
+    def wait_count(self, pattern: str, count: int, name: str = "stderr", timeout: float = TIMEOUT) -> None:
+        """Wait until ``pattern`` (a line regex) has matched ``count`` times."""
+        regex = re.compile(pattern, re.MULTILINE)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                seen = len(regex.findall(self._bufs[name].decode("utf-8", "replace")))
+                if seen >= count:
+                    return
+                left = deadline - time.monotonic()
+                if left <= 0 or (self._open == 0 and self.proc.poll() is not None):
+                    raise AssertionError(
+                        f"{pattern!r} seen {seen} times, not {count}, on {name} of {self.args}\n"
+                        f"--- stderr ---\n{self.text('stderr')}"
                     )
                 self._cond.wait(min(left, 0.2))
 

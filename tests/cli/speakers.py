@@ -140,7 +140,7 @@ async def ldap(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, offer
 async def xmpp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, offer: bool) -> bool:
     """RFC 6120 §5: stream header, features with <starttls/>, <proceed/>."""
     header = await reader.readuntil(b"version='1.0'>")
-    assert b"<stream:stream" in header and b"to=\"localhost\"" in header
+    assert b"<stream:stream" in header and b'to="localhost"' in header
     tls = b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>" if offer else b""
     writer.write(
         b"<?xml version='1.0'?><stream:stream xmlns='jabber:client'"

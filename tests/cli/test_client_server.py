@@ -108,7 +108,7 @@ def test_client_certificate_is_verified_and_named(pki: PkiFiles, client_pki: Cli
         client = ("client", f"127.0.0.1:{port}", "--cafile", str(pki.ca), "--servername", "localhost")
         ok = run_tlslens(*client, "--cert", str(client_pki.cert), "--key", str(client_pki.key), input=REQUEST)
         assert ok.returncode == 0, ok.stderr
-        assert _page(ok.stdout)["client_cert"] == client_pki.subject
+        assert _page(ok.stdout)["client_cert"] == f"{client_pki.subject} (required)"
         refused = run_tlslens(*client, input=REQUEST)
         assert refused.returncode == 1
         assert "alert received: the server sent certificate_required (116)" in refused.stderr

@@ -278,6 +278,49 @@ def test_server_hello_retry_and_client_certificate_with_s_client(
     assert re.search(r"^group: secp384r1\r?$", client.stdout, re.MULTILINE)
 
 
+def test_server_requests_a_client_certificate_and_s_client_has_none(
+    pki: PkiFiles, client_pki: ClientPkiFiles
+) -> None:
+    args = (
+        "--cert",
+        str(pki.chain),
+        "--key",
+        str(pki.key),
+        "--www",
+        "--request-client-cert",
+        str(client_pki.ca),
+    )
+    with tlslens_server(*args) as (server, port):
+        client = openssl(*_s_client(port, pki, "-ign_eof", "-msg"))
+        try:
+            client.send(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            client.wait_for(r"^client_cert: none \(requested\)\r?$", "stdout")
+            client.finish()
+        finally:
+            client.kill()
+        server.wait_for(r" ok TLSv1\.3 .*client_cert=none .*http=200")
+    # Asked (a CertificateRequest), answered with an empty Certificate.
+    assert re.search(r"<<< TLS 1\.3, Handshake \[length [0-9a-f]+\], CertificateRequest", client.stdout)
+    assert re.search(r">>> TLS 1\.3, Handshake \[length 0008\], Certificate\r?$", client.stdout, re.MULTILINE)
+
+
+def test_server_www_keyupdate_with_s_client(pki: PkiFiles) -> None:
+    with tlslens_server("--cert", str(pki.chain), "--key", str(pki.key), "--www") as (server, port):
+        client = openssl(*_s_client(port, pki, "-ign_eof", "-msg"))
+        try:
+            client.send(b"GET /keyupdate HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            client.wait_for(r"^key_update: sent before this page, update_requested\r?$", "stdout")
+            client.finish()
+        finally:
+            client.kill()
+        server.wait_for(r" ok TLSv1\.3 .*http=200.*; sent KeyUpdate\(update_requested\) for GET /keyupdate$")
+    # OpenSSL took our KeyUpdate (request_update = 1: update_requested) and read the page under the new key.
+    # (It sends its own KeyUpdate with its next write; s_client writes nothing more here.)
+    out = client.stdout
+    received = out.index("<<< TLS 1.3, Handshake [length 0005], KeyUpdate\n    18 00 00 01 01\n")
+    assert received < out.index("key_update: sent before this page")
+
+
 # --- resumption and 0-RTT with OpenSSL ---------------------------------------------------------------
 
 

@@ -4,7 +4,9 @@ tracing observes the one inbound path without changing what it does."""
 from __future__ import annotations
 
 import dataclasses
+import gc
 import re
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -332,3 +334,17 @@ def test_readme_sans_io_example_runs_as_written(capsys: pytest.CaptureFixture[st
         "ServerConnection ConnectionClosed",
         "CLOSED CLOSED",
     ]
+
+
+def test_a_failed_connection_is_freed_without_the_cyclic_collector() -> None:
+    """The failure is kept as words, not as the exception whose traceback holds the connection."""
+    gc.disable()
+    try:
+        server = ServerConnection(server_config())
+        with pytest.raises(RemoteProtocolError):
+            server.receive_data(b"\x16\x03\x01\x00\x05\x02\x00\x00\x01\x00")  # a ServerHello to a server
+        ref = weakref.ref(server)
+        del server
+        assert ref() is None
+    finally:
+        gc.enable()

@@ -9,18 +9,23 @@ TLS 1.2-only server.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
 from tlslens import ConnectionClosed
 from tlslens.errors import HandshakeFailure
-from tlslens.events import HandshakeCompleted, SessionTicketReceived
+from tlslens.events import HandshakeCompleted, MessageReceived, SessionTicketReceived
 from tlslens.session.cache import Session, SessionCache
 from tlslens.session.tickets import TicketKeyRing
 from tlslens.verifier import WebPkiVerifier
-from tlslens.wire.enums import CipherSuite, ProtocolVersion, SignatureScheme
+from tlslens.wire.enums import CertificateStatusType, CipherSuite, ProtocolVersion, SignatureScheme
+from tlslens.wire.extensions import OCSPStatusRequest, StatusRequest
+from tlslens.wire.hello import ClientHello
+from tlslens.wire.messages12 import CertificateStatusMessage
 from tlslens.wire.suite_registry import suite_info
 
 from .harness import (
@@ -236,3 +241,30 @@ def test_exporter_equals_openssl_keymatexport(harness: Harness, context: bytes |
         assert ours.hex().upper() == match.group(1)
     else:
         assert ours.hex().upper() != match.group(1)
+
+
+@pytest.mark.parametrize("stapled", [True, False], ids=["stapled", "status_request ignored"])
+def test_tlslens_client_offering_status_request_reads_certificate_status(
+    harness: Harness, tmp_path: Path, stapled: bool
+) -> None:
+    """RFC 6066 §8: a client that offers status_request (through client_hello_hook, as the scanner does)
+    takes the CertificateStatus message after Certificate, or its absence."""
+    pki = harness.pki("ecdsa-p256")
+    response = tmp_path / "ocsp.der"
+    response.write_bytes(bytes.fromhex("30030a0101"))  # OCSPResponse{ responseStatus malformedRequest }
+    server = harness.s_server(
+        *(("-status_file", str(response)) if stapled else ()), pki=pki, version="-tls1_2"
+    )
+
+    def with_status_request(hello: ClientHello) -> ClientHello:
+        request = StatusRequest(CertificateStatusType.OCSP, OCSPStatusRequest())
+        return dataclasses.replace(hello, extensions=(*(hello.extensions or ()), request))
+
+    pump = harness.tlslens_client(
+        server.port, harness.client_config(pki, client_hello_hook=with_status_request)
+    )
+    pump.handshake()
+    assert completed(pump).version == ProtocolVersion.TLS1_2
+    statuses = pump.messages(MessageReceived, CertificateStatusMessage)
+    assert [s.response for s in statuses] == ([response.read_bytes()] if stapled else [])
+    s_server_exchange(pump, server)

@@ -10,7 +10,7 @@ import pytest
 from tests.pki.factory import DAY, NOW, make_intermediate, make_leaf, make_root
 from tlslens.pki import TrustStore
 from tlslens.scan.checks_certs import aia_urls_needed, check_certificates, check_server_keys, diagnose
-from tlslens.scan.checks_http import check_handshakes, check_hsts, parse_hsts
+from tlslens.scan.checks_http import check_handshakes, check_hsts, handshake_facts, parse_hsts
 from tlslens.scan.checks_protocols import check_protocols
 from tlslens.scan.checks_suites import check_suites
 from tlslens.scan.enumerate import FallbackResult, Intolerance, SuiteEnumeration
@@ -227,6 +227,62 @@ def test_accepted_zero_rtt_is_reported() -> None:
         True, resumed=True, early_data_offered=True, early_data_accepted=True
     )
     assert "zero-rtt" in codes(check_handshakes(data))
+
+
+def test_a_tls12_handshake_decides_renegotiation_and_ems_over_the_hello() -> None:
+    data = data_with([P.TLS1_2])  # the hello probes saw renegotiation_info and EMS
+    data.handshakes["main"] = HandshakeResult(
+        True, version=P.TLS1_2, extended_master_secret=False, secure_renegotiation=True
+    )
+    facts = handshake_facts(data)
+    assert (facts["secure_renegotiation"], facts["extended_master_secret"]) == (True, False)
+    assert facts["proved_by_tls12_handshake"] == ["extended_master_secret", "secure_renegotiation"]
+    no_ems = next(f for f in check_protocols(data) if f.code == "no-ems")
+    assert no_ems.detail.startswith("A complete TLS 1.2 handshake ran without it")
+
+
+def test_a_refused_server_hello_still_tells_insecure_renegotiation() -> None:
+    data = data_with([P.TLS1_2], exts=(ExtendedMasterSecret(),))
+    data.handshakes["main"] = HandshakeResult(False, "no renegotiation_info", secure_renegotiation=False)
+    finding = next(f for f in check_protocols(data) if f.code == "insecure-renegotiation")
+    assert "in a TLS 1.2 handshake" in finding.detail and "not tested" in finding.detail
+    assert handshake_facts(data)["proved_by_tls12_handshake"] == ["secure_renegotiation"]
+
+
+def _tls12(ok: bool = True, ems: bool = True, resumed: bool = False) -> HandshakeResult:
+    return HandshakeResult(ok, version=P.TLS1_2 if ok else None, extended_master_secret=ems, resumed=resumed)
+
+
+@pytest.mark.parametrize(
+    ("handshakes", "expected"),
+    [
+        ({}, (None, None, None)),
+        (
+            {"main": _tls12(), "tls12_no_ticket": _tls12(), "resumed12_ticket": _tls12(resumed=True)},
+            (True, True, False),  # no session ID given: nothing to resume by
+        ),
+        (
+            {
+                "main": _tls12(),
+                "tls12_no_ticket": _tls12(),
+                "resumed12_ticket": _tls12(resumed=False),
+                "resumed12_id": _tls12(resumed=False),
+            },
+            (False, False, False),
+        ),
+        ({"main": _tls12(ems=False), "tls12_no_ticket": _tls12(ems=False)}, (None, None, None)),
+        ({"main": _tls12(ok=False), "tls12_no_ticket": _tls12(ok=False)}, (None, None, None)),
+        ({"main": _tls12(), "resumed12_id": _tls12(ok=False)}, (None, False, None)),
+    ],
+    ids=["none", "ticket-only", "neither", "no-ems", "failed", "id-attempt-failed"],
+)
+def test_tls12_resumption_by_ticket_and_by_session_id(
+    handshakes: dict[str, HandshakeResult], expected: tuple[bool | None, ...]
+) -> None:
+    data = data_with([P.TLS1_2])
+    data.handshakes.update(handshakes)
+    r = handshake_facts(data)["resumption"]
+    assert (r["tls12_resumed"], r["tls12_resumed_by_ticket"], r["tls12_resumed_by_session_id"]) == expected
 
 
 # --- certificates ----------------------------------------------------------------------------------

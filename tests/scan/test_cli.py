@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,9 @@ def targets(ec_leaf: LeafFiles) -> Iterator[dict[str, int]]:
 
 
 def scan(pki: ScanPki, *args: str) -> tuple[int, list[dict[str, Any]], str]:
+    env = {k: v for k, v in os.environ.items() if k.lower() not in ("https_proxy", "no_proxy")}
     result = run_tlslens(
-        "scan", "--servername", "localhost", "--cafile", str(pki.root_pem), *args, timeout=TIMEOUT
+        "scan", "--servername", "localhost", "--cafile", str(pki.root_pem), *args, timeout=TIMEOUT, env=env
     )
     lines = (
         [json.loads(line) for line in result.stdout.splitlines() if line.strip()] if "--json" in args else []

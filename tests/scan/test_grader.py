@@ -242,3 +242,14 @@ def test_the_a_plus_step_says_when_hsts_was_not_tested() -> None:
     metrics = Metrics(GOOD.protocols, GOOD.key_exchange, GOOD.cipher_bits, None, hsts_tested=False)
     [step] = improvements([], metrics)
     assert step.to == "A+" and step.fixes[0].startswith("HSTS could not be tested here.")
+
+
+def test_a_starttls_service_is_graded_a_at_best_and_never_asked_for_hsts() -> None:
+    metrics = Metrics(
+        GOOD.protocols, GOOD.key_exchange, GOOD.cipher_bits, None, hsts_tested=False, https=False
+    )
+    result = grade([], metrics)
+    assert result.grade == "A" and "STARTTLS" in result.reasons[-1]
+    assert improvements([], metrics) == []
+    steps = improvements([finding("protocol-tls1.0")], metrics)
+    assert [(s.to, s.codes) for s in steps] == [("A", ("protocol-tls1.0",))]

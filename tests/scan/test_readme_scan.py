@@ -4,6 +4,7 @@ it shows."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -43,7 +44,10 @@ def test_readme_scan_example_gives_the_grade_it_shows(tmp_path: Path) -> None:
         proc.wait_for("^ACCEPT", "stdout", timeout=15)
         args = [a.replace("4433", str(port)) for a in command[1:]]
         args = [str(tmp_path / a) if a.endswith(".pem") else a for a in args]
-        result = subprocess.run(tlslens_args(*args), capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        env = {k: v for k, v in os.environ.items() if k.lower() not in ("https_proxy", "no_proxy")}
+        result = subprocess.run(
+            tlslens_args(*args), capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env
+        )
     finally:
         proc.kill()
     assert result.returncode == 0, result.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -56,14 +57,105 @@ def test_tls12_only_server(scan_pki: ScanPki, ec_leaf: LeafFiles) -> None:
         report = run_scan(port, scan_pki)
     assert {p for p, on in report["protocols"].items() if on} == {"TLSv1.2"}
     assert "no-tls1.3" in codes(report)
-    assert report["grade_if_trusted"] == "A-"
+    assert report["grade"] == report["grade_if_trusted"] == "A-"
     assert report["cipher_suites"]["TLSv1.2"]["order"] == "server"
     first = report["cipher_suites"]["TLSv1.2"]["suites"][0]
     assert first["forward_secrecy"] and first["aead"]
-    assert report["hsts"] == {"tested": False, "reason": report["not_tested"]["hsts"]}
-    assert "TLS 1.2 handshake" in report["not_tested"]["hsts"]
-    assert report["server"]["secure_renegotiation"] is True
-    assert report["server"]["extended_master_secret"] is True
+    # Complete TLS 1.2 handshakes: HSTS from a real GET, the chain, resumption both ways.
+    assert report["hsts"] == {"tested": True, "http_status": 200, "header": None}
+    assert "no-hsts" in codes(report)
+    assert {c["code"] for c in report["caps"]} == {"no-tls1.3", "no-hsts"}
+    [cert] = report["certificates"]
+    assert cert["valid"] and cert["chain"][0]["subject"].startswith("CN=localhost")
+    hows = [s["how"] for s in cert["served"]]
+    assert "TLSv1.2 handshake, all schemes, SNI localhost" in hows and "TLSv1.2 handshake, no SNI" in hows
+    server = report["server"]
+    assert server["resumption"] | {"tls12_session_id": None} == {
+        "tls13_ticket_issued": None,
+        "tls13_resumed": None,
+        "tls12_session_id": None,
+        "tls12_session_ticket": True,
+        "tls12_resumed": True,
+        "tls12_resumed_by_ticket": True,
+        "tls12_resumed_by_session_id": True,
+    }
+    assert server["secure_renegotiation"] is True and server["extended_master_secret"] is True
+    assert server["proved_by_tls12_handshake"] == ["extended_master_secret", "secure_renegotiation"]
+    assert server["zero_rtt"] is None and "TLS 1.3" in report["not_tested"]["zero_rtt"]
+    assert set(report["not_tested"]) == {"zero_rtt"}
+    assert report["checks"]["resumption"]["probes"] == 2
+
+
+def test_tls12_server_without_tickets_resumes_by_session_id_only(
+    scan_pki: ScanPki, rsa_leaf: LeafFiles
+) -> None:
+    with openssl_server(*serve(rsa_leaf, "-tls1_2", "-no_ticket")) as port:
+        report = run_scan(port, scan_pki)
+    resumption = report["server"]["resumption"]
+    assert resumption["tls12_session_ticket"] is False
+    assert (resumption["tls12_resumed_by_ticket"], resumption["tls12_resumed_by_session_id"]) == (False, True)
+    assert resumption["tls12_resumed"] is True
+    assert report["certificates"][0]["chain"][0]["key"] == "RSA 2048 bits"
+
+
+def test_tls12_server_without_resumption(scan_pki: ScanPki, ec_leaf: LeafFiles) -> None:
+    with openssl_server(*serve(ec_leaf, "-tls1_2", "-no_ticket", "-no_cache")) as port:
+        report = run_scan(port, scan_pki)
+    resumption = report["server"]["resumption"]
+    assert (resumption["tls12_resumed_by_ticket"], resumption["tls12_resumed_by_session_id"]) == (
+        False,
+        False,
+    )
+    assert resumption["tls12_resumed"] is False
+
+
+NO_EMS_CONF = """openssl_conf = openssl_init
+[openssl_init]
+ssl_conf = ssl_sect
+[ssl_sect]
+system_default = system_default_sect
+[system_default_sect]
+Options = -ExtendedMasterSecret
+"""
+
+
+def test_tls12_server_without_extended_master_secret(
+    scan_pki: ScanPki, ec_leaf: LeafFiles, tmp_path: Path
+) -> None:
+    """OpenSSL with SSL_OP_NO_EXTENDED_MASTER_SECRET (through OPENSSL_CONF): the handshake completes and
+    says so, and resumption is not tested (tlslens resumes no session without EMS)."""
+    conf = tmp_path / "no-ems.cnf"
+    conf.write_text(NO_EMS_CONF)
+    env = {**os.environ, "OPENSSL_CONF": str(conf)}
+    with openssl_server(*serve(ec_leaf, "-tls1_2"), env=env) as port:
+        report = run_scan(port, scan_pki)
+    server = report["server"]
+    assert server["extended_master_secret"] is False
+    assert "extended_master_secret" in server["proved_by_tls12_handshake"]
+    no_ems = next(f for f in report["findings"] if f["code"] == "no-ems")
+    assert no_ems["detail"].startswith("A complete TLS 1.2 handshake ran without it")
+    assert server["resumption"]["tls12_resumed"] is None
+    assert "extended master secret" in report["not_tested"]["tls12_resumption"]
+    assert report["hsts"]["tested"] is True  # the rest of what a handshake gives is there
+
+
+def test_tls12_server_with_suites_the_engine_cannot_complete(scan_pki: ScanPki, rsa_leaf: LeafFiles) -> None:
+    """CBC suites only: no complete handshake, so the certificates come from the plaintext flights of
+    the hellos (per key type and without SNI) and what needs a handshake says why it was not tested."""
+    ciphers = "ECDHE-RSA-AES128-SHA:AES128-SHA:@SECLEVEL=0"
+    with openssl_server(*serve(rsa_leaf, "-tls1_2", "-cipher", ciphers)) as port:
+        report = run_scan(port, scan_pki)
+    assert report["error"] is None
+    [cert] = report["certificates"]
+    assert cert["valid"]
+    hows = {s["how"] for s in cert["served"]}
+    assert {"TLSv1.2 hello, RSA suites, SNI localhost", "TLSv1.2 hello, no SNI"} <= hows
+    assert not any("handshake" in h for h in hows)
+    assert report["hsts"]["tested"] is False and "handshake_failure" in report["hsts"]["reason"]
+    assert report["not_tested"]["tls12_resumption"].startswith("no complete TLS 1.2 handshake")
+    assert report["server"]["resumption"]["tls12_resumed"] is None
+    assert report["server"]["proved_by_tls12_handshake"] == []  # no ServerHello: no shared suite
+    assert report["server"]["extended_master_secret"] is True  # from the hello probes
 
 
 def test_legacy_protocols_and_cbc_suites(scan_pki: ScanPki, rsa_leaf: LeafFiles) -> None:
@@ -219,4 +311,8 @@ def test_ocsp_stapling_is_seen(scan_pki: ScanPki, ec_leaf: LeafFiles, tmp_path: 
         report = run_scan(port, scan_pki)
     assert report["server"]["ocsp_stapling"] is True
     assert "no-ocsp-stapling" not in codes(report)
-    assert any(s["ocsp_stapled"] for c in report["certificates"] for s in c["served"])
+    served = [s for c in report["certificates"] for s in c["served"]]
+    # Complete handshakes read the stapled response too: TLS 1.3 in the Certificate entry, TLS 1.2 in
+    # the CertificateStatus message.
+    handshakes = [s for s in served if " handshake, " in s["how"]]
+    assert handshakes and all(s["ocsp_stapled"] for s in handshakes)

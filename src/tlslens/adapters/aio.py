@@ -21,6 +21,7 @@ the raw transport so far), and those of the raw transport ("peername", "sockname
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -50,6 +51,10 @@ __all__ = [
     "start_tls",
     "update_keys",
 ]
+
+
+def _given(protocol: TLSProtocol) -> TLSProtocol:
+    return protocol
 
 
 def _refuse_ssl(kwargs: dict[str, Any]) -> None:
@@ -96,8 +101,12 @@ async def open_connection(
     tls = TLSProtocol(
         connection, app_protocol, handshake_timeout=ssl_handshake_timeout, on_event=on_event, loop=loop
     )
-    await loop.create_connection(lambda: tls, host, port, **kwargs)  # type: ignore[arg-type]  # sock=
-    return await _handshake(tls, reader, app_protocol, loop)
+    factory = functools.partial(_given, tls)
+    try:
+        await loop.create_connection(factory, host, port, **kwargs)  # type: ignore[arg-type]  # sock=
+        return await _handshake(tls, reader, app_protocol, loop)
+    finally:
+        del tls, connection, factory  # a failure's traceback holds this frame: not the connection
 
 
 async def start_tls(
@@ -147,14 +156,17 @@ async def start_tls(
         connection, app_protocol, handshake_timeout=ssl_handshake_timeout, on_event=on_event, loop=loop
     )
     tls.plain = (reader, writer)
-    raw.set_protocol(tls)  # from now on the raw transport's bytes go to TLS
-    reader.feed_eof()  # so that reading what it holds cannot wait for more
-    held = await reader.read()
-    tls.connection_made(raw)
-    if held:
-        tls.data_received(held)
-    raw.resume_reading()  # the old reader may have paused it when its buffer was full
-    return await _handshake(tls, new_reader, app_protocol, loop)
+    try:
+        raw.set_protocol(tls)  # from now on the raw transport's bytes go to TLS
+        reader.feed_eof()  # so that reading what it holds cannot wait for more
+        held = await reader.read()
+        tls.connection_made(raw)
+        if held:
+            tls.data_received(held)
+        raw.resume_reading()  # the old reader may have paused it when its buffer was full
+        return await _handshake(tls, new_reader, app_protocol, loop)
+    finally:
+        del tls, connection  # a failure's traceback holds this frame: it must not hold the connection
 
 
 async def _handshake(
@@ -168,6 +180,7 @@ async def _handshake(
     except BaseException:
         if not tls.closing:  # cancelled, or timed out: a failed handshake is already closing politely
             tls.abort()
+        del tls  # the exception's traceback holds this frame: it must not hold the connection
         raise
     return reader, asyncio.StreamWriter(tls.transport, app_protocol, reader, loop)
 

@@ -13,12 +13,18 @@ The event hook gets every event the engine reports, in the engine's order and be
 on them: those of ``receive_data``, those queued outside it (with ``trace=True``, the trace of what we
 sent, handed over as soon as it is written), and, when ``receive_data`` fails, the events of that call
 before the failure (``TLSError.events``), before the failure is reported.
+
+A lost connection is freed by reference counting alone: once ``connection_lost`` has run, the protocol
+refers to the application's transport only weakly (the transport refers to it), and the tlslens frames
+in a failure's traceback have their locals cleared (``release_frames``), since the engine keeps its
+failure and those frames hold the engine.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from typing import Any
 
 from tlslens.adapters._common import (
@@ -29,6 +35,7 @@ from tlslens.adapters._common import (
     UnexpectedEOF,
     cipher_name,
     handshake_eof,
+    release_frames,
     send_chunks,
     version_name,
 )
@@ -70,7 +77,8 @@ class TLSProtocol(asyncio.Protocol):
         self._loop = loop or asyncio.get_running_loop()
         self._conn = connection
         self.app_protocol = app_protocol
-        self._app_transport = TLSTransport(self)
+        self._app_transport: TLSTransport | None = TLSTransport(self)
+        self._app_transport_ref: weakref.ref[TLSTransport] | None = None  # once the connection is lost
         self._raw: asyncio.Transport | None = None
         self._handshake_timeout = HANDSHAKE_TIMEOUT if handshake_timeout is None else handshake_timeout
         self._handshake_timer: asyncio.TimerHandle | None = None
@@ -123,7 +131,13 @@ class TLSProtocol(asyncio.Protocol):
 
     @property
     def transport(self) -> TLSTransport:
-        return self._app_transport
+        transport = self._app_transport
+        if transport is None:  # lost: the transport is the application's, if it still holds it
+            transport = self._app_transport_ref() if self._app_transport_ref is not None else None
+            if transport is None:
+                transport = TLSTransport(self)
+                self._app_transport_ref = weakref.ref(transport)
+        return transport
 
     def extra_info(self, name: str, default: Any) -> Any:
         hs = self._handshake
@@ -259,6 +273,15 @@ class TLSProtocol(asyncio.Protocol):
         if self._app_connected and not self._app_lost:
             self._app_lost = True
             self.app_protocol.connection_lost(error if isinstance(error, Exception) else None)
+        # Nothing but the application may keep us alive now, and we keep nothing that refers back to us
+        # (no cycle waits for the garbage collector): the application's transport refers to us, so we
+        # refer to it only weakly, and the frames in a failure's traceback hold no connection.
+        for failure in (self._error, exc):
+            if failure is not None:
+                release_frames(failure)
+        if self._app_transport is not None:
+            self._app_transport_ref = weakref.ref(self._app_transport)
+            self._app_transport = None
 
     def pause_writing(self) -> None:
         self._raw_write_paused = True
@@ -311,7 +334,7 @@ class TLSProtocol(asyncio.Protocol):
             self._handshake_timer.cancel()
             self._handshake_timer = None
         self._app_connected = True
-        self.app_protocol.connection_made(self._app_transport)
+        self.app_protocol.connection_made(self.transport)
         if self._raw_write_paused and not self._app_write_paused:
             self._app_write_paused = True
             self.app_protocol.pause_writing()
@@ -324,7 +347,7 @@ class TLSProtocol(asyncio.Protocol):
     def _deliver(self, data: bytes) -> None:
         if self._held or not self._app_connected or not self._app_reading:
             self._held.append(data)
-        elif not self._app_lost and not self._app_transport.is_closing():
+        elif not self._app_lost and not self.transport.is_closing():
             self.app_protocol.data_received(data)
 
     def _release_held(self) -> None:
@@ -347,7 +370,7 @@ class TLSProtocol(asyncio.Protocol):
             return
         keep_open = self.app_protocol.eof_received()
         if not keep_open:
-            self._app_transport.close()
+            self.transport.close()
 
     def _fail(self, exc: BaseException) -> None:
         """The engine (or the peer, by closing early) ended the connection: report it, then close

@@ -27,6 +27,7 @@ from tlslens.config import ClientConfig, ServerConfig
 from tlslens.connection import ClientConnection, ServerConnection
 
 __all__ = [
+    "HANDSHAKE_TIMEOUT",
     "EventHook",
     "TLSServerSocket",
     "TLSSocket",
@@ -107,12 +108,20 @@ def serve_connection(
     return wrap_socket(sock, config, server_side=True, trace=trace, on_event=on_event)
 
 
+HANDSHAKE_TIMEOUT = 10.0
+"""Seconds ``TLSServerSocket.accept()`` allows each handshake by default. ``accept()`` serves one client
+at a time: a client that connects and says nothing holds every client behind it until then."""
+
+
 class TLSServerSocket:
     """A listening socket whose ``accept()`` returns ``(TLSSocket, address)`` after the handshake.
 
     A failed handshake raises from ``accept()`` (the alert written, that connection closed); the
-    listener stays usable. ``handshake_timeout`` bounds each handshake, then the accepted socket is
-    back in blocking mode.
+    listener stays usable. ``handshake_timeout`` (default ``HANDSHAKE_TIMEOUT``, 10 s) bounds each
+    handshake as a whole: a client that has not completed it by then is closed and ``accept()`` raises
+    ``TimeoutError`` (catch it with the other failures and accept the next client). None: no bound
+    but the accepted socket's own timeout on each read (one silent client then blocks ``accept()``
+    for as long as it stays connected). The accepted socket's timeout is restored afterwards.
     """
 
     def __init__(
@@ -120,7 +129,7 @@ class TLSServerSocket:
         listener: socket.socket,
         config: ServerConfig,
         *,
-        handshake_timeout: float | None = None,
+        handshake_timeout: float | None = HANDSHAKE_TIMEOUT,
         trace: bool = False,
         on_event: EventHook | None = None,
     ) -> None:
@@ -131,15 +140,24 @@ class TLSServerSocket:
         self._on_event = on_event
 
     def accept(self) -> tuple[TLSSocket, Any]:
+        """The next client, once its handshake is complete (within ``handshake_timeout``)."""
         sock, address = self._listener.accept()
         try:
-            previous = sock.gettimeout()
-            if self.handshake_timeout is not None:
-                sock.settimeout(self.handshake_timeout)
-            tls = serve_connection(sock, self.config, trace=self._trace, on_event=self._on_event)
-            sock.settimeout(previous)
+            tls = wrap_socket(
+                sock,
+                self.config,
+                server_side=True,
+                do_handshake=False,
+                trace=self._trace,
+                on_event=self._on_event,
+            )
         except BaseException:
             sock.close()
+            raise
+        try:
+            tls.do_handshake(timeout=self.handshake_timeout)
+        except BaseException:
+            tls.close()  # (an engine failure closed it already, after its alert)
             raise
         return tls, address
 
@@ -172,11 +190,12 @@ def wrap_server_socket(
     listener: socket.socket,
     config: ServerConfig,
     *,
-    handshake_timeout: float | None = None,
+    handshake_timeout: float | None = HANDSHAKE_TIMEOUT,
     trace: bool = False,
     on_event: EventHook | None = None,
 ) -> TLSServerSocket:
-    """Wrap a bound, listening socket so that ``accept()`` does the TLS handshake."""
+    """Wrap a bound, listening socket so that ``accept()`` does the TLS handshake, each one within
+    ``handshake_timeout`` seconds (default 10; see ``TLSServerSocket``)."""
     return TLSServerSocket(
         listener, config, handshake_timeout=handshake_timeout, trace=trace, on_event=on_event
     )

@@ -9,7 +9,7 @@ and reads, for a moment, what the peer still sends (``shutdown_and_drain``): clo
 unread input makes the kernel send a TCP reset and throw away what it has not transmitted yet (the end
 of our data, the alert or close_notify), and some peers drop what they received but had not read when
 the reset arrives. ``makefile()`` files (``_TLSSocketIO`` under the usual buffered and text layers)
-keep the socket open until the last one is closed.
+keep the socket open until the last one is closed (``blocking_files``).
 
 The event hook gets every event the engine reports, in the engine's order: those of ``receive_data``,
 those it queued outside it (with ``trace=True``, the trace of what we sent), and, when ``receive_data``
@@ -44,6 +44,7 @@ from tlslens.adapters._common import (
     send_chunks,
     version_name,
 )
+from tlslens.adapters.blocking_files import TLSSocketIO
 from tlslens.connection import ClientConnection, ServerConnection
 from tlslens.errors import LocalProtocolError, TLSError
 from tlslens.events import (
@@ -88,18 +89,27 @@ class TLSSocket:
 
     # --- the handshake ------------------------------------------------------------------------------
 
-    def do_handshake(self) -> None:
+    def do_handshake(self, *, timeout: float | None = None) -> None:
         """Run the handshake to completion. Raises the engine's exception (after writing its alert),
-        ``UnexpectedEOF`` if the peer closes first, or ``TimeoutError``."""
+        ``UnexpectedEOF`` if the peer closes first, or ``TimeoutError``.
+
+        ``timeout`` bounds the whole handshake, however the peer spaces its bytes (a peer that sends
+        one byte now and then cannot hold it longer); without it, the socket's own timeout applies to
+        each read and write. The socket's timeout is restored afterwards."""
         self._check_usable()
+        previous = self._sock.gettimeout()
+        deadline = None if timeout is None else time.monotonic() + timeout
         try:
             self._queue_output()
+            self._before_io(deadline)
             self._send_out(wait=True)
             while not self._conn.handshake_complete:
+                self._before_io(deadline)
                 data = self._sock.recv(RECEIVE_SIZE)
                 self._feed(data)
                 if self._peer_closed is not None and not self._conn.handshake_complete:
                     raise handshake_eof(self._peer_closed.clean)
+            self._before_io(deadline)
             self._send_out(wait=True)
         except BrokenPipeError as exc:  # the peer closed before it even read our flight
             self._failed = handshake_eof(clean=False)
@@ -109,6 +119,18 @@ class TLSSocket:
             self._failed = exc
             self._close_socket(send_close_notify=False)
             raise
+        finally:
+            if deadline is not None and not self._socket_closed:
+                self._sock.settimeout(previous)
+
+    def _before_io(self, deadline: float | None) -> None:
+        """Give the next socket operation what is left of the handshake's time."""
+        if deadline is None:
+            return
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the TLS handshake did not complete in time")
+        self._sock.settimeout(left)
 
     @property
     def handshake(self) -> HandshakeCompleted | None:
@@ -271,7 +293,7 @@ class TLSSocket:
         reading, writing, binary = "r" in mode, "w" in mode, "b" in mode
         if not (reading or writing):
             raise ValueError("mode needs r or w")
-        raw = _TLSSocketIO(self, reading, writing)
+        raw = TLSSocketIO(self, reading, writing)
         if buffering is None or buffering < 0:
             buffering = io.DEFAULT_BUFFER_SIZE
         if buffering == 0:
@@ -451,47 +473,3 @@ def shutdown_and_drain(
         pass
     finally:
         sock.close()
-
-
-class _TLSSocketIO(io.RawIOBase):
-    """The raw file under ``TLSSocket.makefile()``; the socket stays open until it is closed too."""
-
-    def __init__(self, tls: TLSSocket, reading: bool, writing: bool) -> None:
-        super().__init__()
-        self._tls = tls
-        self._reading = reading
-        self._writing = writing
-        self.mode = ("r" if reading else "") + ("w" if writing else "") + "b"
-        tls._acquire_io()
-
-    def readable(self) -> bool:
-        return self._reading
-
-    def writable(self) -> bool:
-        return self._writing
-
-    def seekable(self) -> bool:
-        return False
-
-    def fileno(self) -> int:
-        return self._tls.fileno()
-
-    def readinto(self, buffer: Any) -> int:
-        if self.closed:
-            raise ValueError("I/O operation on closed file")
-        if not self._reading:
-            raise io.UnsupportedOperation("not readable")
-        return self._tls.recv_into(buffer)
-
-    def write(self, data: Any) -> int:
-        if self.closed:
-            raise ValueError("I/O operation on closed file")
-        if not self._writing:
-            raise io.UnsupportedOperation("not writable")
-        return self._tls.send(data)
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        super().close()
-        self._tls._release_io()

@@ -37,6 +37,7 @@ from tlslens.cli.common import (
     load_trust_anchors,
     name_list,
     read_password,
+    record_size_limit_option,
     trace_options,
     tracer_factory,
     version_options,
@@ -65,6 +66,7 @@ from tlslens.events import HandshakeCompleted
 from tlslens.session import Session
 from tlslens.trace import Tracer
 from tlslens.verifier import CertificateVerifier, WebPkiVerifier
+from tlslens.wire.enums import ProtocolVersion
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -161,7 +163,10 @@ class ClientRun:
         self.completed = completed
         self.on_handshake(completed)
         if self.key_update:
-            tlslens.aio.update_keys(tls_writer, request_peer=True)
+            if completed.version == ProtocolVersion.TLS1_3:
+                tlslens.aio.update_keys(tls_writer, request_peer=True)
+            else:
+                self.on_warning(f"--key-update: {completed.version.label} has no KeyUpdate; none was sent")
         if self.early_data and not completed.early_data_accepted:
             # RFC 8446 §4.2.10: refused 0-RTT data is lost unless the client sends it again.
             self.watch.note("0-RTT refused", "the early data is sent again, after the handshake")
@@ -223,6 +228,7 @@ def build_client_config(
     profile: str | None = None,
     record: bool = False,
     insecure: bool = False,
+    record_size_limit: int | None = None,
     versions: tuple[str, ...] | None = None,
     psk: ExternalPsk | None = None,
 ) -> tuple[ClientConfig, RecordingVerifier | None]:
@@ -262,6 +268,8 @@ def build_client_config(
     kwargs["keylog"] = keylog_for(keylog)
     if psk is not None:
         kwargs["external_psks"] = [psk]
+    if record_size_limit is not None:
+        kwargs["record_size_limit"] = record_size_limit
     try:
         return ClientConfig(**kwargs), recorder
     except ConfigurationError as exc:
@@ -319,7 +327,9 @@ def build_client_config(
 @plaintext_options
 @trace_options
 @click.option(
-    "--key-update", is_flag=True, help="Send KeyUpdate(update_requested) right after the handshake."
+    "--key-update",
+    is_flag=True,
+    help="Send KeyUpdate(update_requested) right after the handshake (TLS 1.3; TLS 1.2 has none).",
 )
 @click.option(
     "--ign-eof",
@@ -327,6 +337,7 @@ def build_client_config(
     help="At the end of stdin keep sending possible (no close_notify) until the server closes, as openssl"
     " s_client -ign_eof: a server may still ask for a client certificate.",
 )
+@record_size_limit_option
 @version_options
 @click.option(
     "--timeout",
@@ -360,6 +371,7 @@ def client(
     trace_format: str,
     key_update: bool,
     ign_eof: bool,
+    record_size_limit: int | None,
     tls1_2: bool,
     tls1_3: bool,
     timeout: float,
@@ -380,6 +392,7 @@ def client(
         profile=profile,  # the rules the server's chain is judged by (tlslens verify --profile)
         record=showcerts,
         insecure=insecure,
+        record_size_limit=record_size_limit,
         versions=versions_from(tls1_2, tls1_3),
         psk=external_psk(psk_identity, psk),
     )

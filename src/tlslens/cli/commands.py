@@ -49,4 +49,3 @@ cli.add_command(client)
 cli.add_command(server)
 cli.add_command(demo)
 cli.add_command(scan)
-

@@ -171,6 +171,16 @@ def key_password_option(f: F) -> F:
     )(f)
 
 
+def record_size_limit_option(f: F) -> F:
+    return click.option(
+        "--record-size-limit",
+        type=click.IntRange(64, 16385),
+        metavar="N",
+        help="RFC 8449: the largest record (plaintext and content type, 64-16385) we accept; the peer"
+        " sends smaller records when it supports the extension.",
+    )(f)
+
+
 def keylog_for(path: str | None) -> Callable[[str], None] | None:
     """``--keylog FILE`` wins; otherwise ``$SSLKEYLOGFILE`` when set; otherwise no key log."""
     if path is None:

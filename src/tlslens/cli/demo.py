@@ -22,7 +22,9 @@ from tlslens.cli.client import ClientRun
 from tlslens.cli.client_io import BytesSource
 from tlslens.cli.common import colour_wanted, format_address, load_trust_anchors
 from tlslens.cli.failure import SessionFailed
-from tlslens.cli.server import Listener, ServerSettings, build_server_config
+from tlslens.cli.listener import Listener
+from tlslens.cli.server import build_server_config
+from tlslens.cli.server_session import ServerSettings
 from tlslens.config import ClientConfig
 from tlslens.trace import TextSink, Tracer
 

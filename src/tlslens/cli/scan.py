@@ -4,6 +4,11 @@ graded the SSL Labs way, with the fix for each problem.
 Output: a human report (colour and progress on a terminal only), or ``--json``: one JSON object per
 target per line, streamed as each target finishes (schema: docs/scan-schema.md).
 
+Every connection of a scan goes the same way: ``--proxy URL`` (an HTTP CONNECT proxy; without it
+``https_proxy`` / ``HTTPS_PROXY`` as curl reads them, unless ``NO_PROXY`` lists the host, and not with
+``--starttls``) and ``--starttls PROTO`` (the protocol's plaintext dialogue first; the port defaults to
+the protocol's). ``tlslens.adapters.proxy`` and ``tlslens.adapters.starttls`` speak them.
+
 Exit status: 0 every target scanned and graded at or above ``--fail-below`` (default: no minimum);
 1 a target graded below it; 2 a target could not be scanned (one line on stderr says why) or a usage
 error.
@@ -14,12 +19,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from tlslens.adapters.proxy import Proxy, parse_proxy
+from tlslens.adapters.starttls import DEFAULT_PORTS, PROTOCOLS
 from tlslens.cli.certs import parse_target
 
 DEFAULT_PORT = 443
@@ -53,6 +61,22 @@ def _read_targets(path: Path) -> list[str]:
     except OSError as exc:
         raise click.BadParameter(f"{path}: {exc.strerror}", param_hint="--targets") from None
     return [line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()]
+
+
+def _proxy_option(proxy: str | None, starttls: str | None) -> Proxy | None:
+    """``--proxy`` parsed ('' turns the environment's off); the environment's checked once (its use is
+    per target: ``NO_PROXY``), so a bad value is one usage error rather than one per target."""
+    try:
+        if proxy is not None:
+            return parse_proxy(proxy) if proxy else None
+        url = os.environ.get("https_proxy") or os.environ.get("HTTPS_PROXY")
+        if url and starttls is None:
+            parse_proxy(url)
+    except ValueError as exc:
+        raise click.BadParameter(
+            str(exc), param_hint="--proxy" if proxy is not None else "HTTPS_PROXY"
+        ) from None
+    return None
 
 
 def _label(host: str, port: int) -> str:
@@ -116,6 +140,18 @@ def _label(host: str, port: int) -> str:
     show_default=True,
     help="Hosts scanned at a time.",
 )
+@click.option(
+    "--starttls",
+    type=click.Choice(PROTOCOLS),
+    help="Speak this protocol in plain text until it starts TLS, before every probe (the port defaults "
+    "to the protocol's; no HTTP, so no HSTS).",
+)
+@click.option(
+    "--proxy",
+    metavar="URL",
+    help="Reach the targets through this HTTP proxy (CONNECT), e.g. http://proxy:3128 (default: "
+    "$https_proxy / $HTTPS_PROXY unless $NO_PROXY lists the host, not with --starttls; '' for none).",
+)
 @click.option("--no-http", is_flag=True, help="Do not send GET / (HSTS is then not tested).")
 @click.option("--no-aia", is_flag=True, help="Do not download missing intermediates from AIA URLs.")
 def scan(
@@ -131,6 +167,8 @@ def scan(
     timeout: float,
     connections: int,
     concurrency: int,
+    starttls: str | None,
+    proxy: str | None,
     no_http: bool,
     no_aia: bool,
 ) -> None:
@@ -141,7 +179,9 @@ def scan(
     texts = list(targets) + (_read_targets(targets_file) if targets_file is not None else [])
     if not texts:
         raise click.UsageError("give at least one HOST[:PORT] or --targets FILE")
-    parsed = [parse_target(t) for t in texts]
+    default_port = DEFAULT_PORTS[starttls] if starttls is not None else DEFAULT_PORT
+    parsed = [parse_target(t, default_port) for t in texts]
+    chosen_proxy = _proxy_option(proxy, starttls)
     wanted = _parse_shard(shard)
     done: set[str] = set()
     if resume_file is not None:
@@ -162,6 +202,9 @@ def scan(
         concurrency=concurrency,
         http=not no_http,
         aia=not no_aia,
+        starttls=starttls,
+        proxy=chosen_proxy,
+        proxy_from_environment=proxy is None,
     )
     old: dict[str, dict[str, Any]] = {}
     if diff_file is not None:

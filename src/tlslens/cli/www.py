@@ -10,6 +10,10 @@ negotiated, as ``key: value`` lines, then ``Connection: close``.
     early_data: false
     client_cert: none
 
+``client_cert`` names the client certificate's subject, and says whether the server ``required`` it
+(``--verify-client``) or only ``requested`` it (``--request-client-cert``): ``CN=alice (required)``,
+``none (requested)``; plain ``none`` when no certificate was asked for.
+
 With ``--pha`` (``pha=True``), ``GET /auth`` first asks the client for a certificate after the handshake
 (RFC 8446 §4.6.2): ``client_certificate_page`` sends the request, waits for the answer and gives the
 page, whose ``client_cert`` line names the certificate the client verifier accepted (200), or says why
@@ -25,9 +29,11 @@ import asyncio
 import h11
 
 import tlslens.aio
+from tlslens.config import ServerConfig
 from tlslens.credentials import shown_identity
 from tlslens.errors import LocalProtocolError
 from tlslens.events import ClientCertificateVerified, HandshakeCompleted
+from tlslens.wire.enums import ProtocolVersion
 
 SERVER_HEADER = b"tlslens"
 _REASONS = {
@@ -46,12 +52,40 @@ AUTH_TIMEOUT = 30.0
 """Seconds a client has to answer the post-handshake CertificateRequest of ``GET /auth``."""
 
 
-def page(completed: HandshakeCompleted, *, early_data: bool = False, client_cert: str | None = None) -> str:
-    """The page body for one connection (``client_cert``: the line's value, when not the handshake's)."""
+def client_auth_mode(config: ServerConfig) -> str | None:
+    """How the server asks for a client certificate in the handshake: "required", "requested", or None
+    (it does not; with ``--pha`` it asks after the handshake, on ``GET /auth``)."""
+    if config.client_verifier is None or config.defer_client_auth:
+        return None
+    return "required" if config.require_client_certificate else "requested"
+
+
+def client_cert_text(completed: HandshakeCompleted, client_auth: str | None) -> str:
+    """The ``client_cert`` line's value: the subject or "none", then how it was asked for."""
+    chain = completed.peer_certificates
+    subject = chain[0].subject.rfc4514_string() if chain else "none"
+    if client_auth is None or completed.resumed:  # a resumed handshake asks for no certificate
+        return subject
+    return f"{subject} ({client_auth})"
+
+
+KEY_UPDATE_PATH = "/keyupdate"
+"""GET this and the answer comes after a KeyUpdate that asks the client to update its keys too."""
+
+
+def page(
+    completed: HandshakeCompleted,
+    *,
+    early_data: bool = False,
+    client_auth: str | None = None,
+    key_update: bool = False,
+    client_cert: str | None = None,
+) -> str:
+    """The page body for one connection (``client_auth``: what ``client_auth_mode`` says;
+    ``key_update``: a KeyUpdate(update_requested) went out before it; ``client_cert``: the line's
+    value when it is not the handshake's, after ``GET /auth``)."""
     if client_cert is None:
-        client_cert = (
-            completed.peer_certificates[0].subject.rfc4514_string() if completed.peer_certificates else "none"
-        )
+        client_cert = client_cert_text(completed, client_auth)
     lines = [
         f"protocol: {completed.version.label}",
         f"cipher: {completed.cipher_suite.name}",
@@ -62,6 +96,10 @@ def page(completed: HandshakeCompleted, *, early_data: bool = False, client_cert
         f"early_data: {'true' if early_data or completed.early_data_accepted else 'false'}",
         f"client_cert: {client_cert}",
     ]
+    if key_update and completed.version == ProtocolVersion.TLS1_3:
+        lines.append("key_update: sent before this page, update_requested")
+    elif key_update:
+        lines.append(f"key_update: none, {completed.version.label} has no KeyUpdate")
     if completed.psk_identity is not None:  # authenticated by an external PSK
         lines.append(f"psk: {shown_identity(completed.psk_identity)}")
     return "\n".join(lines) + "\n"
@@ -71,9 +109,17 @@ class WwwResponder:
     """Feeds decrypted bytes to h11; once a whole request is in, ``feed`` returns the response bytes.
     After that (``done``) the server sends close_notify and closes."""
 
-    def __init__(self, completed: HandshakeCompleted, *, early_data: bool = False, pha: bool = False) -> None:
+    def __init__(
+        self,
+        completed: HandshakeCompleted,
+        *,
+        early_data: bool = False,
+        client_auth: str | None = None,
+        pha: bool = False,
+    ) -> None:
         self.completed = completed
         self.early_data = early_data  # the request (or part of it) arrived as 0-RTT data
+        self.client_auth = client_auth
         self.pha = pha  # GET /auth asks for a client certificate first
         self.wants_client_certificate = False  # a GET /auth is in: client_certificate_page answers it
         self.http = h11.Connection(h11.SERVER)
@@ -81,6 +127,13 @@ class WwwResponder:
         self.done = False
         self.status = 0
         self.target = ""
+
+    @property
+    def key_update(self) -> bool:
+        """The request answered was a GET (or HEAD) for ``/keyupdate``: send KeyUpdate(update_requested)
+        before the answer (TLS 1.3; the page says when the version has none)."""
+        path = self.target.partition("?")[0]
+        return self.done and self.status == 200 and path == KEY_UPDATE_PATH
 
     def _respond(self, status: int, body: str, extra: list[tuple[bytes, bytes]] | None = None) -> bytes:
         data = body.encode("utf-8")
@@ -121,10 +174,16 @@ class WwwResponder:
                                 425, "sent in 0-RTT, which may be replayed: retry after the handshake\n"
                             )
                         return self._respond(405, "only GET is answered here\n", [(b"Allow", b"GET, HEAD")])
-                    if self.pha and self.target.split("?")[0] == AUTH_PATH:
+                    if self.pha and self.target.partition("?")[0] == AUTH_PATH:
                         self.wants_client_certificate = True
                         return b""
-                    return self._respond(200, page(self.completed, early_data=self.early_data))
+                    body = page(
+                        self.completed,
+                        early_data=self.early_data,
+                        client_auth=self.client_auth,
+                        key_update=self.target.partition("?")[0] == KEY_UPDATE_PATH,
+                    )
+                    return self._respond(200, body)
         except h11.RemoteProtocolError as exc:
             if self.http.our_state in (h11.IDLE, h11.SEND_RESPONSE):
                 return self._respond(exc.error_status_hint, f"bad request: {exc}\n")

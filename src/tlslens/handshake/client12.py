@@ -1,7 +1,9 @@
 """The TLS 1.2 client handshake (RFC 5246 §7.3; ECDHE RFC 8422; EMS RFC 7627; tickets RFC 5077), one
 class per state, entered from ``client13.ExpectServerHello`` when the ServerHello picks TLS 1.2.
 
-    ServerHello ─(full)─► ExpectCertificate ─► ExpectServerKeyExchange ─► ExpectCertificateRequestOrDone
+    ServerHello ─(full)─► ExpectCertificate ─► [ExpectCertificateStatus] ─► ExpectServerKeyExchange
+         │                                                                   │
+         │                                                   ExpectCertificateRequestOrDone
          │                                                                   │ (CertificateRequest)
          │                                                                   ▼
          │                               [Certificate], ClientKeyExchange, ◄─ ExpectServerHelloDone
@@ -12,6 +14,10 @@ class per state, entered from ``client13.ExpectServerHello`` when the ServerHell
             [ExpectNewSessionTicket] ─► ExpectChangeCipherSpec ─► ExpectFinished ─► ClientTraffic12
 
 The last states (the server's ticket, CCS and Finished; the session kept) are in ``client12_finish.py``.
+A client that offered status_request (a ``client_hello_hook`` adds it: scanners) reads the stapled OCSP
+response in a CertificateStatus message after Certificate when the ServerHello echoed the extension
+(RFC 6066 §8); the server may still leave it out. The engine only carries it (the trace shows it): what
+the response says is the caller's to judge.
 A resumed session (by ticket or session ID, only with the extended master secret) is proven by the
 server's Finished under the session's master secret; after it the client sends its CCS and Finished.
 ``ClientTraffic12`` takes the proof tokens as in TLS 1.3: a Finished, and ``CertAndSig`` (chain and
@@ -67,6 +73,7 @@ from tlslens.wire.enums import (
     ClientCertificateType,
     CompressionMethod,
     ECPointFormat,
+    ExtensionType,
     HandshakeType,
     NamedGroup,
     ProtocolVersion,
@@ -87,6 +94,7 @@ from tlslens.wire.messages import CertificateVerify, Finished, HandshakeMessage
 from tlslens.wire.messages12 import (
     Certificate12,
     CertificateRequest12,
+    CertificateStatusMessage,
     ClientKeyExchangeECDHE,
     ServerECDHParams,
     ServerHelloDone,
@@ -95,6 +103,7 @@ from tlslens.wire.messages12 import (
 
 _TLS1_2 = ProtocolVersion.TLS1_2
 _H = HandshakeType
+_T = ExtensionType
 CLIENT_RANDOM = "CLIENT_RANDOM"
 
 
@@ -109,6 +118,7 @@ class Client12:
     extended_master_secret: bool
     alpn_protocol: bytes | None
     ticket_expected: bool  # the server will send a NewSessionTicket
+    status_expected: bool  # the server echoed status_request: a CertificateStatus may follow Certificate
     resumed: Session | None  # the session the server resumes (abbreviated handshake)
     log: HandshakeLog
 
@@ -169,6 +179,7 @@ def receive_server_hello(sent: ClientHelloSent, sh: ServerHello, raw: bytes, out
         ems,
         alpn_protocol,
         sh.extension(SessionTicket) is not None,
+        _T.STATUS_REQUEST in present,  # (empty in a ServerHello: RFC 6066 §8)
         resumed,
         HandshakeLog(suite.hash, sent.raw, raw),
     )
@@ -228,7 +239,35 @@ class ExpectCertificate(ClientState12):
             config.effective_verifier, chain, ctx.sent.verify_name, config.provider.now()
         )
         ctx.log.update(raw)
-        return ExpectServerKeyExchange(ctx, PeerCertificates(chain, cert.certificate_list, cert_ok))
+        peer = PeerCertificates(chain, cert.certificate_list, cert_ok)
+        if ctx.status_expected:
+            return ExpectCertificateStatus(ctx, peer)
+        return ExpectServerKeyExchange(ctx, peer)
+
+
+@dataclass(slots=True)
+class ExpectCertificateStatus(ClientState12):
+    """RFC 6066 §8: the stapled OCSP response, which a server that echoed status_request may still omit."""
+
+    accepts: ClassVar[MessageLimits] = accepting12(
+        _H.CERTIFICATE_STATUS, _H.SERVER_KEY_EXCHANGE, _H.HELLO_REQUEST, where="after the server Certificate"
+    )
+
+    ctx: Client12
+    peer: PeerCertificates
+
+    def receive(self, message: HandshakeMessage, raw: bytes, out: Output) -> State:
+        following = ExpectServerKeyExchange(self.ctx, self.peer)
+        if not isinstance(message, CertificateStatusMessage):
+            return following.receive(message, raw, out)
+        self.ctx.log.update(raw)
+        if out.tracing:
+            out.decide(
+                "certificate_status",
+                f"the server stapled a {message.status_type.name} response of {len(message.response)}"
+                " bytes (not checked by the handshake)",
+            )
+        return following
 
 
 @dataclass(frozen=True, slots=True)

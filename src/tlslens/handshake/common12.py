@@ -33,6 +33,7 @@ MESSAGE_SIZE_LIMITS12: dict[HandshakeType, int] = {
     _H.CLIENT_HELLO: MAX_CLIENT_HELLO,  # (after the handshake: a renegotiation attempt, refused)
     _H.SERVER_HELLO: MESSAGE_SIZE_LIMITS[_H.SERVER_HELLO],
     _H.CERTIFICATE: MESSAGE_SIZE_LIMITS[_H.CERTIFICATE],
+    _H.CERTIFICATE_STATUS: 1 + (3 + 0xFFFF),  # our own bound: an OCSP response of up to 64 KiB
     _H.SERVER_KEY_EXCHANGE: (1 + 2 + (1 + 0xFF)) + 2 + (2 + 0xFFFF),  # named-curve ECDHE, signed
     _H.CERTIFICATE_REQUEST: (1 + 0xFF) + (2 + 0xFFFE) + (2 + 0xFFFF),
     _H.SERVER_HELLO_DONE: 0,
@@ -41,7 +42,8 @@ MESSAGE_SIZE_LIMITS12: dict[HandshakeType, int] = {
     _H.NEW_SESSION_TICKET: 4 + (2 + 0xFFFF),
     _H.FINISHED: 64,  # (12 for our suites: the state checks the exact length)
 }
-"""The largest body of each TLS 1.2 handshake message (RFC 5246 §7.4, RFC 8422 §5, RFC 5077 §3.3)."""
+"""The largest body of each TLS 1.2 handshake message (RFC 5246 §7.4, RFC 8422 §5, RFC 5077 §3.3,
+RFC 6066 §8)."""
 
 
 def accepting12(*types: HandshakeType, where: str) -> MessageLimits:

@@ -77,7 +77,9 @@ def metrics_for(data: ScanData, verdicts: list[ChainVerdict]) -> Metrics:
     protocols = tuple(p for p, on in protocol_table(data).items() if on)
     kx = [*key_strengths(verdicts), *suite_key_exchange(data), *_negotiated_groups(data), *dh_strengths(data)]
     tested = bool(hsts_facts(data)["tested"])
-    return Metrics(protocols, tuple(dict.fromkeys(kx)), tuple(cipher_bits(data)), hsts_max_age(data), tested)
+    https = data.route.starttls is None
+    kx_unique = tuple(dict.fromkeys(kx))
+    return Metrics(protocols, kx_unique, tuple(cipher_bits(data)), hsts_max_age(data), tested, https)
 
 
 def analyse(data: ScanData, trust: TrustStore) -> Analysis:

@@ -1,4 +1,5 @@
-"""Checks on what complete handshakes showed: HSTS (RFC 6797), ALPN, OCSP stapling, resumption, 0-RTT.
+"""Checks on what complete handshakes showed: HSTS (RFC 6797), ALPN, OCSP stapling, resumption (TLS 1.3;
+TLS 1.2 by ticket and by session ID), 0-RTT.
 
 Plain functions of ``ScanData``. ``parse_hsts`` reads one Strict-Transport-Security value.
 """
@@ -11,7 +12,11 @@ from typing import Any
 
 from tlslens.scan.checks_protocols import hello_facts
 from tlslens.scan.grader import HSTS_A_PLUS_MIN_AGE
+from tlslens.scan.handshakes import ALPN_WEB, tls12_base
 from tlslens.scan.model import Finding, ScanData
+from tlslens.wire.enums import ProtocolVersion
+
+TLS13, TLS12 = ProtocolVersion.TLS1_3, ProtocolVersion.TLS1_2
 
 __all__ = ["Hsts", "check_handshakes", "check_hsts", "handshake_facts", "hsts_facts", "parse_hsts"]
 
@@ -157,26 +162,52 @@ def check_hsts(data: ScanData) -> list[Finding]:
     return []
 
 
+def _resumed(data: ScanData, role: str, base_role: str | None) -> bool | None:
+    """One TLS 1.2 resumption probe: True/False when it ran; False when its full handshake completed
+    (with the extended master secret) but the server gave nothing to resume by (no ticket, or no
+    session ID); None when not tested."""
+    attempt = data.handshakes.get(role)
+    if attempt is not None:
+        return attempt.resumed if attempt.ok else None
+    base = tls12_base(data) if base_role is None else data.handshakes.get(base_role)
+    if base is None or not base.ok or base.version != TLS12 or base.extended_master_secret is False:
+        return None
+    return False
+
+
+def _tls12_resumption(data: ScanData) -> dict[str, bool | None]:
+    ticket = _resumed(data, "resumed12_ticket", None)
+    session_id = _resumed(data, "resumed12_id", "tls12_no_ticket")
+    both = (ticket, session_id)
+    return {
+        "tls12_resumed": True if True in both else (False if both == (False, False) else None),
+        "tls12_resumed_by_ticket": ticket,
+        "tls12_resumed_by_session_id": session_id,
+    }
+
+
 def handshake_facts(data: ScanData) -> dict[str, Any]:
-    """ALPN, OCSP stapling, session resumption, 0-RTT and HelloRetryRequest behaviour."""
+    """ALPN, OCSP stapling, session resumption (TLS 1.3; TLS 1.2 by ticket and by session ID), 0-RTT,
+    HelloRetryRequest behaviour, and what TLS 1.2 hellos and handshakes said."""
     hs = data.handshakes
     main, resumed = hs.get("main"), hs.get("resumed")
     legacy = hello_facts(data)
     alpn_hs = next((h for role in ("ecdsa", "rsa") if (h := hs.get(role)) is not None and h.ok), None)
     groups13 = next((g for v, g in data.groups.items() if v.label == "TLSv1.3"), None)
     stapled = [bool(h.ocsp_response) for h in hs.values() if h.ok and not h.resumed]
+    main13 = main is not None and main.ok and main.version == TLS13
     return {
         "alpn": {
-            "offered": ["h2", "http/1.1"],
+            "offered": list(ALPN_WEB) if data.route.starttls is None else [],
             "selected": alpn_hs.alpn if alpn_hs is not None else legacy.get("alpn"),
         },
         "ocsp_stapling": (any(stapled) if stapled else legacy.get("ocsp_stapling")),
         "resumption": {
-            "tls13_ticket_issued": None if main is None or not main.ok else main.session is not None,
+            "tls13_ticket_issued": (main.session is not None) if main13 and main is not None else None,
             "tls13_resumed": None if resumed is None else resumed.resumed,
             "tls12_session_id": legacy.get("session_id"),
             "tls12_session_ticket": legacy.get("session_ticket"),
-            "tls12_resumed": None,
+            **_tls12_resumption(data),
         },
         "zero_rtt": None
         if resumed is None
@@ -190,6 +221,7 @@ def handshake_facts(data: ScanData) -> dict[str, Any]:
         "extended_master_secret": legacy.get("extended_master_secret"),
         "encrypt_then_mac": legacy.get("encrypt_then_mac"),
         "fallback_scsv": None if data.fallback is None else data.fallback.refused,
+        "proved_by_tls12_handshake": legacy.get("handshake12", []),
     }
 
 

@@ -2,7 +2,7 @@
 ``ScanData`` that return findings (and, for the report, the facts they read).
 
 Codes: protocol-sslv2, protocol-sslv3, protocol-tls1.0, protocol-tls1.1, no-tls1.2, no-tls1.3,
-version-intolerance, no-fallback-scsv, insecure-renegotiation, compression, heartbeat, no-ems.
+version-intolerance, no-fallback-scsv, insecure-renegotiation, compression, heartbeat, no-ems, starttls.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from tlslens.scan.model import Finding, ScanData
 from tlslens.wire.enums import CompressionMethod, ExtensionType, ProtocolVersion
 from tlslens.wire.extensions import ALPN, RenegotiationInfo, SessionTicket
 
-__all__ = ["check_protocols", "hello_facts", "legacy_answers", "protocol_table"]
+__all__ = ["check_protocols", "handshake12_facts", "hello_facts", "legacy_answers", "protocol_table"]
 
 _NGINX_PROTOCOLS = "nginx: ssl_protocols TLSv1.2 TLSv1.3; Apache: SSLProtocol -all +TLSv1.2 +TLSv1.3"
 
@@ -50,9 +50,30 @@ def _has(answer: ServerAnswer, ext_type: ExtensionType) -> bool:
     return any(e.ext_type == ext_type for e in exts or ())
 
 
+_TLS12_ROLES = ("tls12", "main", "tls12_no_ticket", "ecdsa", "rsa", "no_sni")
+
+
+def handshake12_facts(data: ScanData) -> dict[str, bool]:
+    """What complete TLS 1.2 handshakes proved: ``secure_renegotiation`` (the renegotiation_info of the
+    ServerHello the engine read, even when it then refused the server for lacking it) and
+    ``extended_master_secret`` (of a full handshake that completed). Absent when none told."""
+    out: dict[str, bool] = {}
+    for role in _TLS12_ROLES:
+        hs = data.handshakes.get(role)
+        if hs is None:
+            continue
+        if hs.secure_renegotiation is not None:
+            out.setdefault("secure_renegotiation", hs.secure_renegotiation)
+        if hs.ok and not hs.resumed and hs.extended_master_secret is not None:
+            out.setdefault("extended_master_secret", hs.extended_master_secret)
+    return out
+
+
 def hello_facts(data: ScanData) -> dict[str, Any]:
     """What the best TLS 1.2-or-older ServerHello said (secure renegotiation, EMS, compression,
-    heartbeat, session ID and ticket, ALPN). Empty when no such version is offered."""
+    heartbeat, session ID and ticket, ALPN), with what complete TLS 1.2 handshakes proved taking the
+    place of the probe's word (``handshake12``: which facts they gave). Empty when no such version is
+    offered."""
     answers = legacy_answers(data)
     if not answers:
         return {}
@@ -76,7 +97,12 @@ def hello_facts(data: ScanData) -> dict[str, Any]:
         if alpn and alpn.protocol_name_list
         else None,
         "encrypt_then_mac": _has(best, ExtensionType.ENCRYPT_THEN_MAC),
-    }
+    } | _proved(data)
+
+
+def _proved(data: ScanData) -> dict[str, Any]:
+    proved = handshake12_facts(data)
+    return proved | {"handshake12": sorted(proved)}
 
 
 def check_protocols(data: ScanData) -> list[Finding]:
@@ -157,7 +183,39 @@ def check_protocols(data: ScanData) -> list[Finding]:
     out += _intolerance(data)
     out += _fallback(data)
     out += _hello_behaviour(data)
+    out += _starttls(data)
     return out
+
+
+_IMPLICIT_TLS = {"smtp": "465 (submissions)", "imap": "993", "pop3": "995", "nntp": "563", "ftp": "990"}
+
+
+def _starttls(data: ScanData) -> list[Finding]:
+    """testssl.sh caps every STARTTLS service at T for this; the grade here is the TLS configuration's,
+    and this is said once, as a fact of the protocol."""
+    protocol = data.route.starttls
+    if protocol is None:
+        return []
+    if protocol == "smtp":
+        fix = (
+            "Between mail servers: publish an MTA-STS policy (RFC 8461) or DANE TLSA records (RFC 7672) so "
+            "that senders insist on TLS; for mail clients, offer submissions on port 465 (RFC 8314)."
+        )
+    else:
+        port = _IMPLICIT_TLS.get(protocol)
+        fix = f"Offer implicit TLS (port {port}) and have clients use it." if port else ""
+    return [
+        Finding(
+            "starttls",
+            "info",
+            "TLS is opportunistic (STARTTLS)",
+            f"The server starts TLS inside {protocol} on request: an active attacker can remove the "
+            "STARTTLS offer and keep the session in plain text unless the client insists on TLS. (testssl.sh "
+            "caps such a service at T; this grade is the TLS configuration's.)",
+            fix,
+            {"protocol": protocol},
+        )
+    ]
 
 
 def _intolerance(data: ScanData) -> list[Finding]:
@@ -204,16 +262,19 @@ def _hello_behaviour(data: ScanData) -> list[Finding]:
     if not facts:
         return []
     out = []
+    proved = facts["handshake12"]
     if not facts["secure_renegotiation"]:
+        seen = "in a TLS 1.2 handshake" if "secure_renegotiation" in proved else "to the hello probes"
         out.append(
             Finding(
                 "insecure-renegotiation",
                 "high",
                 "Secure renegotiation is not supported",
-                "The ServerHello has no renegotiation_info extension (RFC 5746): if the server allows "
-                "renegotiation at all, an attacker can splice requests into a client's connection "
-                "(CVE-2009-3555). Whether client-initiated renegotiation is allowed needs a TLS 1.2 "
-                "handshake and was not tested.",
+                f"The server's ServerHello {seen} has no renegotiation_info extension (RFC 5746): if the "
+                "server allows renegotiation at all, an attacker can splice requests into a client's "
+                "connection (CVE-2009-3555). tlslens, like OpenSSL 3, completes no handshake without it, "
+                "so whether the server accepts client-initiated renegotiation (graded F by SSL Labs) was "
+                "not tested.",
                 "Update the TLS library (every library since 2010 supports RFC 5746).",
             )
         )
@@ -246,8 +307,13 @@ def _hello_behaviour(data: ScanData) -> list[Finding]:
                 "no-ems",
                 "low",
                 "Extended master secret is not supported",
-                "Without RFC 7627 a TLS 1.2 session can be synchronised across two connections "
-                "(triple handshake attack).",
+                (
+                    "A complete TLS 1.2 handshake ran without it"
+                    if "extended_master_secret" in proved
+                    else "The ServerHello to the hello probes does not carry it"
+                )
+                + ". Without RFC 7627 a TLS 1.2 session can be synchronised across two connections "
+                "(triple handshake attack), and tlslens resumes no such session.",
                 "Update the TLS library (OpenSSL 1.1.0 and newer support extended master secret).",
             )
         )

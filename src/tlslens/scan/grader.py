@@ -133,6 +133,9 @@ class Metrics:
     """max-age of a valid HSTS header, or None (no header, or not tested)."""
     hsts_tested: bool = True
     """False when no HTTP response could be read (the A+ step then says HSTS is untested)."""
+    https: bool = True
+    """False for a STARTTLS service: HSTS, an HTTP header, does not apply, so A is the best grade and
+    no step asks for it."""
 
 
 # --- the rules (guide §1.3 and the Qualys posts it cites) ------------------------------------------
@@ -241,8 +244,9 @@ RULES: tuple[Rule, ...] = (
 )
 """One table: each rule with its reason and where it comes from. The first matching rule per code
 wins (so a finding gets its most specific cap). Not tested here, so never applied: insecure
-client-initiated renegotiation (F, needs a TLS 1.2 handshake), ROBOT, Heartbleed, CCS injection,
-Ticketbleed, padding oracles, revocation."""
+client-initiated renegotiation (F: the engine, like OpenSSL 3, completes no handshake with a server
+without RFC 5746, so it cannot try renegotiating there; such a server gets ``insecure-renegotiation``,
+A-), ROBOT, Heartbleed, CCS injection, Ticketbleed, padding oracles, revocation."""
 
 TRUST_CODES: frozenset[str] = frozenset(
     {
@@ -344,6 +348,8 @@ def grade(findings: Sequence[Finding], metrics: Metrics) -> Grade:
         if age is not None and age >= HSTS_A_PLUS_MIN_AGE:
             result = "A+"
             reasons.append(f"A+: no warnings, and HSTS with max-age {age} (at least {HSTS_A_PLUS_MIN_AGE})")
+        elif not metrics.https:
+            reasons.append("A is the best grade of a STARTTLS service: A+ asks for HSTS, an HTTP header")
         else:
             reasons.append(f"not A+: HSTS with max-age of at least {HSTS_A_PLUS_MIN_AGE} s is needed")
     trust = [f for f in findings if _is_trust_issue(f)]
@@ -397,6 +403,8 @@ def improvements(findings: Sequence[Finding], metrics: Metrics, limit: int = 6) 
             binding = [f for f in current if _is_trust_issue(f)]
         elif now.grade == "A" and not any(c.grade == "A-" for c in now.caps):
             binding = [f for f in current if f.code in ("hsts-short", "no-hsts", "hsts-invalid")]
+            if not metrics.https:
+                break
             if not binding and (metrics.hsts_max_age or 0) < HSTS_A_PLUS_MIN_AGE:
                 fix = _HSTS_FIX if metrics.hsts_tested else f"HSTS could not be tested here. {_HSTS_FIX}"
                 steps.append(Step("A+", ("hsts",), (fix,)))

@@ -92,10 +92,6 @@ SIGNATURE_SCHEMES: tuple[SignatureScheme, ...] = (
     S.RSA_PKCS1_SHA1,
     S(0x0202),  # dsa_sha1
 )
-#: Schemes that a certificate with an EC key can sign with, and ones an RSA key can: offering only one
-#: kind in TLS 1.3 asks a server with both for the other certificate.
-ECDSA_SCHEMES = tuple(s for s in SIGNATURE_SCHEMES if "ECDSA" in s.name or s in (S.ED25519, S.ED448))
-RSA_SCHEMES = tuple(s for s in SIGNATURE_SCHEMES if s.name.startswith("RSA_"))
 
 G = NamedGroup
 #: Groups for ECDHE in TLS 1.2 and older (RFC 8422): what a TLS 1.2 ClientHello offers. FFDHE groups

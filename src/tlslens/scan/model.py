@@ -16,7 +16,7 @@ from cryptography import x509
 from tlslens.scan.enumerate import FallbackResult, GroupEnumeration, Intolerance, SuiteEnumeration
 from tlslens.scan.flight import ServerAnswer
 from tlslens.scan.fullhs import AiaDownload, HandshakeResult
-from tlslens.scan.net import CheckStats, Target
+from tlslens.scan.net import CheckStats, Route, Target
 from tlslens.scan.tls12 import DhParams
 from tlslens.wire.enums import ProtocolVersion
 
@@ -88,6 +88,8 @@ class ScanData:
 
     target: Target
     started_at: dt.datetime
+    route: Route = field(default_factory=Route)
+    """How every probe reached the server (proxy, STARTTLS)."""
     sslv2: ServerAnswer | None = None
     protocols: dict[ProtocolVersion, ServerAnswer] = field(default_factory=dict)
     intolerance: Intolerance | None = None
@@ -95,7 +97,8 @@ class ScanData:
     groups: dict[ProtocolVersion, GroupEnumeration] = field(default_factory=dict)
     fallback: FallbackResult | None = None
     handshakes: dict[str, HandshakeResult] = field(default_factory=dict)
-    """Complete handshakes by role: "main" (with the HTTP request), "ecdsa", "rsa", "no_sni", "resumed"."""
+    """Complete handshakes by role (``scan.handshakes``): "main" (with the HTTP request), "ecdsa", "rsa",
+    "no_sni", "resumed", "tls12", "tls12_no_ticket", "resumed12_ticket", "resumed12_id"."""
     chains: list[ServedChain] = field(default_factory=list)
     dh: dict[str, DhParams] = field(default_factory=dict)
     """DHE groups seen in ServerKeyExchanges, by suite name."""

@@ -5,6 +5,11 @@ scanner that do I/O. ``Prober`` is what the enumeration strategies are handed: i
 connections one host sees at once (a semaphore per target), times out each probe as a whole (never a
 fixed sleep: a probe ends as soon as the answer is complete), and counts probes and their time per
 check for the report.
+
+Every connection of a scan, hello-only probes and complete handshakes alike, takes the target's
+``Route`` (``Prober.open_plain``): TCP to the address resolved once, or an HTTP CONNECT tunnel through a
+proxy (``tlslens.adapters.proxy``; the proxy resolves the name), then, with ``starttls``, the protocol's
+plaintext dialogue up to "start TLS now" (``tlslens.adapters.starttls``).
 """
 
 from __future__ import annotations
@@ -13,15 +18,19 @@ import asyncio
 import contextlib
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
+from tlslens.adapters.proxy import Proxy
+from tlslens.adapters.starttls import StartTLSError, connect
 from tlslens.scan.flight import FlightReader, ServerAnswer
 from tlslens.scan.hellos import HelloSpec, encode_hello
 
-__all__ = ["CheckStats", "Prober", "Target", "TargetError", "resolve"]
+__all__ = ["CheckStats", "Prober", "Route", "Target", "TargetError", "resolve"]
 
 READ_SIZE = 65536
+T = TypeVar("T")
 
 
 class TargetError(Exception):
@@ -35,7 +44,8 @@ class Target:
     host: str
     port: int
     address: str
-    """The IP address every probe connects to (resolved once, so all probes see the same server)."""
+    """The IP address every probe connects to (resolved once, so all probes see the same server); through
+    a proxy, the host name the CONNECT requests name (the proxy resolves it)."""
     server_name: str | None
     """SNI to send (None for an IP address target without --servername)."""
 
@@ -43,6 +53,23 @@ class Target:
     def label(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """How every connection of a scan reaches the server: ``proxy`` (HTTP CONNECT) or TCP, then the
+    ``starttls`` protocol's dialogue (smtp, imap, ...: ``tlslens.adapters.starttls.PROTOCOLS``)."""
+
+    starttls: str | None = None
+    proxy: Proxy | None = None
+
+    def describe(self) -> str:
+        parts = []
+        if self.proxy is not None:
+            parts.append(f"through the proxy {self.proxy.address}")
+        if self.starttls is not None:
+            parts.append(f"after STARTTLS ({self.starttls})")
+        return " ".join(parts)
 
 
 async def resolve(host: str, port: int, timeout: float) -> str:
@@ -85,6 +112,7 @@ class Prober:
     target: Target
     timeout: float = 5.0
     connections: int = 5
+    route: Route = field(default_factory=Route)
     stats: dict[str, CheckStats] = field(default_factory=dict)
     _semaphore: asyncio.Semaphore | None = None
 
@@ -111,6 +139,27 @@ class Prober:
                 stats.probes += 1
                 stats.probe_seconds += time.perf_counter() - start
 
+    async def timed(self, check: str, work: Awaitable[T]) -> T:
+        """Await ``work``, keeping the longest wall time it took as ``check``'s (checks overlap)."""
+        start = time.perf_counter()
+        try:
+            return await work
+        finally:
+            stats = self.stats_for(check)
+            stats.wall = max(stats.wall, time.perf_counter() - start)
+
+    async def open_plain(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """A connection ready for a ClientHello, by the target's route. Raises ``OSError`` (``ProxyError``
+        among them) or ``StartTLSError``; the caller bounds it in time."""
+        t = self.target
+        return await connect(
+            t.address,
+            t.port,
+            starttls=self.route.starttls,
+            proxy=self.route.proxy,
+            server_name=t.server_name or t.host,
+        )
+
     async def hello(self, spec: HelloSpec, check: str) -> ServerAnswer:
         """Send the ClientHello ``spec`` describes and read the answer."""
         return await self.raw(encode_hello(spec), check)
@@ -128,15 +177,18 @@ class Prober:
         writer: asyncio.StreamWriter | None = None
         try:
             async with asyncio.timeout(self.timeout):
-                reader, writer = await asyncio.open_connection(self.target.address, self.target.port)
+                reader, writer = await self.open_plain()
                 writer.write(payload)
                 while True:
                     data = await reader.read(READ_SIZE)
                     if flight.feed(data):
                         break
+        except StartTLSError as exc:
+            return ServerAnswer("refused", error=f"STARTTLS {exc}")
         except TimeoutError:
             if writer is None:
-                return ServerAnswer("refused", error=f"connection timed out after {self.timeout:g} s")
+                what = "connection" if self.route.starttls is None else f"{self.route.starttls} dialogue"
+                return ServerAnswer("refused", error=f"{what} timed out after {self.timeout:g} s")
             return ServerAnswer("timeout", error=f"no complete answer within {self.timeout:g} s")
         except ConnectionRefusedError:
             return ServerAnswer("refused", error="connection refused")

@@ -39,14 +39,14 @@ def render(report: dict[str, Any], console: Console, *, changes: list[str] | Non
         console.print(Text.assemble((f"{target}: ", "bold"), ("not scanned: ", "bold red"), report["error"]))
         return
     grade = report["grade"]
+    where = [report["ip"] or f"through the proxy {report.get('proxy')}"]
+    if report.get("starttls"):
+        where.append(f"STARTTLS {report['starttls']}")
+    if report.get("server_name"):
+        where.append(f"SNI {report['server_name']}")
     head = Text.assemble(
         (f"{target}", "bold"),
-        (
-            f" ({report['ip']}"
-            + (f", SNI {report['server_name']}" if report.get("server_name") else "")
-            + ")",
-            "",
-        ),
+        (f" ({', '.join(where)})", ""),
         ("  grade ", ""),
         (grade, _grade_style(grade)),
     )
@@ -128,11 +128,22 @@ def _details(report: dict[str, Any], console: Console) -> None:
     server = report["server"]
     console.print(Text("Server:", style="bold"))
     resumption = server["resumption"]
+    protocols = report["protocols"]
     items = [
         f"ALPN {server['alpn']['selected'] or 'none'}",
         f"OCSP stapling {_yes_no(server['ocsp_stapling'])}",
-        f"TLS 1.3 resumption {_yes_no(resumption['tls13_resumed'])}",
-        f"0-RTT {_yes_no(server['zero_rtt']['accepted'] if server['zero_rtt'] else None)}",
+    ]
+    if protocols.get("TLSv1.3"):
+        items += [
+            f"TLS 1.3 resumption {_yes_no(resumption['tls13_resumed'])}",
+            f"0-RTT {_yes_no(server['zero_rtt']['accepted'] if server['zero_rtt'] else None)}",
+        ]
+    if protocols.get("TLSv1.2"):
+        items.append(
+            f"TLS 1.2 resumption by ticket {_yes_no(resumption.get('tls12_resumed_by_ticket'))}"
+            f", by session ID {_yes_no(resumption.get('tls12_resumed_by_session_id'))}"
+        )
+    items += [
         f"secure renegotiation {_yes_no(server['secure_renegotiation'])}",
         f"extended master secret {_yes_no(server['extended_master_secret'])}",
         f"TLS_FALLBACK_SCSV {_yes_no(server['fallback_scsv'])}",
@@ -144,5 +155,5 @@ def _details(report: dict[str, Any], console: Console) -> None:
     else:
         console.print(f"  HSTS: not tested ({hsts['reason']})")
     for check, why in report["not_tested"].items():
-        if check != "hsts":
+        if check not in ("hsts", "zero_rtt"):
             console.print(Text(f"  {check}: not tested ({why})", style="dim"))

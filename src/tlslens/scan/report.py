@@ -37,8 +37,11 @@ def to_json(result: ScanResult) -> dict[str, Any]:
     data, analysis = result.data, result.analysis
     out: dict[str, Any] = {"schema": SCHEMA, "target": result.label}
     if data is not None:
-        out["ip"] = data.target.address
+        route = data.route
+        out["ip"] = None if route.proxy is not None else data.target.address
         out["server_name"] = data.target.server_name
+        out["starttls"] = route.starttls
+        out["proxy"] = route.proxy.address if route.proxy is not None else None
         out["started_at"] = data.started_at.isoformat()
     out["elapsed_s"] = round(result.elapsed, 4)
     if result.error is not None or data is None or analysis is None:

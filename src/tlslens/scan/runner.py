@@ -4,9 +4,13 @@
 One target runs in stages, each as concurrent as the per-host connection limit allows:
 
 1. protocols (one hello per version, SSL 2.0 included) and version intolerance;
-2. cipher suites per protocol, TLS 1.3 groups, TLS_FALLBACK_SCSV, and the complete handshakes
-   (certificates per key type, with and without SNI, ALPN, OCSP, HTTP for HSTS), then resumption;
+2. cipher suites per protocol, groups, TLS_FALLBACK_SCSV, and the complete handshakes of
+   ``scan.handshakes`` (certificates per key type, with and without SNI, ALPN, OCSP, HTTP for HSTS,
+   resumption); a server none of whose handshakes completes has its certificates read from the
+   plaintext TLS 1.2-and-older flights instead;
 3. AIA downloads for chains missing an intermediate.
+
+Every connection takes the target's ``Route`` (``ScanOptions.proxy``, ``ScanOptions.starttls``).
 
 Then the checks, the grader and the improvements run on the data. ``scan_many`` runs many targets
 at once (bounded) and yields each result as it finishes.
@@ -19,18 +23,19 @@ import datetime as dt
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
 
+from tlslens.adapters.proxy import Proxy, proxy_from_environment
 from tlslens.pki import TrustStore, system_trust_store
 from tlslens.scan import enumerate as en
 from tlslens.scan.analysis import Analysis, analyse
 from tlslens.scan.checks_certs import aia_urls_needed
 from tlslens.scan.enumerate import supported
 from tlslens.scan.flight import ServerAnswer
-from tlslens.scan.fullhs import FULL_HANDSHAKE_VERSIONS, fetch_aia, full_handshake, http_request
-from tlslens.scan.hellos import ECDHE_GROUPS, ECDSA_SCHEMES, RSA_SCHEMES, TLS13, HelloSpec
+from tlslens.scan.fullhs import FULL_HANDSHAKE_VERSIONS, fetch_aia
+from tlslens.scan.handshakes import ALPN_WEB, run_handshakes
+from tlslens.scan.hellos import ECDHE_GROUPS, TLS13, HelloSpec
 from tlslens.scan.model import ScanData, ServedChain
-from tlslens.scan.net import Prober, Target, TargetError, resolve
+from tlslens.scan.net import Prober, Route, Target, TargetError, resolve
 from tlslens.scan.suites import candidates, info
 from tlslens.scan.tls12 import read_flight12
 from tlslens.wire.enums import NamedGroup, ProtocolVersion
@@ -39,10 +44,9 @@ from tlslens.wire.suite_registry import KeyExchange as KX
 
 __all__ = ["ScanOptions", "ScanResult", "scan_many", "scan_target"]
 
-T = TypeVar("T")
-
-NEEDS_TLS12_HANDSHAKE = "needs a TLS 1.2 handshake, which the engine does not do yet"
-ALPN_OFFER = (b"h2", b"http/1.1")
+NEEDS_HANDSHAKE = "needs a complete handshake, which tlslens does in " + " and ".join(
+    v.label for v in sorted(FULL_HANDSHAKE_VERSIONS, reverse=True)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +65,20 @@ class ScanOptions:
     """Send one GET / (for HSTS) on a complete handshake."""
     aia: bool = True
     """Download missing intermediates through the leaf's AIA URL."""
+    starttls: str | None = None
+    """Run this protocol's plaintext dialogue (``tlslens.adapters.starttls.PROTOCOLS``: smtp, imap, ...)
+    before every ClientHello. No HTTP then (HSTS does not apply), and no ALPN offered."""
+    proxy: Proxy | None = None
+    """Reach every target through this HTTP CONNECT proxy (AIA downloads too)."""
+    proxy_from_environment: bool = False
+    """Without ``proxy`` or ``starttls``: the proxy curl would take for https://HOST (``https_proxy`` /
+    ``HTTPS_PROXY``, unless ``NO_PROXY`` lists the host)."""
+
+    def route_for(self, host: str) -> Route:
+        proxy = self.proxy
+        if proxy is None and self.proxy_from_environment and self.starttls is None:
+            proxy = proxy_from_environment(host)
+        return Route(self.starttls, proxy)
 
 
 @dataclass(slots=True)
@@ -75,22 +93,15 @@ class ScanResult:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-async def _timed(prober: Prober, check: str, work: Awaitable[T]) -> T:
-    start = time.perf_counter()
-    try:
-        return await work
-    finally:
-        stats = prober.stats_for(check)
-        stats.wall = max(stats.wall, time.perf_counter() - start)
+def _spec_factory(name: str | None, route: Route) -> Callable[[ProtocolVersion], HelloSpec]:
+    alpn = tuple(p.encode() for p in ALPN_WEB) if route.starttls is None else ()
 
-
-def _spec_factory(name: str | None) -> Callable[[ProtocolVersion], HelloSpec]:
     def spec_for(version: ProtocolVersion) -> HelloSpec:
         return HelloSpec(
             version=version,
             cipher_suites=candidates(version),
             server_name=name,
-            alpn=ALPN_OFFER if version >= ProtocolVersion.TLS1_0 else (),
+            alpn=alpn if version >= ProtocolVersion.TLS1_0 else (),
             extensions=version != ProtocolVersion.SSL3,
         )
 
@@ -113,7 +124,7 @@ def _unscannable(data: ScanData) -> str | None:
 
 
 async def _scan_stage2(prober: Prober, data: ScanData, name: str | None, options: ScanOptions) -> None:
-    spec_for = _spec_factory(name)
+    spec_for = _spec_factory(name, data.route)
     versions = data.supported_versions()
     jobs: list[Awaitable[object]] = []
 
@@ -124,8 +135,7 @@ async def _scan_stage2(prober: Prober, data: ScanData, name: str | None, options
         def spec(offer: Sequence[int]) -> HelloSpec:
             return replace(base, cipher_suites=tuple(offer))
 
-        data.suites[version] = await _timed(
-            prober,
+        data.suites[version] = await prober.timed(
             "cipher_suites",
             en.enumerate_suites(prober, version, candidates(version), spec, first),
         )
@@ -135,28 +145,39 @@ async def _scan_stage2(prober: Prober, data: ScanData, name: str | None, options
     if TLS13 in versions:
 
         async def groups() -> None:
-            data.groups[TLS13] = await _timed(
-                prober, "groups", en.enumerate_groups_tls13(prober, spec_for(TLS13))
+            data.groups[TLS13] = await prober.timed(
+                "groups", en.enumerate_groups_tls13(prober, spec_for(TLS13))
             )
 
         jobs.append(groups())
     if len(versions) >= 2:
 
         async def fallback() -> None:
-            data.fallback = await _timed(
-                prober, "fallback_scsv", en.probe_fallback_scsv(prober, versions, spec_for)
+            data.fallback = await prober.timed(
+                "fallback_scsv", en.probe_fallback_scsv(prober, versions, spec_for)
             )
 
         jobs.append(fallback())
-    full = bool(FULL_HANDSHAKE_VERSIONS.intersection(versions))
-    if full:
-        jobs.append(_timed(prober, "handshakes", _handshakes(prober, data, name, options)))
-    else:
-        for check in ("hsts", "resumption", "zero_rtt"):
-            data.not_tested[check] = NEEDS_TLS12_HANDSHAKE
     legacy = [v for v in versions if v < TLS13]
+    full = bool(FULL_HANDSHAKE_VERSIONS.intersection(versions))
+    if not full:
+        for check in ("hsts", "resumption", "zero_rtt"):
+            data.not_tested[check] = NEEDS_HANDSHAKE
+    if data.route.starttls is not None:
+        data.not_tested["hsts"] = f"not an HTTPS server (STARTTLS {data.route.starttls})"
+    elif not options.http:
+        data.not_tested["hsts"] = "HTTP was turned off (--no-http)"
+
+    async def handshakes_then_chains() -> None:
+        if full:
+            await prober.timed("handshakes", run_handshakes(prober, data, name, http=options.http))
+        if legacy and not any(h.ok and h.chain for h in data.handshakes.values()):
+            await _hello_chains(prober, data, max(legacy), spec_for(max(legacy)), name)
+
+    jobs.append(handshakes_then_chains())
     if legacy:
-        jobs.append(_legacy(prober, data, max(legacy), spec_for(max(legacy)), name, certificates=not full))
+        jobs.append(_legacy_groups(prober, data, max(legacy), spec_for(max(legacy))))
+        _first_chain(data, max(legacy), name)
     await asyncio.gather(*jobs)
     for found in data.suites.values():
         for suite, answer in zip(found.suites, found.answers, strict=False):
@@ -177,102 +198,50 @@ def _ecdhe_suites(version: ProtocolVersion) -> tuple[int, ...]:
     )
 
 
-async def _legacy(
-    prober: Prober,
-    data: ScanData,
-    best: ProtocolVersion,
-    base: HelloSpec,
-    name: str | None,
-    *,
-    certificates: bool,
+def _add_hello_chain(data: ScanData, answer: ServerAnswer, how: str, sni: bool) -> None:
+    flight = read_flight12(answer)
+    if flight.chain:
+        data.chains.append(ServedChain(flight.chain, how, sni, flight.ocsp_stapled))
+
+
+def _first_chain(data: ScanData, best: ProtocolVersion, name: str | None) -> None:
+    """The chain in the protocol probe's flight (TLS 1.2 and older send it in plain text): free."""
+    how = f"{best.label} hello" + (f", SNI {name}" if name else "")
+    _add_hello_chain(data, data.protocols[best], how, name is not None)
+
+
+async def _legacy_groups(prober: Prober, data: ScanData, best: ProtocolVersion, base: HelloSpec) -> None:
+    """ECDHE curves of TLS 1.2 and older, read from ServerKeyExchanges."""
+
+    def curve(answer: ServerAnswer) -> NamedGroup | None:
+        return read_flight12(answer).curve
+
+    ecdhe = replace(base, cipher_suites=_ecdhe_suites(best))
+    data.groups[best] = await prober.timed(
+        "groups", en.enumerate_groups_tls12(prober, best, ecdhe, curve, ECDHE_GROUPS)
+    )
+
+
+async def _hello_chains(
+    prober: Prober, data: ScanData, best: ProtocolVersion, base: HelloSpec, name: str | None
 ) -> None:
-    """TLS 1.2-and-older extras: ECDHE curves, and (without a complete handshake) the certificates per
-    key type and without SNI, all read from plaintext flights."""
+    """Without a complete handshake: the certificates per key type and without SNI, from the plaintext
+    flights of TLS 1.2-and-older hellos."""
     label = f"{best.label} hello"
 
-    def add_chain(answer: ServerAnswer, how: str, sni: bool) -> None:
-        flight = read_flight12(answer)
-        if flight.chain:
-            data.chains.append(ServedChain(flight.chain, how, sni, flight.ocsp_stapled))
-
-    first = data.protocols[best]
-    add_chain(first, f"{label}" + (f", SNI {name}" if name else ""), name is not None)
-
-    async def groups() -> None:
-        def curve(answer: ServerAnswer) -> NamedGroup | None:
-            return read_flight12(answer).curve
-
-        ecdhe = replace(base, cipher_suites=_ecdhe_suites(best))
-        data.groups[best] = await _timed(
-            prober, "groups", en.enumerate_groups_tls12(prober, best, ecdhe, curve, ECDHE_GROUPS)
-        )
-
     async def chain(role: str, spec: HelloSpec, sni: bool) -> None:
-        answer = await _timed(prober, "certificates", prober.hello(spec, "certificates"))
+        answer = await prober.timed("certificates", prober.hello(spec, "certificates"))
         if supported(best, answer):
-            add_chain(answer, f"{label}, {role}" + (f", SNI {name}" if sni and name else ""), sni)
-
-    jobs = [groups()]
-    if certificates:
-        jobs += [
-            chain(
-                "ECDSA suites", replace(base, cipher_suites=_auth_suites(best, Authentication.ECDSA)), True
-            ),
-            chain("RSA suites", replace(base, cipher_suites=_auth_suites(best, Authentication.RSA)), True),
-        ]
-        if name is not None:
-            jobs.append(chain("no SNI", replace(base, server_name=None), False))
-    await asyncio.gather(*jobs)
-
-
-async def _handshakes(prober: Prober, data: ScanData, name: str | None, options: ScanOptions) -> None:
-    host = name or data.target.host
-    alpn = [p.decode() for p in ALPN_OFFER]
-
-    async def main() -> None:
-        http_host = host if options.http else None
-        result = await full_handshake(
-            prober, "handshakes", server_name=name, alpn=["http/1.1"], http_host=http_host
-        )
-        data.handshakes["main"] = result
-        if result.ok and result.session is not None:
-            early = http_request(host) if options.http else None
-            data.handshakes["resumed"] = await _timed(
-                prober,
-                "resumption",
-                full_handshake(
-                    prober,
-                    "resumption",
-                    server_name=name,
-                    alpn=["http/1.1"],  # as the first one: 0-RTT needs the ticket's ALPN (RFC 8446 §4.2.10)
-                    session=result.session,
-                    early_data=early,
-                    http_host=http_host if early is not None else None,
-                ),
-            )
-
-    async def other(role: str, **kw: object) -> None:
-        data.handshakes[role] = await full_handshake(prober, "handshakes", **kw)  # type: ignore[arg-type]
+            how = f"{label}, {role}" + (f", SNI {name}" if sni and name else "")
+            _add_hello_chain(data, answer, how, sni)
 
     jobs = [
-        main(),
-        other("ecdsa", server_name=name, schemes=ECDSA_SCHEMES, alpn=alpn),
-        other("rsa", server_name=name, schemes=RSA_SCHEMES, alpn=alpn),
+        chain("ECDSA suites", replace(base, cipher_suites=_auth_suites(best, Authentication.ECDSA)), True),
+        chain("RSA suites", replace(base, cipher_suites=_auth_suites(best, Authentication.RSA)), True),
     ]
     if name is not None:
-        jobs.append(other("no_sni", server_name=None))
+        jobs.append(chain("no SNI", replace(base, server_name=None), False))
     await asyncio.gather(*jobs)
-    if not options.http:
-        data.not_tested["hsts"] = "HTTP was turned off (--no-http)"
-    labels = {"main": "all schemes", "ecdsa": "ECDSA schemes", "rsa": "RSA schemes", "no_sni": "no SNI"}
-    for role, label in labels.items():
-        hs = data.handshakes.get(role)
-        if hs is not None and hs.ok and hs.chain:
-            sni = role != "no_sni" and name is not None
-            how = f"{hs.version.label if hs.version else 'TLS'} handshake, {label}"
-            if sni:
-                how += f", SNI {name}"
-            data.chains.append(ServedChain(hs.chain, how, sni, hs.ocsp_response is not None))
 
 
 async def scan_target(
@@ -282,14 +251,16 @@ async def scan_target(
     start = time.perf_counter()
     label = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
-        address = await resolve(host, port, options.timeout)
-    except TargetError as exc:
+        route = options.route_for(host)
+        # Through a proxy the proxy resolves the name (and we may not be able to).
+        address = host if route.proxy is not None else await resolve(host, port, options.timeout)
+    except (TargetError, ValueError) as exc:
         return ScanResult(label, error=str(exc), elapsed=time.perf_counter() - start)
     name = options.servername or (None if _is_ip(host) else host)
     target = Target(host, port, address, name)
-    prober = Prober(target, timeout=options.timeout, connections=options.connections)
-    data = ScanData(target, dt.datetime.now(dt.UTC), stats=prober.stats)
-    spec_for = _spec_factory(name)
+    prober = Prober(target, timeout=options.timeout, connections=options.connections, route=route)
+    data = ScanData(target, dt.datetime.now(dt.UTC), route=route, stats=prober.stats)
+    spec_for = _spec_factory(name, route)
 
     async def protocols() -> None:
         data.protocols = await en.probe_protocols(
@@ -300,9 +271,9 @@ async def scan_target(
         data.sslv2 = await en.probe_sslv2(prober)
 
     async def intolerance() -> None:
-        data.intolerance = await _timed(prober, "intolerance", en.probe_intolerance(prober, spec_for))
+        data.intolerance = await prober.timed("intolerance", en.probe_intolerance(prober, spec_for))
 
-    await asyncio.gather(_timed(prober, "protocols", asyncio.gather(protocols(), sslv2())), intolerance())
+    await asyncio.gather(prober.timed("protocols", asyncio.gather(protocols(), sslv2())), intolerance())
     error = _unscannable(data)
     if error is not None:
         return ScanResult(label, data, error=error, elapsed=time.perf_counter() - start)
@@ -315,9 +286,8 @@ async def scan_target(
     if options.aia:
         urls = aia_urls_needed(data, trust)
         if urls:
-            downloads = await _timed(
-                prober, "aia", asyncio.gather(*(fetch_aia(u, options.timeout) for u in urls))
-            )
+            fetches = (fetch_aia(u, options.timeout, proxy=route.proxy) for u in urls)
+            downloads = await prober.timed("aia", asyncio.gather(*fetches))
             prober.stats_for("aia").probes += len(urls)
             data.aia = {d.url: d for d in downloads}
     data.elapsed = time.perf_counter() - start
