@@ -182,7 +182,8 @@ class ServerPha:
             cert_ok = verify_client_certificates(verifier, chain, self.config.provider.now())
         except CertificateError as exc:
             reason = f"the client certificate was refused: {str(exc).removeprefix('tls: ')}"
-            self.answer = _Answer(context, transcript, chain, None, reason, exc)
+            # (kept without its traceback, whose frames would hold this connection alive with the event)
+            self.answer = _Answer(context, transcript, chain, None, reason, exc.with_traceback(None))
             return
         self.answer = _Answer(context, transcript, chain, cert_ok, None)
 
