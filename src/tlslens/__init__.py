@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from tlslens.adapters.blocking import connect
     from tlslens.config import CertifiedKey, ClientConfig, ServerConfig
     from tlslens.connection import ClientConnection, ServerConnection
+    from tlslens.credentials import ExternalPsk
     from tlslens.errors import (
         CertificateError,
         ConfigurationError,
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     )
     from tlslens.events import (
         AlertReceived,
+        ClientCertificateRefused,
+        ClientCertificateVerified,
         ConnectionClosed,
         DataReceived,
         EarlyDataReceived,
@@ -44,6 +47,7 @@ _HOMES = {
     "CertifiedKey": "tlslens.config",
     "ClientConfig": "tlslens.config",
     "ServerConfig": "tlslens.config",
+    "ExternalPsk": "tlslens.credentials",
     "ClientConnection": "tlslens.connection",
     "ServerConnection": "tlslens.connection",
     "CertificateError": "tlslens.errors",
@@ -53,6 +57,8 @@ _HOMES = {
     "RemoteProtocolError": "tlslens.errors",
     "TLSError": "tlslens.errors",
     "AlertReceived": "tlslens.events",
+    "ClientCertificateRefused": "tlslens.events",
+    "ClientCertificateVerified": "tlslens.events",
     "ConnectionClosed": "tlslens.events",
     "DataReceived": "tlslens.events",
     "EarlyDataReceived": "tlslens.events",
@@ -90,6 +96,8 @@ __all__ = [
     "CertificateError",
     "CertifiedKey",
     "ChainReport",
+    "ClientCertificateRefused",
+    "ClientCertificateVerified",
     "ClientConfig",
     "ClientConnection",
     "ConfigurationError",
@@ -97,6 +105,7 @@ __all__ = [
     "DataReceived",
     "EarlyDataReceived",
     "Event",
+    "ExternalPsk",
     "FatalAlert",
     "Finding",
     "HandshakeCompleted",

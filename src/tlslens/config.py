@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPri
 from tlslens.compression import AVAILABLE as _COMPRESSION
 from tlslens.compression import CompressionCache
 from tlslens.compression import normalise as _compression_algorithms
+from tlslens.config_auth import check_client_psks, check_server_auth
+from tlslens.credentials import CertificateRequestInfo, ExternalPsk, PskLookup
 from tlslens.crypto.ecdhe12 import TLS12_GROUPS
 from tlslens.crypto.groups import SUPPORTED_GROUPS
 from tlslens.crypto.provider import CryptoProvider, DefaultProvider
@@ -48,6 +50,7 @@ from tlslens.wire.enums import (
     CipherSuite,
     NamedGroup,
     ProtocolVersion,
+    PskKeyExchangeMode,
     SignatureScheme,
 )
 from tlslens.wire.hello import ClientHello
@@ -317,6 +320,23 @@ class ClientConfig(_CommonConfig):
     """Rewrites each ClientHello (the first, and the second after a HelloRetryRequest) before it is sent:
     fingerprint shaping, scanners, trace replays. The handshake checks the server's answers against the
     hello as sent."""
+    certificates: Sequence[CertifiedKey] = ()
+    """More client certificates (after certificate_chain/private_key): when a server asks, the first
+    whose chain reaches one of the certificate authorities it names, and whose key signs with a scheme
+    it accepts, is sent (see ``handshake/client_auth.py``)."""
+    certificate_callback: Callable[[CertificateRequestInfo], CertifiedKey | None] | None = field(
+        default=None, repr=False
+    )
+    """Chooses the certificate when a server asks for one (in the handshake or after it, RFC 8446
+    §4.6.2), instead of the choice among certificate_chain and certificates; None sends none."""
+    external_psks: Sequence[ExternalPsk] = ()
+    """External pre-shared keys offered in every TLS 1.3 ClientHello (RFC 8446 §2.2), after a
+    resumption ticket if there is one; a server that knows one authenticates with it instead of a
+    certificate."""
+    psk_key_exchange_modes: Sequence[PskKeyExchangeMode | str] = (PskKeyExchangeMode.PSK_DHE_KE,)
+    """How a PSK (resumption or external) may be used (RFC 8446 §4.2.9): ``psk_dhe_ke`` (with a fresh
+    key exchange, the default) and/or ``psk_ke`` (the PSK alone: no forward secrecy; a server uses it
+    only when it allows it too and the client does not offer psk_dhe_ke)."""
 
     def __post_init__(self) -> None:
         self._normalise_common()
@@ -333,11 +353,29 @@ class ClientConfig(_CommonConfig):
             object.__setattr__(self, "trust_anchors", tuple(self.trust_anchors))
         if (self.certificate_chain is None) != (self.private_key is None):
             raise ConfigurationError("a client certificate needs both certificate_chain and private_key")
-        cert = None
+        certs = list(self.certificates)
         if self.certificate_chain is not None and self.private_key is not None:
-            cert = CertifiedKey.from_key(self.certificate_chain, self.private_key)
-        object.__setattr__(self, "_client_certificate", cert)
+            certs.insert(0, CertifiedKey.from_key(self.certificate_chain, self.private_key))
+        object.__setattr__(self, "certificates", tuple(self.certificates))
+        object.__setattr__(self, "_client_certificates", tuple(certs))
         object.__setattr__(self, "_verifier", self.verifier or WebPkiVerifier(self.trust_anchors))
+        check_client_psks(self)
+
+    @property
+    def client_certificates(self) -> tuple[CertifiedKey, ...]:
+        """Every client certificate, certificate_chain/private_key's first."""
+        return self._client_certificates  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def psk_modes(self) -> tuple[PskKeyExchangeMode, ...]:
+        """``psk_key_exchange_modes`` as enum members."""
+        return self.psk_key_exchange_modes  # type: ignore[return-value]  # (normalised)
+
+    @property
+    def offers_post_handshake_auth(self) -> bool:
+        """A TLS 1.3 ClientHello offers post_handshake_auth (RFC 8446 §4.2.6) when there is a
+        certificate to answer with, or a callback to choose one."""
+        return bool(self.client_certificates) or self.certificate_callback is not None
 
     @property
     def effective_verifier(self) -> CertificateVerifier:
@@ -345,7 +383,9 @@ class ClientConfig(_CommonConfig):
 
     @property
     def client_certificate(self) -> CertifiedKey | None:
-        return self._client_certificate  # type: ignore[attr-defined, no-any-return]
+        """The first client certificate (what a TLS 1.2 CertificateRequest without authorities gets)."""
+        certs = self.client_certificates
+        return certs[0] if certs else None
 
 
 _HYBRIDS = frozenset({NamedGroup.X25519MLKEM768, NamedGroup.SECP256R1MLKEM768})
@@ -394,6 +434,16 @@ class ServerConfig(_CommonConfig):
     """Resume without a fresh key exchange when the client asks (psk_ke: no forward secrecy)."""
     cookie_secret: bytes = field(default_factory=lambda: os.urandom(32), repr=False)
     """Key for HelloRetryRequest cookies (so the server can stay stateless across an HRR)."""
+    psk_lookup: PskLookup | None = field(default=None, repr=False)
+    """External PSKs (RFC 8446 §2.2): the ``ExternalPsk`` an identity the client offers names, or None
+    (``tlslens.credentials.psk_table(psks)`` makes one from a list). With it a server needs no
+    certificate: a PSK-only server speaks TLS 1.3 only, and refuses a client without a PSK it knows."""
+    defer_client_auth: bool = False
+    """With client_verifier: ask for the client certificate only after the handshake, when the
+    application calls ``request_client_certificate()`` (RFC 8446 §4.6.2), not during it."""
+    advertise_client_cas: bool = False
+    """Name the client_verifier's trust anchors in CertificateRequest.certificate_authorities (RFC 8446
+    §4.2.4), so a client with several certificates sends one they issued."""
 
     def __post_init__(self) -> None:
         self._normalise_common()
@@ -407,9 +457,10 @@ class ServerConfig(_CommonConfig):
             certs.insert(0, first)
         elif self.ocsp_response is not None:
             raise ConfigurationError("ocsp_response goes with certificate_chain (see CertifiedKey.from_key)")
-        if not certs:
-            raise ConfigurationError("a server needs a certificate_chain and private_key")
+        if not certs and self.psk_lookup is None:
+            raise ConfigurationError("a server needs a certificate_chain and private_key (or a psk_lookup)")
         object.__setattr__(self, "_certified_keys", tuple(certs))
+        check_server_auth(self)
         if self.cipher_preference not in ("server", "client"):
             raise ConfigurationError('cipher_preference must be "server" or "client"')
         if len(self.cookie_secret) < 16:
@@ -438,3 +489,8 @@ class ServerConfig(_CommonConfig):
     @property
     def effective_replay_store(self) -> ReplayStore:
         return self._replay_store  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def client_ca_names(self) -> tuple[bytes, ...]:
+        """The DER subjects sent in certificate_authorities (empty unless advertise_client_cas)."""
+        return self._client_ca_names  # type: ignore[attr-defined, no-any-return]

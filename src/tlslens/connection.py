@@ -5,6 +5,7 @@
     conn.update_keys(request_peer=False)       KeyUpdate
     conn.export_keying_material(label, ...)    RFC 8446 §7.5 exporter (after the handshake)
     conn.close()                               close_notify (our side only: TLS 1.3 half-close)
+    server.request_client_certificate()        post-handshake CertificateRequest (TLS 1.3)
     conn.data_to_send() -> bytes               what to write to the transport
     conn.pending_events() -> list[Event]       events queued outside receive_data (trace of our sends)
     conn.our_state / conn.their_state          ConnectionState of each direction (lifecycle.py)
@@ -38,7 +39,7 @@ from tlslens.record.protection import MAX_CONSECUTIVE_EMPTY_RECORDS
 from tlslens.session.cache import Session
 from tlslens.wire.enums import AlertDescription, AlertLevel, ProtocolVersion
 from tlslens.wire.hello import ClientHello
-from tlslens.wire.messages import KeyUpdate
+from tlslens.wire.messages import CertificateRequest, KeyUpdate
 from tlslens.wire.messages12 import ChangeCipherSpec, HelloRequest
 
 _HANDSHAKING = ConnectionState.HANDSHAKING
@@ -124,7 +125,7 @@ class _Connection:
             if out.tracing:
                 out.events.append(MessageReceived(message, raw))
             if isinstance(message, KeyUpdate | HelloRequest) or (
-                isinstance(message, ClientHello) and self._life.handshake_done
+                isinstance(message, ClientHello | CertificateRequest) and self._life.handshake_done
             ):
                 self._inbound.count_key_update()  # (post-handshake messages without data: a flood limit)
             # (RFC 8446 §5.1: a message that changes the read key must end its record; set_read_key
@@ -259,6 +260,23 @@ class ServerConnection(_Connection):
         self.config = config
         self._state = start_server(config)
         self._records.reassembler.expect(self._state.accepts)
+
+    def request_client_certificate(self) -> bytes:
+        """Ask the client for a certificate now, after a TLS 1.3 handshake (RFC 8446 §4.6.2), and
+        return the certificate_request_context that names this request (unique on the connection).
+        The answer arrives as ``ClientCertificateVerified`` or ``ClientCertificateRefused`` with that
+        context. The client must have offered post_handshake_auth (``HandshakeCompleted.
+        post_handshake_auth``), and ``config.client_verifier`` checks the chain."""
+        self._check_can_send("a CertificateRequest")
+        if self._life.theirs is _CLOSED:
+            raise LocalProtocolError("the client closed its side (close_notify): it can no longer answer")
+        state = self._state
+        if not isinstance(state, ServerTraffic):
+            raise LocalProtocolError("post-handshake authentication is a TLS 1.3 feature")
+        context = state.request_client_certificate(self._out)
+        self._records.reassembler.expect(state.accepts)
+        self._out.flush()
+        return context
 
 
 __all__ = [

@@ -118,6 +118,12 @@ class CertificateRequired(RemoteProtocolError):
     alert = AlertDescription.CERTIFICATE_REQUIRED
 
 
+class UnknownPskIdentity(RemoteProtocolError):
+    """A PSK-only server knows none of the identities the client offered (RFC 8446 §6.2)."""
+
+    alert = AlertDescription.UNKNOWN_PSK_IDENTITY
+
+
 class CertificateError(RemoteProtocolError):
     """The peer's certificate chain was refused. ``findings`` carries the diagnosis when one was made.
 

@@ -52,6 +52,38 @@ class HandshakeCompleted(Event):
     """Client: what the OCSP response the server stapled says (``ocsp.status``: good, unknown, stale,
     invalid, or none when nothing was stapled; a revoked certificate never gets here), with its
     findings. None when we did not ask (``ClientConfig.ocsp_stapling``), on resumption, and on servers."""
+    psk_identity: bytes | None = None
+    """The external PSK that authenticated the handshake (RFC 8446 §2.2; no certificates then), by its
+    identity; None otherwise (a resumption is ``resumed``)."""
+    post_handshake_auth: bool = False
+    """Server, TLS 1.3: the client offered post-handshake authentication (RFC 8446 §4.2.6), so
+    ``request_client_certificate()`` may ask it for a certificate now."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClientCertificateVerified(Event):
+    """Server: the client answered ``request_client_certificate()`` (RFC 8446 §4.6.2) with a
+    certificate the client verifier accepted, signed its CertificateVerify and Finished: from now on
+    the connection is authenticated by ``certificates`` (leaf first). ``context`` is the one
+    ``request_client_certificate()`` returned."""
+
+    context: bytes
+    certificates: tuple[x509.Certificate, ...] = field(repr=False)
+    signature_scheme: SignatureScheme
+
+
+@dataclass(frozen=True, slots=True)
+class ClientCertificateRefused(Event):
+    """Server: the answer to ``request_client_certificate()`` does not authenticate the client, and the
+    connection goes on unauthenticated (RFC 8446 §4.4.2.4 lets the server decide; close it if you
+    must). ``reason`` says why: the client sent no certificate, or the client verifier refused its chain
+    (``error``, with the diagnosis; ``certificates`` is what it sent). The client still proved the
+    messages were its own (its CertificateVerify and Finished checked out)."""
+
+    context: bytes
+    reason: str
+    certificates: tuple[x509.Certificate, ...] = field(default=(), repr=False)
+    error: Exception | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +192,8 @@ class DecisionMade(Event):
 
 __all__ = [
     "AlertReceived",
+    "ClientCertificateRefused",
+    "ClientCertificateVerified",
     "ConnectionClosed",
     "DataReceived",
     "DecisionMade",

@@ -148,6 +148,17 @@ class Output:
         self.flush()
         self._records.drop_write_key()
 
+    def traffic_secret(self, *, write: bool) -> bytes:
+        """The current TLS 1.3 application traffic secret we write (or read) with: the base key of a
+        post-handshake Finished (RFC 8446 §4.4)."""
+        read, written = self._records.traffic_secrets
+        return written if write else read
+
+    @property
+    def can_send(self) -> bool:
+        """Whether we may still send (we have not closed, nothing failed)."""
+        return self._life.ours is ConnectionState.OPEN
+
     def update_read_key(self) -> None:
         self._read_generation += 1
         self.set_read_key(

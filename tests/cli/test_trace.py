@@ -253,9 +253,11 @@ def test_grease_unknown_and_special_values_are_named() -> None:
     assert extension_name(grease) == "GREASE (0x1a1a)" and extension_value(grease) == "(empty)"
     assert extension_name(UnknownExtension(ExtensionType(0x4444), b"\x01")) == "unknown (0x4444)"
     assert extension_value(ALPN((b"h2",))) == ["h2"]
-    psk = PreSharedKeyClientHello((PskIdentity(b"ticket" * 10, 1234),), (b"\x00" * 32,))
+    psk = PreSharedKeyClientHello((PskIdentity(b"\xfe" + b"ticket" * 10, 1234),), (b"\x00" * 32,))
+    external = PreSharedKeyClientHello((PskIdentity(b"client1", 0),), (b"\x00" * 32,))
+    assert extension_value(external)["identities"][0]["identity"] == '"client1"'  # printable: as text
     assert extension_value(psk)["identities"][0] == {
-        "identity": "60 bytes: 7469636b65747469…",
+        "identity": "61 bytes: fe7469636b657474…",
         "obfuscated_ticket_age": 1234,
     }
     hello = ClientHello(

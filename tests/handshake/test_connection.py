@@ -67,7 +67,7 @@ def public_names(conn: object) -> set[str]:
 def test_public_surface_is_the_documented_api() -> None:
     pair = ConnectionPair()
     assert public_names(pair.client) == COMMON_API | {"server_name"}
-    assert public_names(pair.server) == COMMON_API
+    assert public_names(pair.server) == COMMON_API | {"request_client_certificate"}
 
 
 # --- lifecycle -------------------------------------------------------------------------------------

@@ -71,13 +71,13 @@ def test_certificate_request_and_status_and_tickets() -> None:
     req = CertificateRequest12(
         (ClientCertificateType.RSA_SIGN, ClientCertificateType.ECDSA_SIGN),
         (SignatureScheme.ECDSA_SECP256R1_SHA256, SignatureScheme.RSA_PKCS1_SHA256),
-        (b"\x30\x00",),
+        (b"\x30\x00", b"\x31\x00"),
     )
     assert message_title(req) == "CertificateRequest"
     assert describe_message(req) == {
         "certificate_types": ["rsa_sign", "ecdsa_sign"],
         "supported_signature_algorithms": ["ecdsa_secp256r1_sha256", "rsa_pkcs1_sha256"],
-        "certificate_authorities": ["2 bytes: 3000…"],
+        "certificate_authorities": ["(empty name)", "not a Name: 3100"],  # an empty Name, and a SET
     }
     assert (
         describe_message(CertificateRequest12((ClientCertificateType.RSA_SIGN,), None))[

@@ -5,7 +5,8 @@
 
 Here are ``open_connection``, ``start_server``, ``start_tls`` (TLS over a stream pair that is already
 connected, after a plaintext exchange such as STARTTLS or an HTTP CONNECT: what ``loop.start_tls``
-does for Python's ``ssl``) and ``update_keys`` (a KeyUpdate on a stream). Under
+does for Python's ``ssl``), ``update_keys`` (a KeyUpdate on a stream) and ``request_client_certificate``
+(a server's post-handshake request for a client certificate, awaiting the answer). Under
 the streams, ``TLSProtocol`` (in ``aio_protocol``) owns the raw transport and the engine, and hands
 the stream a ``TLSTransport`` (in ``aio_transport``) once the handshake is complete; both are
 importable from here too.
@@ -32,6 +33,7 @@ from tlslens.adapters.aio_transport import TLSTransport
 from tlslens.adapters.aio_transport import logger as logger
 from tlslens.config import ClientConfig, ServerConfig
 from tlslens.connection import ClientConnection, ServerConnection
+from tlslens.events import ClientCertificateRefused, ClientCertificateVerified
 from tlslens.session import Session
 
 STREAM_LIMIT = 2**16
@@ -44,6 +46,7 @@ __all__ = [
     "TLSTransport",
     "UnexpectedEOF",
     "open_connection",
+    "request_client_certificate",
     "start_server",
     "start_tls",
     "update_keys",
@@ -216,6 +219,20 @@ async def start_server(
         )
 
     return await loop.create_server(factory, host, port, **kwargs)
+
+
+async def request_client_certificate(
+    writer: asyncio.StreamWriter, timeout: float | None = None
+) -> ClientCertificateVerified | ClientCertificateRefused:
+    """Server, after a TLS 1.3 handshake: ask the client for a certificate (post-handshake
+    authentication, RFC 8446 §4.6.2) and wait for its answer: ``ClientCertificateVerified`` or
+    ``ClientCertificateRefused``. The client must have offered it (``writer.get_extra_info("tlslens")
+    .post_handshake_auth``; else ``LocalProtocolError``), and the server's config needs a
+    ``client_verifier``. Keep reading the stream meanwhile (data may come before the answer)."""
+    transport = writer.transport
+    if not isinstance(transport, TLSTransport):
+        raise TypeError("not a tlslens stream")
+    return await asyncio.wait_for(transport.request_client_certificate(), timeout)
 
 
 def update_keys(writer: asyncio.StreamWriter, request_peer: bool = False) -> None:

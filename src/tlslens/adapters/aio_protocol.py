@@ -43,6 +43,8 @@ from tlslens.adapters.aio_transport import TLSTransport, logger
 from tlslens.connection import ClientConnection, ServerConnection
 from tlslens.errors import TLSError
 from tlslens.events import (
+    ClientCertificateRefused,
+    ClientCertificateVerified,
     ConnectionClosed,
     DataReceived,
     EarlyDataReceived,
@@ -100,6 +102,9 @@ class TLSProtocol(asyncio.Protocol):
         self._was_pending = False
         self.bytes_received = 0  # TLS bytes, as they came from and went to the raw transport
         self.bytes_sent = 0
+        self._pha_waiters: dict[
+            bytes, asyncio.Future[ClientCertificateVerified | ClientCertificateRefused]
+        ] = {}
         self.plain: object = None
         """What ``start_tls`` took over (the plaintext stream pair), held until the connection is lost:
         a ``StreamWriter`` that is collected closes its transport, which is now ours."""
@@ -172,6 +177,18 @@ class TLSProtocol(asyncio.Protocol):
     def update_keys(self, request_peer: bool) -> None:
         self._conn.update_keys(request_peer=request_peer)
         self._write_out()
+
+    def request_client_certificate(
+        self,
+    ) -> asyncio.Future[ClientCertificateVerified | ClientCertificateRefused]:
+        """Server: a post-handshake CertificateRequest; the future resolves with the client's answer
+        (or fails with the connection)."""
+        if not isinstance(self._conn, ServerConnection):
+            raise TypeError("only a server asks for a client certificate")
+        context = self._conn.request_client_certificate()
+        self._write_out()
+        waiter = self._pha_waiters[context] = self._loop.create_future()
+        return waiter
 
     def send_close_notify(self, *, shutdown: bool) -> None:
         if self._conn.handshake_complete and self._error is None:
@@ -249,6 +266,7 @@ class TLSProtocol(asyncio.Protocol):
         self._raw_write_paused = False
         error = self._error or exc
         self.plain = None
+        self._fail_waiters(error)
         if not self.handshake_done.done():
             self.handshake_done.set_exception(error or handshake_eof(clean=False))
             self.handshake_done.exception()  # retrieved: open_connection may be gone (timeout)
@@ -301,9 +319,14 @@ class TLSProtocol(asyncio.Protocol):
                 if not self._conn.handshake_complete:
                     self._fail(handshake_eof(event.clean))
                     return
+                self._fail_waiters(EOFError("the client closed its side before it answered"))
                 self._deliver_eof()
             elif isinstance(event, SessionTicketReceived):
                 self._session = event.session
+            elif isinstance(event, ClientCertificateVerified | ClientCertificateRefused):
+                waiter = self._pha_waiters.pop(event.context, None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(event)
 
     def _handshake_completed(self, event: HandshakeCompleted) -> None:
         self._handshake = event
@@ -355,6 +378,7 @@ class TLSProtocol(asyncio.Protocol):
         if self._error is not None:
             return
         self._error = exc
+        self._fail_waiters(exc)
         if not self.handshake_done.done():
             self.handshake_done.set_exception(exc)
             self.handshake_done.exception()  # retrieved here; open_connection raises its own copy
@@ -363,6 +387,13 @@ class TLSProtocol(asyncio.Protocol):
                 level = logging.INFO if isinstance(exc, UnexpectedEOF) else logging.WARNING
                 logger.log(level, "TLS handshake with %s failed: %s: %s", peer, type(exc).__name__, exc)
         self._shutdown_and_drain()
+
+    def _fail_waiters(self, error: BaseException | None) -> None:
+        """Requests for a client certificate that will never be answered."""
+        waiters, self._pha_waiters = self._pha_waiters, {}
+        for waiter in waiters.values():
+            if not waiter.done():
+                waiter.set_exception(error or ConnectionResetError("the connection closed before the answer"))
 
     def _handshake_timed_out(self) -> None:
         self._handshake_timer = None

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tlslens.adapters.aio_protocol import TLSProtocol
+    from tlslens.events import ClientCertificateRefused, ClientCertificateVerified
 
 logger = logging.getLogger("tlslens.aio")
 """Where the asyncio face reports: failed handshakes of a server, writes to a closed connection."""
@@ -69,6 +70,12 @@ class TLSTransport(asyncio.Transport):
     def update_keys(self, request_peer: bool = False) -> None:
         """Send KeyUpdate (RFC 8446 §4.6.3); with ``request_peer`` the peer updates its keys too."""
         self._tls.update_keys(request_peer)
+
+    def request_client_certificate(
+        self,
+    ) -> asyncio.Future[ClientCertificateVerified | ClientCertificateRefused]:
+        """Server: ask the client for a certificate (RFC 8446 §4.6.2); the future gets its answer."""
+        return self._tls.request_client_certificate()
 
     # --- reading ----------------------------------------------------------------------------------
 

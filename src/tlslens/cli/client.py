@@ -8,6 +8,8 @@ with an ``error`` key on failure). Exit status: 0 success, 1 TLS/certificate/net
 line naming the reason), 2 usage error. ``--trace`` writes the trace to stderr, so stdout carries only
 the server's data. ``--sess-out F`` is written when the connection ends (tickets arrive after the
 handshake); ``--sess-in F --early-data FILE`` resumes and sends FILE as 0-RTT data (``cli/resume.py``).
+``--psk-identity ID --psk HEX`` offers an external PSK (``cli/psk.py``); ``--cert/--key`` answer the
+server's request for a client certificate, in the handshake or after it.
 """
 
 from __future__ import annotations
@@ -53,9 +55,11 @@ from tlslens.cli.failure import (
 from tlslens.cli.main import INTERRUPTED
 from tlslens.cli.peer_chain import RecordThenVerify, pem_chain, problems
 from tlslens.cli.plain import choose_proxy, open_plain, parse_target, plaintext_options
+from tlslens.cli.psk import external_psk, psk_options
 from tlslens.cli.resume import check_session_out, load_session, read_early_data, save_session
 from tlslens.cli.verify import profile_option
 from tlslens.config import ClientConfig
+from tlslens.credentials import ExternalPsk
 from tlslens.dangerous import RecordingVerifier
 from tlslens.errors import ConfigurationError, LocalProtocolError, TLSError
 from tlslens.events import HandshakeCompleted
@@ -87,6 +91,7 @@ class ClientRun:
     completed: HandshakeCompleted | None = None
     starttls: str | None = None
     proxy: Proxy | None = None
+    ign_eof: bool = False  # at the end of stdin, no close_notify: the server closes first
     watch: Watch = field(init=False)
 
     def __post_init__(self) -> None:
@@ -197,7 +202,7 @@ class ClientRun:
             if not chunk:
                 break
             writer.write(chunk)
-        if not writer.transport.is_closing():
+        if not writer.transport.is_closing() and not self.ign_eof:
             self.watch.closing()
             writer.write_eof()
 
@@ -225,6 +230,7 @@ def build_client_config(
     insecure: bool = False,
     record_size_limit: int | None = None,
     versions: tuple[str, ...] | None = None,
+    psk: ExternalPsk | None = None,
 ) -> tuple[ClientConfig, RecordingVerifier | None]:
     """The options as a ClientConfig. With ``record`` (or ``insecure``), every chain the server
     presents is recorded by the RecordingVerifier returned too; with ``insecure``, that recorder
@@ -260,6 +266,8 @@ def build_client_config(
     elif anchors is not None:
         kwargs["trust_anchors"] = anchors
     kwargs["keylog"] = keylog_for(keylog)
+    if psk is not None:
+        kwargs["external_psks"] = [psk]
     if record_size_limit is not None:
         kwargs["record_size_limit"] = record_size_limit
     try:
@@ -284,8 +292,13 @@ def build_client_config(
     "--groups", metavar="LIST", help="Groups in preference order; a key share is sent for the first only."
 )
 @click.option("--alpn", metavar="LIST", help="ALPN protocols to offer, e.g. h2,http/1.1.")
-@click.option("--cert", metavar="F", help="Client certificate chain (PEM), sent when the server asks.")
+@click.option(
+    "--cert",
+    metavar="F",
+    help="Client certificate chain (PEM), sent when the server asks, in the handshake or after it.",
+)
 @click.option("--key", metavar="F", help="Private key (PEM) of --cert.")
+@psk_options
 @click.option(
     "--sess-out", metavar="F", help="Write the session (newest ticket) to F when the connection ends."
 )
@@ -318,6 +331,12 @@ def build_client_config(
     is_flag=True,
     help="Send KeyUpdate(update_requested) right after the handshake (TLS 1.3; TLS 1.2 has none).",
 )
+@click.option(
+    "--ign-eof",
+    is_flag=True,
+    help="At the end of stdin keep sending possible (no close_notify) until the server closes, as openssl"
+    " s_client -ign_eof: a server may still ask for a client certificate.",
+)
 @record_size_limit_option
 @version_options
 @click.option(
@@ -337,6 +356,8 @@ def client(
     alpn: str | None,
     cert: str | None,
     key: str | None,
+    psk: str | None,
+    psk_identity: str | None,
     sess_out: str | None,
     sess_in: str | None,
     early_data: str | None,
@@ -349,6 +370,7 @@ def client(
     trace: bool,
     trace_format: str,
     key_update: bool,
+    ign_eof: bool,
     record_size_limit: int | None,
     tls1_2: bool,
     tls1_3: bool,
@@ -372,6 +394,7 @@ def client(
         insecure=insecure,
         record_size_limit=record_size_limit,
         versions=versions_from(tls1_2, tls1_3),
+        psk=external_psk(psk_identity, psk),
     )
     session = load_session(sess_in) if sess_in is not None else None
     early = read_early_data(early_data, session) if early_data is not None else None
@@ -415,6 +438,7 @@ def client(
         on_warning=report.warning,
         starttls=starttls,
         proxy=via,
+        ign_eof=ign_eof,
     )
     failure: SessionFailed | None = None
     status = 1

@@ -146,6 +146,10 @@ def summary(
         # The stapled OCSP response: good, unknown, stale, invalid, none (nothing stapled); null: not asked.
         "ocsp": completed.ocsp.status if completed and completed.ocsp is not None else None,
     }
+    if completed is not None and completed.psk_identity is not None:
+        identity = completed.psk_identity  # as text when it is printable, else in hex
+        printable = identity.isascii() and identity.decode("ascii").isprintable()
+        out["psk_identity"] = identity.decode("ascii") if printable else identity.hex()
     if error is not None:
         out["error"] = error
     return out

@@ -43,9 +43,13 @@ def start_ocsp(
     log: Callable[[str], None],
 ) -> OcspRefresher | None:
     """Staple ``--ocsp``'s response (warning about what is wrong with it), or start ``--ocsp-fetch``."""
-    certified = config.certified_keys[0]
     if ocsp is not None and fetch:
         raise click.UsageError("--ocsp and --ocsp-fetch cannot be used together")
+    if not config.certified_keys:  # a PSK-only server: no certificate, nothing to staple
+        if ocsp is not None or fetch:
+            raise click.UsageError("--ocsp and --ocsp-fetch need a certificate (--cert/--key)")
+        return None
+    certified = config.certified_keys[0]
     if ocsp is not None:
         try:
             der = Path(ocsp).read_bytes()

@@ -7,7 +7,10 @@ After each handshake it sends ``--tickets N`` session tickets (default 2); with 
 accepts 0-RTT data on resumption, answered (echoed, or as an HTTP request) once the handshake is done.
 One log line per connection goes to stderr (peer, outcome, handshake time). A connection that goes
 silent is closed after ``--idle-timeout`` (``cli/server_session.py``), and at most ``--max-connections``
-are served at once (``cli/listener.py``). Ctrl-C and SIGTERM stop it cleanly (exit 0).
+are served at once (``cli/listener.py``). ``--psk-identity ID --psk HEX`` authenticates clients that
+hold that key (without --cert/--key: a PSK-only server); ``--pha CA.pem`` with ``--www`` asks for a
+client certificate after the handshake when a client sends ``GET /auth`` (``cli/www.py``). Ctrl-C and
+SIGTERM stop it cleanly (exit 0).
 ``listening on HOST:PORT`` is printed once the socket listens (``--port 0`` picks a free port, and
 that line names it).
 """
@@ -41,9 +44,11 @@ from tlslens.cli.common import (
 from tlslens.cli.listener import Listener, default_max_connections, open_file_limit, serve
 from tlslens.cli.ocsp import ocsp_options, start_ocsp
 from tlslens.cli.own_chain import check_leaf_first, own_chain_warnings
+from tlslens.cli.psk import external_psk, psk_options
 from tlslens.cli.resume import EARLY_DATA_LIMIT
 from tlslens.cli.server_session import IDLE_TIMEOUT, ServerSettings, handle_client
 from tlslens.config import ServerConfig
+from tlslens.credentials import ExternalPsk, psk_table
 from tlslens.errors import ConfigurationError
 from tlslens.pki import TrustStore
 from tlslens.verifier import WebPkiVerifier
@@ -53,8 +58,8 @@ __all__ = ["Listener", "ServerSettings", "build_server_config", "handle_client",
 
 def build_server_config(
     *,
-    cert: str,
-    key: str,
+    cert: str | None,
+    key: str | None,
     ciphers: str | None,
     groups: str | None,
     alpn: str | None,
@@ -66,15 +71,27 @@ def build_server_config(
     request_client_cert: str | None = None,
     record_size_limit: int | None = None,
     versions: tuple[str, ...] | None = None,
+    psk: ExternalPsk | None = None,
+    pha: str | None = None,
 ) -> ServerConfig:
-    chain = load_certificates(cert, "--cert")
-    private_key = load_key(key, "--key", key_password)
-    check_leaf_first(chain, private_key, cert)
-    kwargs: dict[str, Any] = {
-        "certificate_chain": chain,
-        "private_key": private_key,
-        "keylog": keylog_for(keylog),
-    }
+    kwargs: dict[str, Any] = {"keylog": keylog_for(keylog)}
+    if (cert is None) != (key is None) or (cert is None and psk is None):
+        raise click.UsageError("give --cert and --key (or --psk alone, for a PSK-only server)")
+    if cert is not None and key is not None:
+        chain = load_certificates(cert, "--cert")
+        private_key = load_key(key, "--key", key_password)
+        check_leaf_first(chain, private_key, cert)
+        kwargs.update(certificate_chain=chain, private_key=private_key)
+    if psk is not None:
+        kwargs["psk_lookup"] = psk_table([psk])
+    if pha is not None:
+        if verify_client is not None or request_client_cert is not None:
+            raise click.UsageError(
+                "--pha asks after the handshake, --verify-client and --request-client-cert during it:"
+                " choose one"
+            )
+        kwargs["client_verifier"] = WebPkiVerifier(load_trust_anchors(pha, "--pha"))
+        kwargs["defer_client_auth"] = True
     if versions is not None:
         kwargs["versions"] = versions
     if ciphers is not None:
@@ -119,8 +136,8 @@ def build_server_config(
     show_default=True,
     help="Port to listen on (0: any free port; the 'listening on' line names it).",
 )
-@click.option("--cert", metavar="CHAIN.pem", required=True, help="Certificate chain, leaf first (PEM).")
-@click.option("--key", metavar="KEY.pem", required=True, help="Private key of the leaf (PEM).")
+@click.option("--cert", metavar="CHAIN.pem", help="Certificate chain, leaf first (PEM).")
+@click.option("--key", metavar="KEY.pem", help="Private key of the leaf (PEM).")
 @click.option("--ciphers", metavar="LIST", help="Cipher suites in server preference order.")
 @click.option(
     "--groups", metavar="LIST", help="Groups in server preference order (may force a HelloRetryRequest)."
@@ -138,6 +155,13 @@ def build_server_config(
     metavar="CA.pem",
     help="Ask for a client certificate and verify one that comes under these CAs; go on without one.",
 )
+@click.option(
+    "--pha",
+    metavar="CA.pem",
+    help="With --www: on GET /auth, ask for a client certificate after the handshake and check it under"
+    " these CAs; the page names it, or says why it was refused.",
+)
+@psk_options
 @click.option(
     "--early-data", is_flag=True, help=f"Accept up to {EARLY_DATA_LIMIT} bytes of 0-RTT data on resumption."
 )
@@ -187,13 +211,16 @@ def build_server_config(
 def server(
     host: str,
     port: int,
-    cert: str,
-    key: str,
+    cert: str | None,
+    key: str | None,
     ciphers: str | None,
     groups: str | None,
     alpn: str | None,
     verify_client: str | None,
     request_client_cert: str | None,
+    pha: str | None,
+    psk: str | None,
+    psk_identity: str | None,
     early_data: bool,
     tickets: int | None,
     www: bool,
@@ -212,6 +239,8 @@ def server(
     tls1_3: bool,
 ) -> None:
     """Serve TLS 1.3 and 1.2 on HOST:PORT: echo application data, or with --www answer HTTP GET."""
+    if pha is not None and not www:
+        raise click.UsageError("--pha asks for a client certificate when GET /auth arrives: it needs --www")
     config = build_server_config(
         cert=cert,
         key=key,
@@ -226,6 +255,8 @@ def server(
         request_client_cert=request_client_cert,
         record_size_limit=record_size_limit,
         versions=versions_from(tls1_2, tls1_3),
+        psk=external_psk(psk_identity, psk),
+        pha=pha,
     )
     store = TrustStore(load_trust_anchors(cafile, "--cafile")) if cafile is not None else None
     log = echo_err
@@ -234,7 +265,7 @@ def server(
         def log(text: str) -> None:
             echo_err(json.dumps({"type": "log", "text": text}))
 
-    for line in own_chain_warnings(config.certificate_chain or (), store):
+    for line in own_chain_warnings(config.certificate_chain, store) if config.certificate_chain else ():
         log(line)  # and serve all the same
     start_ocsp(config, ocsp, ocsp_fetch, store, log)  # what to staple (RFC 6066), from a file or fetched
     if max_connections is not None and max_connections > default_max_connections():
@@ -245,6 +276,7 @@ def server(
     settings = ServerSettings(
         config,
         www=www,
+        pha=pha is not None,
         make_tracer=tracer_factory(trace, trace_format, sys.stderr, "server"),
         log=log,
         key_update=key_update,

@@ -22,8 +22,9 @@ from tlslens.adapters import UnexpectedEOF
 from tlslens.cli.common import echo_err, format_address
 from tlslens.cli.events import Watch
 from tlslens.cli.failure import READ_SIZE, SessionFailed, describe_tls_error, face_closes, plain
-from tlslens.cli.www import WwwResponder, client_auth_mode
+from tlslens.cli.www import WwwResponder, client_auth_mode, client_certificate_page
 from tlslens.config import ServerConfig
+from tlslens.credentials import shown_identity
 from tlslens.errors import TLSError
 from tlslens.events import HandshakeCompleted
 from tlslens.trace import Tracer
@@ -46,6 +47,7 @@ class _Idle(Exception):
 class ServerSettings:
     config: ServerConfig
     www: bool = False
+    pha: bool = False  # --pha: GET /auth asks for a client certificate after the handshake
     make_tracer: Callable[[str], Tracer | None] = lambda label: None
     log: Callable[[str], None] = echo_err
     handshake_timeout: float = HANDSHAKE_TIMEOUT
@@ -124,7 +126,11 @@ async def _serve(settings: ServerSettings, conn: _Connection, started: float) ->
         outcome.notes.append(f"{early} bytes of 0-RTT data")
     client_auth = client_auth_mode(settings.config)
     outcome.asked_client_cert = client_auth is not None and not completed.resumed
-    www = WwwResponder(completed, early_data=bool(early), client_auth=client_auth) if settings.www else None
+    www = (
+        WwwResponder(completed, early_data=bool(early), client_auth=client_auth, pha=settings.pha)
+        if settings.www
+        else None
+    )
     key_update = settings.key_update
     idle = settings.idle_timeout or None
     loop = asyncio.get_running_loop()
@@ -146,6 +152,12 @@ async def _serve(settings: ServerSettings, conn: _Connection, started: float) ->
                 writer.write(data)
             else:
                 response = www.feed(data)
+                if www.wants_client_certificate:  # GET /auth with --pha
+                    try:
+                        response = await client_certificate_page(www, writer, outcome.notes)
+                    except TLSError as exc:
+                        conn.watch.failed(exc)
+                        raise describe_tls_error(exc, "client") from exc
                 if www.done and www.key_update:  # GET /keyupdate: the answer comes under the new keys
                     _update_keys(writer, completed, outcome, "GET /keyupdate")
                 writer.write(response)
@@ -221,6 +233,8 @@ def _log_line(peer: str, outcome: _Outcome, elapsed_ms: float, writer: asyncio.S
         parts.append(f"client_cert={c.peer_certificates[0].subject.rfc4514_string()}")
     elif outcome.asked_client_cert:
         parts.append("client_cert=none")
+    if c.psk_identity is not None:
+        parts.append(f"psk={shown_identity(c.psk_identity)}")
     if outcome.status:
         parts.append(f"http={outcome.status}")
     bytes_in, bytes_out = writer.get_extra_info("bytes_received"), writer.get_extra_info("bytes_sent")

@@ -13,29 +13,49 @@ negotiated, as ``key: value`` lines, then ``Connection: close``.
 ``client_cert`` names the client certificate's subject, and says whether the server ``required`` it
 (``--verify-client``) or only ``requested`` it (``--request-client-cert``): ``CN=alice (required)``,
 ``none (requested)``; plain ``none`` when no certificate was asked for.
+
+With ``--pha`` (``pha=True``), ``GET /auth`` first asks the client for a certificate after the handshake
+(RFC 8446 §4.6.2): ``client_certificate_page`` sends the request, waits for the answer and gives the
+page, whose ``client_cert`` line names the certificate the client verifier accepted (200), or says why
+there is none (403): refused, not offered (a client without a certificate, or ``openssl s_client``
+without ``-enable_pha``), TLS 1.2, a client that closed its side already (at the end of its input,
+without ``--ign-eof``), or no answer in time.
 """
 
 from __future__ import annotations
 
+import asyncio
+
 import h11
 
+import tlslens.aio
 from tlslens.config import ServerConfig
-from tlslens.events import HandshakeCompleted
+from tlslens.credentials import shown_identity
+from tlslens.errors import LocalProtocolError
+from tlslens.events import ClientCertificateVerified, HandshakeCompleted
 from tlslens.wire.enums import ProtocolVersion
 
 SERVER_HEADER = b"tlslens"
 _REASONS = {
     200: b"OK",
     400: b"Bad Request",
+    403: b"Forbidden",
     405: b"Method Not Allowed",
     425: b"Too Early",
     431: b"Request Header Fields Too Large",
 }
 
 
+AUTH_PATH = "/auth"
+_KEEP_OPEN = " (keep it open: tlslens client --ign-eof, openssl s_client -ign_eof)"
+AUTH_TIMEOUT = 30.0
+"""Seconds a client has to answer the post-handshake CertificateRequest of ``GET /auth``."""
+
+
 def client_auth_mode(config: ServerConfig) -> str | None:
-    """How the server asks for a client certificate: "required", "requested", or None (it does not)."""
-    if config.client_verifier is None:
+    """How the server asks for a client certificate in the handshake: "required", "requested", or None
+    (it does not; with ``--pha`` it asks after the handshake, on ``GET /auth``)."""
+    if config.client_verifier is None or config.defer_client_auth:
         return None
     return "required" if config.require_client_certificate else "requested"
 
@@ -59,10 +79,13 @@ def page(
     early_data: bool = False,
     client_auth: str | None = None,
     key_update: bool = False,
+    client_cert: str | None = None,
 ) -> str:
     """The page body for one connection (``client_auth``: what ``client_auth_mode`` says;
-    ``key_update``: a KeyUpdate(update_requested) went out before it)."""
-    client_cert = client_cert_text(completed, client_auth)
+    ``key_update``: a KeyUpdate(update_requested) went out before it; ``client_cert``: the line's
+    value when it is not the handshake's, after ``GET /auth``)."""
+    if client_cert is None:
+        client_cert = client_cert_text(completed, client_auth)
     lines = [
         f"protocol: {completed.version.label}",
         f"cipher: {completed.cipher_suite.name}",
@@ -77,6 +100,8 @@ def page(
         lines.append("key_update: sent before this page, update_requested")
     elif key_update:
         lines.append(f"key_update: none, {completed.version.label} has no KeyUpdate")
+    if completed.psk_identity is not None:  # authenticated by an external PSK
+        lines.append(f"psk: {shown_identity(completed.psk_identity)}")
     return "\n".join(lines) + "\n"
 
 
@@ -85,11 +110,18 @@ class WwwResponder:
     After that (``done``) the server sends close_notify and closes."""
 
     def __init__(
-        self, completed: HandshakeCompleted, *, early_data: bool = False, client_auth: str | None = None
+        self,
+        completed: HandshakeCompleted,
+        *,
+        early_data: bool = False,
+        client_auth: str | None = None,
+        pha: bool = False,
     ) -> None:
         self.completed = completed
         self.early_data = early_data  # the request (or part of it) arrived as 0-RTT data
         self.client_auth = client_auth
+        self.pha = pha  # GET /auth asks for a client certificate first
+        self.wants_client_certificate = False  # a GET /auth is in: client_certificate_page answers it
         self.http = h11.Connection(h11.SERVER)
         self.request: h11.Request | None = None
         self.done = False
@@ -142,6 +174,9 @@ class WwwResponder:
                                 425, "sent in 0-RTT, which may be replayed: retry after the handshake\n"
                             )
                         return self._respond(405, "only GET is answered here\n", [(b"Allow", b"GET, HEAD")])
+                    if self.pha and self.target.partition("?")[0] == AUTH_PATH:
+                        self.wants_client_certificate = True
+                        return b""
                     body = page(
                         self.completed,
                         early_data=self.early_data,
@@ -154,3 +189,38 @@ class WwwResponder:
                 return self._respond(exc.error_status_hint, f"bad request: {exc}\n")
             self.done = True
             return b""
+
+
+async def client_certificate_page(www: WwwResponder, writer: asyncio.StreamWriter, notes: list[str]) -> bytes:
+    """``GET /auth``: ask the client for a certificate after the handshake, wait for its answer, and
+    respond with the page naming it (or saying why there is none); ``notes`` gets a line for the log."""
+    www.wants_client_certificate = False
+    status, client_cert = 403, ""
+    try:
+        answer = await tlslens.aio.request_client_certificate(writer, timeout=AUTH_TIMEOUT)
+    except LocalProtocolError as exc:
+        why = str(exc).removeprefix("tls: ")
+        if "did not offer" in why:
+            why = (
+                "the client does not offer post-handshake authentication: it needs a certificate"
+                " (tlslens client --cert/--key, openssl s_client -enable_pha -cert/-key)"
+            )
+        elif "closed its side" in why:
+            why += _KEEP_OPEN
+        client_cert = f"none; {why}"
+    except TimeoutError:
+        client_cert = f"none; the client did not answer within {AUTH_TIMEOUT:g} s"
+    except EOFError:
+        client_cert = f"none; the client closed its side (close_notify) before it answered{_KEEP_OPEN}"
+    else:
+        if isinstance(answer, ClientCertificateVerified):
+            status = 200
+            leaf = answer.certificates[0]
+            client_cert = (
+                f"{leaf.subject.rfc4514_string()} (verified after the handshake,"
+                f" {answer.signature_scheme.iana_name}; issuer {leaf.issuer.rfc4514_string()})"
+            )
+        else:
+            client_cert = f"none; refused: {answer.reason}"
+    notes.append(f"GET {AUTH_PATH}: client_cert {client_cert}")
+    return www._respond(status, page(www.completed, early_data=www.early_data, client_cert=client_cert))

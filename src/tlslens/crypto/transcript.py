@@ -81,6 +81,15 @@ class Transcript:
         h.update(partial)
         return h.finalize()
 
+    def copy(self) -> Transcript:
+        """An independent transcript with the same messages (a post-handshake exchange builds on the
+        handshake's transcript without changing it, RFC 8446 §4.4)."""
+        other = Transcript()
+        other._algorithm, other._messages, other._replaced = self._algorithm, self._messages, self._replaced
+        other._hash = self._hash.copy() if self._hash is not None else None
+        other._buffer = list(self._buffer)
+        return other
+
     def replace_with_message_hash(self) -> None:
         """Replace ClientHello1 by message_hash (RFC 8446 §4.4.1); call before adding the HRR."""
         if self._messages != 1:

@@ -43,6 +43,7 @@ from tlslens.handshake.client12_finish import (
     ExpectNewSessionTicket,
     Finishing,
 )
+from tlslens.handshake.client_auth import choose_certificate, request_info
 from tlslens.handshake.client_hello import ClientHelloSent
 from tlslens.handshake.common import (
     DOWNGRADE_TLS11,
@@ -414,20 +415,27 @@ def _send_client_flight(
 def _client_certificate(
     ctx: Client12, request: CertificateRequest12, out: Output
 ) -> tuple[CertifiedKey, SignatureScheme] | None:
-    """Our certificate and a scheme the server accepts for it, or None (then an empty Certificate)."""
-    certified = ctx.sent.config.client_certificate
+    """Our certificate and a scheme the server accepts for it, or None (then an empty Certificate); the
+    choice is ``client_auth.choose_certificate``'s (certificate_authorities, the callback)."""
     asked = request.supported_signature_algorithms or ()
-    scheme = None
-    if certified is not None and _type_accepted(certified.chain[0], request.certificate_types):
-        scheme = next((s for s in certified.signer.schemes_for(_TLS1_2) if s in asked), None)
-    if certified is None or scheme is None:
-        if out.tracing:
-            why = "none is configured" if certified is None else "its key fits none of the server's schemes"
-            out.decide("client_certificate", f"server asked for a client certificate; sending none: {why}")
+    info = request_info(ctx.sent.config, asked, request.certificate_authorities, b"", False)
+
+    def scheme_for(certified: CertifiedKey) -> SignatureScheme | None:
+        if not _type_accepted(certified.chain[0], request.certificate_types):
+            return None
+        return next((s for s in certified.signer.schemes_for(_TLS1_2) if s in asked), None)
+
+    chosen, why = choose_certificate(ctx.sent.config, info, scheme_for)
+    if chosen is None:
+        out.decide("client_certificate", f"server asked for a client certificate; sending none: {why}")
         return None
     if out.tracing:
-        out.decide("client_certificate", f"sent the client certificate, signed with {scheme.iana_name}")
-    return certified, scheme
+        subject = chosen[0].chain[0].subject.rfc4514_string()
+        out.decide(
+            "client_certificate",
+            f"sent the client certificate {subject} ({why}), signed with {chosen[1].iana_name}",
+        )
+    return chosen
 
 
 def _type_accepted(leaf: x509.Certificate, types: tuple[ClientCertificateType, ...]) -> bool:

@@ -26,6 +26,7 @@ from cryptography import x509
 
 from tlslens import keylog
 from tlslens.config import ClientConfig
+from tlslens.credentials import ExternalPsk
 from tlslens.crypto.key_schedule import EarlySecret, HandshakeSecret, finished_verify_data
 from tlslens.crypto.suites import TLS13_SUITES, Tls13Suite
 from tlslens.errors import (
@@ -34,7 +35,7 @@ from tlslens.errors import (
     UnexpectedMessage,
 )
 from tlslens.events import HandshakeCompleted
-from tlslens.handshake import certificate_status, client12, client_auth
+from tlslens.handshake import certificate_status, client12, client_auth, client_psk
 from tlslens.handshake.certificate_compression import accepting_certificate, offered, receive_compressed
 from tlslens.handshake.client_hello import ClientHelloSent, send_first_client_hello, send_second_client_hello
 from tlslens.handshake.common import (
@@ -48,11 +49,13 @@ from tlslens.handshake.peer_certificate import (
     receive_certificate,
     receive_certificate_verify,
 )
+from tlslens.handshake.post_handshake_auth import ClientPha
 from tlslens.handshake.traffic import ClientTraffic
 from tlslens.handshake.verify import (
     CertAndSig,
     CertificateVerified,
     ServerAuth,
+    verify_external_psk_finished,
     verify_finished,
     verify_resumed_finished,
     verify_server_certificates,
@@ -68,6 +71,7 @@ from tlslens.wire.enums import (
     HandshakeType,
     NamedGroup,
     ProtocolVersion,
+    PskKeyExchangeMode,
     SignatureScheme,
 )
 from tlslens.wire.extensions import (
@@ -135,11 +139,12 @@ class ClientKeys:
 
     sent: ClientHelloSent
     suite: Tls13Suite
-    group: NamedGroup
+    group: NamedGroup | None  # None: psk_ke, no key exchange
     secrets: HandshakeSecret = field(repr=False)
     client_hs_secret: bytes = field(repr=False)
     server_hs_secret: bytes = field(repr=False)
     resumed: Session | None  # the session the server accepted (its chain stands for this one)
+    external: ExternalPsk | None = None  # the external PSK the server accepted (no certificates then)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,35 +195,30 @@ class ExpectServerHello:
         check_allowed_extensions(
             present, _SERVER_HELLO_EXTENSIONS, "ServerHello", offered=sent.offered_extensions
         )
-        # 3. Resumption: the server may accept the ticket we offered (RFC 8446 §4.2.11).
-        resumed = None
-        selected = sh.extension(PreSharedKeyServerHello)
-        if selected is not None:
-            if sent.session is None:
-                raise IllegalParameter("server selected a PSK that was not offered")
-            if selected.selected_identity != 0:
-                raise IllegalParameter(f"server selected PSK identity {selected.selected_identity} of 1")
-            if TLS13_SUITES[sent.session.suite].hash.name != suite.hash.name:
-                raise IllegalParameter("server resumed with a suite whose hash differs from the ticket's")
-            resumed = sent.session
-        # 4. Key exchange with the share we sent for the server's group (we offer psk_dhe_ke only).
+        # 3. A PSK the server accepted: the ticket we offered, or an external PSK (RFC 8446 §4.2.11).
+        offers = sent.psk_offers
+        resumed, external = client_psk.selected_psk(offers, sh.extension(PreSharedKeyServerHello), suite)
+        psk = resumed.psk if resumed else external.key if external else None
+        # 4. Key exchange with the share we sent for the server's group (none: psk_ke, if we offered it).
         ks = sh.extension(KeyShareServerHello)
-        if ks is None:
+        group: NamedGroup | None = None
+        shared_secret = None
+        if ks is not None:
+            group = ks.server_share.group
+            share = sent.shares.get(group)
+            if share is None:
+                raise IllegalParameter(f"server answered a {group.iana_name} share we did not send")
+            shared_secret = share.exchange(ks.server_share.key_exchange)
+        elif psk is None or PskKeyExchangeMode.PSK_KE not in sent.config.psk_modes:
             raise MissingExtension("ServerHello has no key_share")
-        group = ks.server_share.group
-        share = sent.shares.get(group)
-        if share is None:
-            raise IllegalParameter(f"server answered a {group.iana_name} share we did not send")
-        shared_secret = share.exchange(ks.server_share.key_exchange)
         # 5. Handshake keys.
         transcript = sent.transcript
         transcript.select(suite.hash)
         transcript.update(raw)
-        secrets = EarlySecret.from_psk(suite, resumed.psk if resumed else None).next_stage(shared_secret)
+        secrets = EarlySecret.from_psk(suite, psk).next_stage(shared_secret)
         th = transcript.digest()
-        keys = ClientKeys(
-            sent, suite, group, secrets, secrets.client_traffic(th), secrets.server_traffic(th), resumed
-        )
+        client_hs, server_hs = secrets.client_traffic(th), secrets.server_traffic(th)
+        keys = ClientKeys(sent, suite, group, secrets, client_hs, server_hs, resumed, external)
         out.set_read_key(suite, keys.server_hs_secret, keylog.SERVER_HANDSHAKE_TRAFFIC_SECRET)
         if sent.session_id:  # middlebox compatibility (RFC 8446 §D.4)
             out.send_compatibility_ccs()
@@ -228,9 +228,12 @@ class ExpectServerHello:
             out.set_write_key(suite, keys.client_hs_secret, keylog.CLIENT_HANDSHAKE_TRAFFIC_SECRET)
         if out.tracing:
             how = "resuming the session" if resumed else "a full handshake"
-            if sent.session is not None and not resumed:
+            if external is not None:
+                how = f"authenticated by the external PSK {external.shown}"
+            elif sent.session is not None and not resumed:
                 how += " (our ticket was not accepted)"
-            out.decide("server_hello", f"server chose {suite.name} and {group.iana_name}: {how}")
+            kx = group.iana_name if group is not None else "no key exchange (psk_ke)"
+            out.decide("server_hello", f"server chose {suite.name} and {kx}: {how}")
         return ExpectEncryptedExtensions(keys)
 
     def _hello_retry(
@@ -311,6 +314,8 @@ class ExpectEncryptedExtensions:
                     "early_data", "server rejected our 0-RTT data: resend it now if it is still wanted"
                 )
         params = ServerParameters(keys, alpn_protocol, early_data_accepted)
+        if keys.external is not None:  # authenticated by the PSK: no certificates (RFC 8446 §2.2)
+            return ExpectFinished(params, None, (), (), None)
         if keys.resumed is not None:
             # The server proved itself on the original connection: report that chain again.
             der = keys.resumed.peer_certificates
@@ -424,7 +429,12 @@ class ExpectFinished:
         # 3. The server's Finished, in constant time.
         th = transcript.digest()
         server_auth: ServerAuth
-        if self.signed is None:
+        if keys.external is not None:
+            fin_ok, server_auth = verify_external_psk_finished(
+                keys.secrets, keys.server_hs_secret, th, fin.verify_data
+            )
+            scheme = None
+        elif self.signed is None:
             fin_ok, server_auth = verify_resumed_finished(
                 keys.secrets, keys.server_hs_secret, th, fin.verify_data
             )
@@ -466,6 +476,7 @@ class ExpectFinished:
                 resumed=keys.resumed is not None,
                 early_data_accepted=params.early_data_accepted,
                 ocsp=self.ocsp,
+                psk_identity=keys.external.identity if keys.external is not None else None,
             )
         )
         return ClientTraffic(
@@ -478,4 +489,5 @@ class ExpectFinished:
             server_name=sent.server_name,
             alpn=alpn,
             peer_chain_der=self.peer_chain_der,
+            pha=ClientPha(sent.config, suite, transcript) if sent.offers(_T.POST_HANDSHAKE_AUTH) else None,
         )

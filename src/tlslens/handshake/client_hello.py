@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import hashes
 
 from tlslens import keylog
 from tlslens.config import ClientConfig
+from tlslens.credentials import ExternalPsk
 from tlslens.crypto.groups import KeyShare
 from tlslens.crypto.key_schedule import EarlySecret
 from tlslens.crypto.suites import TLS13_SUITES, Tls13Suite
@@ -32,7 +33,6 @@ from tlslens.wire.enums import (
     ExtensionType,
     NamedGroup,
     ProtocolVersion,
-    PskKeyExchangeMode,
 )
 from tlslens.wire.extensions import (
     ALPN,
@@ -42,6 +42,7 @@ from tlslens.wire.extensions import (
     Extension,
     KeyShareClientHello,
     KeyShareEntry,
+    PostHandshakeAuth,
     PskKeyExchangeModes,
     RecordSizeLimit,
     RenegotiationInfo,
@@ -71,14 +72,25 @@ class ClientHelloSent:
     early_data_sent: bool  # 0-RTT records follow the hello under the early key
     raw: bytes = field(repr=False, default=b"")  # the first hello as sent (a TLS 1.2 handshake log)
     retry_suite: Tls13Suite | None = None  # after a HelloRetryRequest: the suite it named
+    external_psks: tuple[ExternalPsk, ...] = ()  # offered in pre_shared_key, after the session's ticket
 
     @property
     def session_id(self) -> bytes:
         return self.hello.legacy_session_id
 
     @property
+    def psk_offers(self) -> tuple[client_psk.PskOffer, ...]:
+        """What each identity of our pre_shared_key stands for, in order."""
+        session = self.session
+        first = (session,) if session is not None and session.version == ProtocolVersion.TLS1_3 else ()
+        return (*first, *self.external_psks)
+
+    @property
     def offered_extensions(self) -> frozenset[ExtensionType]:
         return frozenset(e.ext_type for e in self.hello.extensions or ())
+
+    def offers(self, ext_type: ExtensionType) -> bool:
+        return any(e.ext_type == ext_type for e in self.hello.extensions or ())
 
 
 @functools.lru_cache(maxsize=1024)
@@ -138,9 +150,11 @@ def send_first_client_hello(
         extensions += [
             KeyShareClientHello(tuple(KeyShareEntry(g, s.public_bytes) for g, s in shares.items())),
             SupportedVersionsClientHello(versions),
-            PskKeyExchangeModes((PskKeyExchangeMode.PSK_DHE_KE,)),
+            PskKeyExchangeModes(config.psk_modes),
             *certificate_compression.offer(config.compression_algorithms),  # RFC 8879: TLS 1.3 only
         ]
+        if config.offers_post_handshake_auth:  # RFC 8446 §4.2.6
+            extensions.append(PostHandshakeAuth())
     if tls12:
         extensions += [
             ECPointFormats((ECPointFormat.UNCOMPRESSED,)),
@@ -165,8 +179,10 @@ def send_first_client_hello(
         hello = client_psk.with_early_data_offer(hello)
     if config.client_hello_hook is not None:
         hello = config.client_hello_hook(hello)
-    if session is not None and session12 is None:
-        hello = client_psk.with_psk(hello, session, now, None)
+    externals = tuple(config.external_psks) if tls13 else ()
+    if (session is not None and session12 is None) or externals:
+        offers = (*((session,) if session is not None and session12 is None else ()), *externals)
+        hello = client_psk.with_psks(hello, offers, now, None)
     out.set_client_random(hello.random)
     transcript = Transcript()
     first_raw = out.send(hello)
@@ -183,12 +199,23 @@ def send_first_client_hello(
             out.decide(
                 "resumption", f"offering a ticket for {sni} received {now - session.received_at:.0f} s ago"
             )
+        if externals:
+            out.decide("psk", "offering external PSKs " + ", ".join(p.shown for p in externals))
     early_data_sent = False
     if session is not None and early_data is not None:
         _send_early_data(session, first_raw, early_data, bool(hello.legacy_session_id), out)
         early_data_sent = True
     return ClientHelloSent(
-        config, sni, verify_name, hello, shares, transcript, session, early_data_sent, first_raw
+        config,
+        sni,
+        verify_name,
+        hello,
+        shares,
+        transcript,
+        session,
+        early_data_sent,
+        first_raw,
+        external_psks=externals,
     )
 
 
@@ -234,14 +261,24 @@ def send_second_client_hello(
     config = sent.config
     if config.client_hello_hook is not None:
         hello = config.client_hello_hook(hello)
+    # The PSKs that can still be used with the suite the HelloRetryRequest named (its hash).
     session = sent.session
-    if session is not None and TLS13_SUITES[session.suite].hash.name == suite.hash.name:
-        hello = client_psk.with_psk(hello, session, config.provider.now(), sent.transcript)
-    else:  # the ticket cannot be used with the suite the server chose
+    session_suite = TLS13_SUITES.get(session.suite) if session is not None else None
+    if session_suite is None or session_suite.hash.name != suite.hash.name:
         session = None
+    externals = tuple(p for p in sent.external_psks if p.hash_algorithm.name == suite.hash.name)
+    if session is not None or externals:
+        offers = (*((session,) if session is not None else ()), *externals)
+        hello = client_psk.with_psks(hello, offers, config.provider.now(), sent.transcript)
     if sent.session_id:
         out.send_compatibility_ccs()
     sent.transcript.update(out.send(hello))
     return replace(
-        sent, hello=hello, shares=shares, session=session, early_data_sent=False, retry_suite=suite
+        sent,
+        hello=hello,
+        shares=shares,
+        session=session,
+        early_data_sent=False,
+        retry_suite=suite,
+        external_psks=externals,
     )

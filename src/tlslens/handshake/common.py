@@ -136,10 +136,11 @@ def check_allowed_extensions(
 
 
 def psk_binder(
-    suite: Tls13Suite, psk: bytes, truncated_hello: bytes, prior: Transcript | None
+    suite: Tls13Suite, psk: bytes, truncated_hello: bytes, prior: Transcript | None, *, external: bool = False
 ) -> tuple[EarlySecret, bytes]:
-    """A resumption PSK's binder (RFC 8446 §4.2.11.2) over the ClientHello up to its binders list,
-    after ClientHello1 and the HelloRetryRequest when ``prior`` holds them; with the early secret."""
+    """A PSK's binder (RFC 8446 §4.2.11.2) over the ClientHello up to its binders list, after
+    ClientHello1 and the HelloRetryRequest when ``prior`` holds them; with the early secret. The binder
+    key is "res binder" for a resumption PSK, "ext binder" for an ``external`` one (§7.1)."""
     if prior is None:
         digest = hashes.Hash(suite.hash)
         digest.update(truncated_hello)
@@ -147,4 +148,4 @@ def psk_binder(
     else:
         binder_hash = prior.digest_with(truncated_hello)
     early = EarlySecret.from_psk(suite, psk)
-    return early, key_schedule.binder(suite, early.binder_key(resumption=True), binder_hash)
+    return early, key_schedule.binder(suite, early.binder_key(resumption=not external), binder_hash)

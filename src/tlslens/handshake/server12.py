@@ -172,6 +172,7 @@ def _send_certificate_and_key(srv: Server12, out: Output) -> KeyShare:
         request = CertificateRequest12(
             (ClientCertificateType.ECDSA_SIGN, ClientCertificateType.RSA_SIGN),
             config.schemes_for(_TLS1_2),
+            config.client_ca_names,  # (empty unless advertise_client_cas)
         )
         log.update(out.send(request))
     log.update(out.send(ServerHelloDone()))

@@ -32,22 +32,23 @@ from tlslens.events import HandshakeCompleted
 from tlslens.handshake import server12
 from tlslens.handshake.certificate_compression import (
     accepting_certificate,
-    offer,
     receive_compressed,
     send_certificate,
 )
 from tlslens.handshake.certificate_status import stapled_entries
+from tlslens.handshake.client_auth import certificate_request
 from tlslens.handshake.common import State, accepting, expect
 from tlslens.handshake.cookie import build_hello_retry_request, open_cookie, seal_cookie
+from tlslens.handshake.external_psk import ExternalPskChoice, ServerPsk, choose_server_psk
 from tlslens.handshake.peer_certificate import (
     PeerCertificates,
     receive_certificate,
     receive_certificate_verify,
 )
+from tlslens.handshake.post_handshake_auth import ServerPha
 from tlslens.handshake.server_negotiation import Negotiated, choose_version, negotiate
 from tlslens.handshake.server_psk import (
     PskChoice,
-    choose_psk,
     decide_early_data,
     early_data_extension_ok,
     send_tickets,
@@ -75,13 +76,11 @@ from tlslens.wire.extensions import (
     PreSharedKeyServerHello,
     RecordSizeLimit,
     ServerNameEmpty,
-    SignatureAlgorithms,
     SupportedVersionsServerHello,
 )
 from tlslens.wire.hello import ClientHello, ServerHello
 from tlslens.wire.messages import (
     Certificate,
-    CertificateRequest,
     CertificateVerify,
     CompressedCertificate,
     EncryptedExtensions,
@@ -108,7 +107,7 @@ class ServerHandshake:
 
     config: ServerConfig
     chosen: Negotiated
-    psk: PskChoice | None  # the ticket that resumes this session, if one does
+    psk: ServerPsk | None  # the ticket that resumes this session, or the external PSK, if one does
     transcript: Transcript
     master: MasterSecret = field(repr=False)
     client_hs_secret: bytes = field(repr=False)
@@ -156,9 +155,7 @@ class ExpectClientHello:
         chosen = negotiate(config, ch, out)
         if not early_data_extension_ok(ch):
             raise IllegalParameter("early_data offered without a pre_shared_key")
-        psk = choose_psk(
-            config, ch, raw, chosen.suite, chosen.alpn_protocol, chosen.server_name, transcript, out
-        )
+        psk = choose_server_psk(config, ch, raw, chosen, transcript, out)
         if psk is not None and psk.suite is not chosen.suite:
             chosen = replace(chosen, suite=psk.suite)
         needs_share = psk is None or psk.dhe
@@ -171,7 +168,7 @@ class ExpectClientHello:
             raise IllegalParameter("second ClientHello does not answer our HelloRetryRequest")
         if needs_share and chosen.client_share is None:
             return self._hello_retry(ch, raw, chosen, out)
-        if psk is not None:
+        if isinstance(psk, PskChoice):
             psk = decide_early_data(config, ch, psk, chosen.alpn_protocol, retry is not None, out)
         if transcript is None:
             transcript = Transcript(chosen.suite.hash)
@@ -212,7 +209,7 @@ def _send_server_flight(
     config: ServerConfig,
     ch: ClientHello,
     chosen: Negotiated,
-    psk: PskChoice | None,
+    psk: ServerPsk | None,
     transcript: Transcript,
     out: Output,
 ) -> State:
@@ -221,15 +218,13 @@ def _send_server_flight(
     secrets, client_hs, server_hs, early_traffic = _send_server_parameters(
         config, ch, chosen, psk, transcript, out
     )
-    ask_client = config.client_verifier is not None and psk is None
-    if psk is None:  # a resumed session is authenticated by the PSK: no certificates
+    ask_client = config.client_verifier is not None and psk is None and not config.defer_client_auth
+    if psk is None:  # a PSK (resumption or external) authenticates the server: no certificates
         _send_certificate(config, ch, chosen, transcript, ask_client, out)
     hs = _send_finished(config, chosen, psk, transcript, secrets.next_stage(), client_hs, server_hs, out)
     if psk is not None:
-        client_chain = tuple(
-            x509.load_der_x509_certificate(c) for c in psk.contents.client_certificates or ()
-        )
-        if psk.accept_early_data:
+        client_chain = psk.client_chain
+        if isinstance(psk, PskChoice) and psk.accept_early_data:
             out.set_read_key(chosen.suite, early_traffic, keylog.CLIENT_EARLY_TRAFFIC_SECRET)
             out.accept_early_data(psk.contents.max_early_data_size)
             return ExpectEndOfEarlyData(hs, psk.auth, client_chain)
@@ -247,7 +242,7 @@ def _send_server_parameters(
     config: ServerConfig,
     ch: ClientHello,
     chosen: Negotiated,
-    psk: PskChoice | None,
+    psk: ServerPsk | None,
     transcript: Transcript,
     out: Output,
 ) -> tuple[HandshakeSecret, bytes, bytes, bytes]:
@@ -259,7 +254,7 @@ def _send_server_parameters(
     sh_extensions: list[Extension] = []
     shared_secret = None
     if psk is not None:
-        sh_extensions.append(PreSharedKeyServerHello(0))
+        sh_extensions.append(PreSharedKeyServerHello(psk.index))
     if psk is None or psk.dhe:
         if chosen.client_share is None:  # (a HelloRetryRequest was sent instead: never here)
             raise InternalError(f"no client key share for {chosen.group.iana_name}")
@@ -315,30 +310,26 @@ def _send_certificate(
     out: Output,
 ) -> None:
     """[{CertificateRequest}], {Certificate} (or {CompressedCertificate}), {CertificateVerify}."""
+    certificate, scheme = chosen.certificate, chosen.scheme
+    if certificate is None or scheme is None:  # (choose_server_psk refuses a client without a PSK)
+        raise InternalError("no certificate to present")
     if ask_client:
-        request_extensions = (
-            SignatureAlgorithms(tuple(config.signature_schemes)),
-            *offer(config.compression_algorithms),  # RFC 8879: the client may compress its chain
-        )
-        transcript.update(out.send(CertificateRequest(b"", request_extensions)))
+        transcript.update(out.send(certificate_request(config, b"")))
     if out.tracing:
-        subject = chosen.certificate.chain[0].subject.rfc4514_string()
+        subject = certificate.chain[0].subject.rfc4514_string()
         why = f"its names match {chosen.server_name}" if chosen.sni_used else "the default certificate"
-        out.decide("certificate", f"presenting {subject} ({why}); signing with {chosen.scheme.iana_name}")
-    certified = chosen.certificate
-    message = Certificate(b"", stapled_entries(certified, ch))  # with the OCSP staple when asked
+        out.decide("certificate", f"presenting {subject} ({why}); signing with {scheme.iana_name}")
+    message = Certificate(b"", stapled_entries(certificate, ch))  # with the OCSP staple when asked
     compress, ours = ch.extension(CompressCertificate), config.compression_algorithms
-    transcript.update(send_certificate(out, message, compress, ours, certified.compressed))
-    signature = chosen.certificate.signer.sign(
-        chosen.scheme, certificate_verify_input(True, transcript.digest())
-    )
-    transcript.update(out.send(CertificateVerify(chosen.scheme, signature)))
+    transcript.update(send_certificate(out, message, compress, ours, certificate.compressed))
+    signature = certificate.signer.sign(scheme, certificate_verify_input(True, transcript.digest()))
+    transcript.update(out.send(CertificateVerify(scheme, signature)))
 
 
 def _send_finished(
     config: ServerConfig,
     chosen: Negotiated,
-    psk: PskChoice | None,
+    psk: ServerPsk | None,
     transcript: Transcript,
     master: MasterSecret,
     client_hs: bytes,
@@ -460,22 +451,25 @@ class ExpectClientFinished:
         resumption_secret = hs.master.resumption(hs.transcript.digest())
         out.set_read_key(suite, hs.client_ap_secret, keylog.CLIENT_TRAFFIC_SECRET_0)
         out.handshake_finished()
-        chosen = hs.chosen
+        chosen, psk = hs.chosen, hs.psk
+        resumed = psk if isinstance(psk, PskChoice) else None
         if hs.config.tickets:
-            send_tickets(hs.config, chosen, hs.psk, resumption_secret, self.client_chain_der, out)
+            send_tickets(hs.config, chosen, resumed, resumption_secret, self.client_chain_der, out)
         out.emit(
             HandshakeCompleted(
                 version=ProtocolVersion.TLS1_3,
                 cipher_suite=suite.code,
-                group=chosen.group if hs.psk is None or hs.psk.dhe else None,
-                signature_scheme=chosen.scheme if hs.psk is None else None,
+                group=chosen.group if psk is None or psk.dhe else None,
+                signature_scheme=chosen.scheme if psk is None else None,
                 alpn_protocol=chosen.alpn_protocol.decode("ascii", "replace")
                 if chosen.alpn_protocol
                 else None,
                 server_name=chosen.server_name,
                 peer_certificates=self.client_chain,
-                resumed=hs.psk is not None,
-                early_data_accepted=hs.psk is not None and hs.psk.accept_early_data,
+                resumed=resumed is not None,
+                early_data_accepted=psk is not None and psk.accept_early_data,
+                psk_identity=psk.psk.identity if isinstance(psk, ExternalPskChoice) else None,
+                post_handshake_auth=chosen.post_handshake_auth,
             )
         )
         return ServerTraffic(
@@ -484,4 +478,5 @@ class ExpectClientFinished:
             resumption_secret=resumption_secret,
             client_auth=self.client_auth,
             fin_ok=fin_ok,
+            pha=ServerPha(hs.config, suite, hs.transcript, offered=chosen.post_handshake_auth),
         )

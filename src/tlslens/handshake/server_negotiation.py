@@ -28,6 +28,7 @@ from tlslens.wire.enums import CipherSuite, CompressionMethod, NamedGroup, Proto
 from tlslens.wire.extensions import (
     ALPN,
     KeyShareClientHello,
+    PostHandshakeAuth,
     RecordSizeLimit,
     ServerName,
     SignatureAlgorithms,
@@ -43,12 +44,13 @@ class Negotiated:
     group: NamedGroup
     client_share: bytes | None  # None: the client sent no share for ``group`` → HelloRetryRequest
     client_share_groups: tuple[NamedGroup, ...]
-    certificate: CertifiedKey
-    scheme: SignatureScheme
+    certificate: CertifiedKey | None  # None: a PSK-only server (config.psk_lookup, no certificates)
+    scheme: SignatureScheme | None
     alpn_protocol: bytes | None
     server_name: str | None
     sni_used: bool
     peer_record_size_limit: int | None
+    post_handshake_auth: bool = False  # the client offered post_handshake_auth (RFC 8446 §4.2.6)
 
 
 def names(items: Iterable[object]) -> str:
@@ -179,14 +181,16 @@ def negotiate(config: ServerConfig, ch: ClientHello, out: Output) -> Negotiated:
                 " but a share in hand saves a HelloRetryRequest)"
             )
         out.decide("group", f"chose {group.iana_name}: {why}")
-    # 4. Certificate and signature scheme.
-    sa = ch.extension(SignatureAlgorithms)
-    if sa is None:
-        raise MissingExtension("ClientHello has no signature_algorithms")
+    # 4. Certificate and signature scheme (a PSK-only server has none: the PSK must authenticate it).
     server_name = server_name_of(ch)
-    certificate, scheme, sni_used = _choose_certificate(
-        config, server_name, sa.supported_signature_algorithms
-    )
+    certificate, scheme, sni_used = None, None, False
+    if config.certified_keys:
+        sa = ch.extension(SignatureAlgorithms)
+        if sa is None:
+            raise MissingExtension("ClientHello has no signature_algorithms")
+        certificate, scheme, sni_used = _choose_certificate(
+            config, server_name, sa.supported_signature_algorithms
+        )
     # 5. ALPN.
     alpn_protocol = choose_alpn(config, ch, out)
     # 6. record_size_limit (RFC 8449).
@@ -204,6 +208,7 @@ def negotiate(config: ServerConfig, ch: ClientHello, out: Output) -> Negotiated:
         server_name=server_name,
         sni_used=sni_used,
         peer_record_size_limit=rsl.record_size_limit if rsl is not None else None,
+        post_handshake_auth=ch.extension(PostHandshakeAuth) is not None,
     )
 
 

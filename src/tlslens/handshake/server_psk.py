@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from cryptography import x509
+
 from tlslens.config import ServerConfig
 from tlslens.crypto import key_schedule
 from tlslens.crypto.key_schedule import EarlySecret
@@ -46,6 +48,16 @@ class PskChoice:
     dhe: bool  # psk_dhe_ke (a fresh key exchange too) or psk_ke
     accept_early_data: bool
     auth: Resumed  # the binder proved the client holds the PSK
+
+    @property
+    def index(self) -> int:
+        """The ticket's place among the client's identities (the first: the only one tried)."""
+        return 0
+
+    @property
+    def client_chain(self) -> tuple[x509.Certificate, ...]:
+        """The client certificates of the original connection, which this session carries on."""
+        return tuple(x509.load_der_x509_certificate(c) for c in self.contents.client_certificates or ())
 
 
 def _say(out: Output, text: str) -> None:

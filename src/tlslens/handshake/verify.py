@@ -1,8 +1,9 @@
 """Proof tokens: the only way to obtain them is to pass the check they name.
 
 The traffic states take these tokens in their constructors, none of them optional: how the peer was
-authenticated is an explicit union (``CertAndSig`` | ``Resumed``, and for a client of ours also
-``NoClientCertificate``), so a state machine that skipped a check cannot build ``Traffic``, and mypy
+authenticated is an explicit union (``CertAndSig`` | ``Resumed`` | ``ByExternalPsk``, and for a client
+of ours also ``NoClientCertificate``, or ``PostHandshake`` once it answered a post-handshake
+CertificateRequest), so a state machine that skipped a check cannot build ``Traffic``, and mypy
 says so. Each token's constructor wants the module-private ``_MINT`` sentinel; only the functions below
 hold it.
 """
@@ -72,6 +73,13 @@ class PskAuthenticated(_Token):
     __slots__ = ()
 
 
+class ExternalPskAuthenticated(_Token):
+    """The peer proved knowledge of an external PSK: the client by its binder, the server by a Finished
+    keyed from the PSK."""
+
+    __slots__ = ()
+
+
 class NoClientCertificate(_Token):
     """Server: the client has no certificate, and this server does not require one."""
 
@@ -93,8 +101,25 @@ class Resumed:
     psk_ok: PskAuthenticated
 
 
-ServerAuth = CertAndSig | Resumed
-ClientAuth = CertAndSig | Resumed | NoClientCertificate
+@dataclass(frozen=True, slots=True)
+class ByExternalPsk:
+    """Authenticated by an external PSK (RFC 8446 §2.2), which only the two ends were given: no
+    certificates."""
+
+    psk_ok: ExternalPskAuthenticated
+
+
+@dataclass(frozen=True, slots=True)
+class PostHandshake:
+    """Server: the client authenticated after the handshake (RFC 8446 §4.6.2): its chain accepted, its
+    CertificateVerify and its Finished over the request checked."""
+
+    auth: CertAndSig
+    fin_ok: FinishedVerified
+
+
+ServerAuth = CertAndSig | Resumed | ByExternalPsk
+ClientAuth = CertAndSig | Resumed | NoClientCertificate | ByExternalPsk | PostHandshake
 
 
 def verify_server_certificates(
@@ -215,6 +240,25 @@ def verify_resumed_finished(
     return verify_finished(secrets.suite, base_secret, transcript_hash, verify_data), Resumed(
         PskAuthenticated(_MINT)
     )
+
+
+def verify_external_psk_finished(
+    secrets: HandshakeSecret, base_secret: bytes, transcript_hash: bytes, verify_data: bytes
+) -> tuple[FinishedVerified, ByExternalPsk]:
+    """Client: the server's Finished under keys derived from the external PSK proves it holds the PSK."""
+    if not secrets.psk_keyed:
+        raise TypeError("a handshake without a PSK cannot authenticate the server by one")
+    return verify_finished(secrets.suite, base_secret, transcript_hash, verify_data), ByExternalPsk(
+        ExternalPskAuthenticated(_MINT)
+    )
+
+
+def verify_external_binder(expected: bytes, received: bytes) -> ByExternalPsk:
+    """Server: the binder of an external PSK, compared in constant time (RFC 8446 §4.2.11.2): a client
+    with another key for this identity fails here (decrypt_error)."""
+    if not hmac.compare_digest(expected, received):
+        raise DecryptError("external PSK binder does not verify: the client holds another key")
+    return ByExternalPsk(ExternalPskAuthenticated(_MINT))
 
 
 def verify_binder(expected: bytes, received: bytes) -> Resumed:

@@ -98,6 +98,12 @@ class RecordLayer:
         self.flush_handshake()
         self.sealer, self._write_suite, self._write_secret = None, None, b""
 
+    @property
+    def traffic_secrets(self) -> tuple[bytes, bytes]:
+        """The TLS 1.3 read and write secrets in force (a post-handshake Finished is keyed from the
+        sender's current application traffic secret, RFC 8446 §4.4)."""
+        return self._read_secret, self._write_secret
+
     def next_read_secret(self) -> tuple[Tls13Suite, bytes]:
         """The suite and the read secret after a KeyUpdate (RFC 8446 §7.2)."""
         assert self._read_suite is not None

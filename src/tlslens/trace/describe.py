@@ -15,6 +15,8 @@ import dataclasses
 import enum
 from typing import Any
 
+from tlslens.credentials import shown_identity
+from tlslens.pki.dn import shown_name
 from tlslens.trace.certs import describe_certificate, describe_ocsp_response
 from tlslens.wire.enums import (
     CertificateStatusType,
@@ -26,6 +28,7 @@ from tlslens.wire.enums import (
 )
 from tlslens.wire.extensions import (
     ALPN,
+    CertificateAuthorities,
     CertificateStatus,
     Cookie,
     EarlyData,
@@ -36,6 +39,7 @@ from tlslens.wire.extensions import (
     KeyShareServerHello,
     OCSPStatusRequest,
     Padding,
+    PostHandshakeAuth,
     PreSharedKeyClientHello,
     ServerName,
     ServerNameEmpty,
@@ -185,11 +189,15 @@ def extension_value(ext: Extension) -> Value:
         case PreSharedKeyClientHello():
             return {
                 "identities": [
-                    {"identity": opaque(i.identity, full=0), "obfuscated_ticket_age": i.obfuscated_ticket_age}
+                    {"identity": shown_identity(i.identity), "obfuscated_ticket_age": i.obfuscated_ticket_age}
                     for i in ext.identities
                 ],
                 "binders": [opaque(b, full=0) for b in ext.binders],
             }
+        case CertificateAuthorities():
+            return [shown_name(name) for name in ext.authorities]
+        case PostHandshakeAuth():
+            return "(empty: the client accepts post-handshake authentication)"
         case UnknownExtension():
             return opaque(ext.data, full=0)
     fields = [f for f in dataclasses.fields(ext) if f.repr]
@@ -254,7 +262,7 @@ def _describe_tls12(msg: TraceMessage) -> dict[str, Value] | None:
                 "supported_signature_algorithms": None
                 if schemes is None
                 else [enum_name(s) for s in schemes],
-                "certificate_authorities": [opaque(name, full=0) for name in msg.certificate_authorities],
+                "certificate_authorities": [shown_name(name) for name in msg.certificate_authorities],
             }
         case ClientKeyExchangeECDHE():
             return {"public_key": _public_key(msg.public)}

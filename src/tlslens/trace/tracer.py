@@ -16,8 +16,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from tlslens.credentials import shown_identity
 from tlslens.events import (
     AlertReceived,
+    ClientCertificateRefused,
+    ClientCertificateVerified,
     ConnectionClosed,
     DataReceived,
     DecisionMade,
@@ -258,6 +261,12 @@ class Tracer:
                     self._row(t, self.peer, "EOF (no close_notify)")
             case SessionTicketReceived():
                 self._emit(t, "local", "event", "session ticket", "kept for resumption")
+            case ClientCertificateVerified():
+                subject = event.certificates[0].subject.rfc4514_string()
+                detail = f"{subject} ({enum_name(event.signature_scheme)}), context {event.context.hex()}"
+                self._emit(t, "local", "event", "client certificate verified", detail)
+            case ClientCertificateRefused():
+                self._emit(t, "local", "event", "client certificate refused", event.reason)
             case _:
                 self._emit(t, "local", "event", type(event).__name__)
 
@@ -278,4 +287,8 @@ def handshake_fields(event: HandshakeCompleted) -> dict[str, Value]:
         fields["extended_master_secret"] = event.extended_master_secret
     if event.ocsp is not None:  # (a client that asked for a staple)
         fields["ocsp"] = event.ocsp.status
+    if event.psk_identity is not None:  # authenticated by an external PSK
+        fields["psk_identity"] = shown_identity(event.psk_identity)
+    if event.post_handshake_auth:  # (server) the client may be asked for a certificate later
+        fields["post_handshake_auth"] = True
     return fields

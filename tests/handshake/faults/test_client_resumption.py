@@ -17,6 +17,7 @@ from tlslens.wire.hello import ClientHello, ServerHello
 from tlslens.wire.messages import EncryptedExtensions
 
 SERVER_HELLO = "handshake/client13.py:ExpectServerHello.handle"
+SELECTED_PSK = "handshake/client_psk.py:selected_psk"
 
 
 def sh(fn: Callable[[ServerHello], object]) -> Tamper:
@@ -33,7 +34,7 @@ RESUMPTION_FAULTS = [
         id="psk_selection_it_did_not_make",
         fails="client",
         raises=IllegalParameter,
-        site=SERVER_HELLO,
+        site=SELECTED_PSK,
         match="PSK that was not offered",
         tamper=sh(lambda m: add_ext(m, PreSharedKeyServerHello(0))),
         client=hook(with_psk_offer),
@@ -42,7 +43,7 @@ RESUMPTION_FAULTS = [
         id="psk_identity_it_did_not_offer",
         fails="client",
         raises=IllegalParameter,
-        site=SERVER_HELLO,
+        site=SELECTED_PSK,
         match="identity 1",
         given=lambda: resuming(sh(lambda m: set_ext(m, PreSharedKeyServerHello, PreSharedKeyServerHello(1)))),
         inject=server_answer,
@@ -51,7 +52,7 @@ RESUMPTION_FAULTS = [
         id="resumption_with_another_hash",
         fails="client",
         raises=IllegalParameter,
-        site=SERVER_HELLO,
+        site=SELECTED_PSK,
         match="hash differs",
         given=lambda: resuming(
             sh(lambda m: dataclasses.replace(m, cipher_suite=CipherSuite.TLS_AES_256_GCM_SHA384))

@@ -84,6 +84,29 @@ UNREACHABLE = [
         " secret",
     ),
     Unreachable(
+        site="handshake/verify.py:verify_external_psk_finished",
+        raises=TypeError,
+        reason="the client calls it only when the ServerHello selected one of its external PSKs, so the"
+        " handshake secret was derived from that PSK",
+    ),
+    Unreachable(
+        site="handshake/server13.py:_send_certificate",
+        raises=InternalError,
+        reason="it runs only without a PSK, and choose_server_psk refuses a handshake with neither a PSK"
+        " nor a certificate (a PSK-only server: handshake_failure or unknown_psk_identity)",
+    ),
+    Unreachable(
+        site="handshake/post_handshake_auth.py:ServerPha.request",
+        raises=LocalProtocolError,
+        reason="the caller asked for a client certificate the client did not offer to give, without a"
+        " client_verifier, or with too many requests waiting",
+    ),
+    Unreachable(
+        site="connection.py:ServerConnection.request_client_certificate",
+        raises=LocalProtocolError,
+        reason="the caller asked for a client certificate on a TLS 1.2 connection",
+    ),
+    Unreachable(
         site="connection.py:_Connection.update_keys",
         raises=LocalProtocolError,
         reason="the caller asked for a KeyUpdate on a TLS 1.2 connection",
@@ -103,8 +126,9 @@ UNREACHABLE = [
     Unreachable(
         site="handshake/traffic.py:ClientTraffic.handle",
         raises=UnexpectedMessage,
-        reason="ClientTraffic accepts NewSessionTicket and KeyUpdate only; the reassembler refuses any"
-        " other type at its header",
+        reason="ClientTraffic accepts NewSessionTicket and KeyUpdate (and CertificateRequest when it offered"
+        " post_handshake_auth, which has a ClientPha then) only; the reassembler refuses any other type at"
+        " its header",
     ),
     Unreachable(
         site="handshake/client12_finish.py:ExpectChangeCipherSpec.receive",
@@ -132,7 +156,8 @@ UNREACHABLE = [
     Unreachable(
         site="handshake/traffic.py:ServerTraffic.handle",
         raises=UnexpectedMessage,
-        reason="ServerTraffic accepts KeyUpdate only; the reassembler refuses any other type at its header",
+        reason="ServerTraffic accepts KeyUpdate, and the messages of a client's answer to a post-handshake"
+        " CertificateRequest only; the reassembler refuses any other type at its header",
     ),
     Unreachable(
         site="connection.py:_Connection._change_cipher_spec",
