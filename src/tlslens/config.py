@@ -40,6 +40,7 @@ from tlslens.crypto.signatures import (
 from tlslens.crypto.suites import DEFAULT_CIPHER_SUITES, TLS13_SUITES
 from tlslens.crypto.suites12 import TLS12_DEFAULT_CIPHER_SUITES, TLS12_SUITES
 from tlslens.errors import ConfigurationError
+from tlslens.parsed_certificates import ParsedCertificates
 from tlslens.pki.ocsp import OcspStaple
 from tlslens.session.cache import SessionCache
 from tlslens.session.replay import MemoryReplayStore, ReplayStore
@@ -223,6 +224,8 @@ class _CommonConfig:
     certificate_decompression_limit: int = 2**18
     """The largest uncompressed Certificate a peer may announce in a CompressedCertificate: above it the
     message is refused (bad_certificate) before anything is inflated."""
+    parsed_certificates: ParsedCertificates | None = field(default_factory=ParsedCertificates, compare=False)
+    """The peers' certificates parsed once by DER, for every connection of this config; None: off."""
 
     @property
     def alpn_ids(self) -> tuple[bytes, ...]:

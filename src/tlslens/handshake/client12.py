@@ -237,7 +237,7 @@ class ExpectCertificate(ClientState12):
         cert = expect(message, Certificate12, "after a TLS 1.2 ServerHello")
         ctx = self.ctx
         config = ctx.sent.config
-        chain = parse_certificate_chain(cert.certificate_list, "server")
+        chain = parse_certificate_chain(cert.certificate_list, "server", config.parsed_certificates)
         cert_ok = verify_server_certificates(
             config.effective_verifier, chain, ctx.sent.verify_name, config.provider.now()
         )

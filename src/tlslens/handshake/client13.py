@@ -369,7 +369,9 @@ class ExpectCertificate:
                 config.effective_verifier, chain, sent.verify_name, config.provider.now()
             )
 
-        peer = receive_certificate(cert, "server", sent.offered_extensions, verify)
+        peer = receive_certificate(
+            cert, "server", sent.offered_extensions, verify, config.parsed_certificates
+        )
         # 1b. What the server stapled, when we asked (RFC 6066 §8, RFC 8446 §4.4.2.1).
         ocsp = None
         if certificate_status.asked(sent.hello):

@@ -25,6 +25,7 @@ from tlslens.wire.messages import Certificate, HandshakeMessage
 
 if TYPE_CHECKING:
     from tlslens.output import Output
+    from tlslens.parsed_certificates import ParsedCertificates
 
 # Limits on what a peer controls.
 MAX_CERTIFICATE_CHAIN_LENGTH = 10
@@ -52,6 +53,7 @@ MESSAGE_SIZE_LIMITS: dict[HandshakeType, int] = {
 def accepting(*types: HandshakeType, where: str) -> MessageLimits:
     """The limits of a state that reads only ``types`` (``where`` completes its error messages)."""
     return MessageLimits.of({t: MESSAGE_SIZE_LIMITS[t] for t in types}, where)
+
 
 DOWNGRADE_TLS12 = b"DOWNGRD\x01"
 DOWNGRADE_TLS11 = b"DOWNGRD\x00"
@@ -85,18 +87,22 @@ def _name(t: HandshakeType) -> str:
     return message_name(t)
 
 
-def parse_certificate_chain(ders: Sequence[bytes], who: str) -> tuple[x509.Certificate, ...]:
-    """DER certificates of a Certificate message (either version's), leaf first, within our limits."""
+def parse_certificate_chain(
+    ders: Sequence[bytes], who: str, cache: ParsedCertificates | None = None
+) -> tuple[x509.Certificate, ...]:
+    """DER certificates of a Certificate message (either version's), leaf first, within our limits;
+    through the config's ``cache`` when it has one."""
     if not ders:
         raise DecodeError(f"{who} sent an empty Certificate message")
     if len(ders) > MAX_CERTIFICATE_CHAIN_LENGTH:
         raise BadCertificate(f"{who} sent {len(ders)} certificates (limit {MAX_CERTIFICATE_CHAIN_LENGTH})")
     chain = []
+    load = x509.load_der_x509_certificate if cache is None else cache.load
     for i, der in enumerate(ders):
         if len(der) > MAX_CERTIFICATE_SIZE:
             raise BadCertificate(f"{who} certificate {i} is {len(der)} bytes")
         try:
-            chain.append(x509.load_der_x509_certificate(der))
+            chain.append(load(der))
         except (ValueError, x509.InvalidVersion) as exc:  # InvalidVersion is not a ValueError
             raise BadCertificate(f"{who} certificate {i} is not valid DER X.509: {exc}") from None
     return tuple(chain)

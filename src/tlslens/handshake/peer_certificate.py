@@ -13,6 +13,7 @@ from cryptography import x509
 from tlslens.errors import IllegalParameter
 from tlslens.handshake.common import check_certificate_entries, parse_certificate_chain
 from tlslens.handshake.verify import CertAndSig, CertificateVerified, verify_certificate_verify
+from tlslens.parsed_certificates import ParsedCertificates
 from tlslens.pki.ocsp import OcspOutcome
 from tlslens.wire.enums import ExtensionType, SignatureScheme
 from tlslens.wire.messages import Certificate, CertificateVerify
@@ -33,6 +34,7 @@ def receive_certificate(
     who: str,
     offered: frozenset[ExtensionType],
     verify: Callable[[tuple[x509.Certificate, ...]], CertificateVerified],
+    cache: ParsedCertificates | None = None,
 ) -> PeerCertificates:
     """A non-empty Certificate in the handshake: no request context, a chain the verifier accepts
     (``verify`` raises a ``CertificateError`` otherwise)."""
@@ -40,7 +42,7 @@ def receive_certificate(
         raise IllegalParameter(f"{who} Certificate carries a certificate_request_context we did not send")
     check_certificate_entries(message, offered)
     der = tuple(e.cert_data for e in message.certificate_list)
-    chain = parse_certificate_chain(der, who)
+    chain = parse_certificate_chain(der, who, cache)
     cert_ok = verify(chain)
     return PeerCertificates(chain, der, cert_ok)
 

@@ -192,7 +192,8 @@ class ServerPha:
             self.answer = _Answer(context, transcript, (), None, "the client sent no certificate")
             return
         check_certificate_entries(message, _NO_ENTRY_EXTENSIONS)
-        chain = parse_certificate_chain(tuple(e.cert_data for e in message.certificate_list), "client")
+        ders = tuple(e.cert_data for e in message.certificate_list)
+        chain = parse_certificate_chain(ders, "client", self.config.parsed_certificates)
         verifier = self.config.client_verifier
         assert verifier is not None  # (``request`` needs one)
         try:

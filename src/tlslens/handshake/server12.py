@@ -283,7 +283,7 @@ class ExpectClientCertificate(Tls12State):
         verifier = config.client_verifier
         if verifier is None:  # (we ask only with one)
             raise UnexpectedMessage("a client Certificate that was not asked for")
-        chain = parse_certificate_chain(cert.certificate_list, "client")
+        chain = parse_certificate_chain(cert.certificate_list, "client", config.parsed_certificates)
         cert_ok: CertificateVerified = verify_client_certificates(verifier, chain, config.provider.now())
         srv.log.update(raw)
         peer = PeerCertificates(chain, cert.certificate_list, cert_ok)

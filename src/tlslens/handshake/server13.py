@@ -406,7 +406,8 @@ class ExpectClientCertificate:
         def verify(chain: tuple[x509.Certificate, ...]) -> CertificateVerified:
             return verify_client_certificates(verifier, chain, config.provider.now())
 
-        peer = receive_certificate(cert, "client", _REQUESTED_ENTRY_EXTENSIONS, verify)
+        cache = config.parsed_certificates
+        peer = receive_certificate(cert, "client", _REQUESTED_ENTRY_EXTENSIONS, verify, cache)
         hs.transcript.update(raw)
         return ExpectClientCertificateVerify(hs, peer)
 

@@ -26,7 +26,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from cryptography.x509 import ocsp
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, ExtensionOID
 
 from tlslens.errors import BadCertificate
 from tlslens.pki import findings as F
@@ -318,10 +318,13 @@ def _single_for(
 def must_staple(leaf: x509.Certificate) -> bool:
     """Whether the leaf carries RFC 7633's TLS Feature extension with status_request."""
     try:
-        features = leaf.extensions.get_extension_for_class(x509.TLSFeature).value
-    except (x509.ExtensionNotFound, ValueError):
+        extensions = leaf.extensions
+    except ValueError:
         return False
-    return x509.TLSFeatureType.status_request in features
+    for extension in extensions:  # (a loop, not get_extension_for_class: no exception when absent)
+        if extension.oid == ExtensionOID.TLS_FEATURE:
+            return x509.TLSFeatureType.status_request in extension.value
+    return False
 
 
 def ocsp_urls(cert: x509.Certificate) -> tuple[str, ...]:
