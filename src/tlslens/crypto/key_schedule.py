@@ -67,13 +67,19 @@ def hkdf_expand_label(
     Every TLS secret, key and IV fits one HKDF-Expand block: T(1) = HMAC(Secret, HkdfLabel || 0x01),
     cut to Length (RFC 5869 §2.3). That is one HMAC call; longer outputs (exporters) take HKDFExpand.
     """
-    info = hkdf_label(label, context, length)
+    prefix = _LABEL_PREFIXES.get((label, length)) or _label_prefix(label, length)
+    n = len(context)
+    if n > 255:
+        raise LocalProtocolError("HKDF label or context longer than 255 octets")
     if length > h.digest_size:
-        return HKDFExpand(h, length, info).derive(secret)
+        return HKDFExpand(h, length, prefix + _LENGTH_BYTES[n] + context).derive(secret)
     mac = hmac.HMAC(secret, h)
-    mac.update(info + b"\x01")
+    mac.update(b"".join((prefix, _LENGTH_BYTES[n], context, b"\x01")))
     block = mac.finalize()
     return block if length == len(block) else block[:length]
+
+
+_LENGTH_BYTES = [bytes((n,)) for n in range(256)]
 
 
 def derive_secret(h: hashes.HashAlgorithm, secret: bytes, label: bytes, transcript_hash: bytes) -> bytes:
