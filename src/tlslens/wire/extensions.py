@@ -285,12 +285,9 @@ def decode_extensions(
     """
     ctx = resolve_context(context)
     decoders = _DECODERS.get(ctx, _NO_FORMS)
-    vec = r.sub(2)
     out: list[Extension] = []
     seen: set[int] = set()
-    while vec.remaining():
-        ext_type = vec.u16()
-        body = vec.sub(2)
+    for ext_type, body in r.sub(2).typed_vectors():
         decoder = decoders.get(ext_type)
         ext = UnknownExtension.decode_body_as(ext_type, body) if decoder is None else decoder(body)
         if body.remaining():
@@ -307,11 +304,13 @@ def decode_extensions(
 
 def encode_extensions(w: Writer, exts: Iterable[Extension]) -> None:
     """Write ``Extension extensions<0..2^16-1>``, in the given order (duplicates are not checked)."""
-    with w.length_prefixed(2):
-        for ext in exts:
-            w.u16(ext.ext_type)
-            with w.length_prefixed(2):
-                ext.encode_body(w)
+    block = w.reserve(2)
+    for ext in exts:
+        w.u16(ext.ext_type)
+        at = w.reserve(2)
+        ext.encode_body(w)
+        w.patch_length(at, 2)
+    w.patch_length(block, 2)
 
 
 def find_extension(exts: tuple[Extension, ...] | None, cls: type[ExtT]) -> ExtT | None:

@@ -331,6 +331,7 @@ def encode_handshake(msg: HandshakeMessage) -> bytes:
     """``msg_type || uint24 length || body``: the bytes that go on the wire and into the transcript."""
     w = Writer()
     w.u8(msg.msg_type)
-    with w.length_prefixed(3):
-        msg.encode_body(w)
+    at = w.reserve(3)
+    msg.encode_body(w)
+    w.patch_length(at, 3)
     return w.getvalue()

@@ -10,6 +10,7 @@ from tlslens.errors import DecodeError
 
 _MAX = {1: 0xFF, 2: 0xFFFF, 3: 0xFFFFFF, 4: 0xFFFFFFFF}
 _STRUCT_CODES = {1: "B", 2: "H", 4: "I"}
+_ZEROS = {n: bytes(n) for n in (1, 2, 3, 4)}
 
 
 class Reader:
@@ -107,6 +108,25 @@ class Reader:
     def rest(self) -> builtins.bytes:
         return self.bytes(self._end - self._pos)
 
+    def typed_vectors(self) -> list[tuple[int, Reader]]:
+        """The rest as ``uint16 type; opaque body<0..2^16-1>`` entries (extensions, RFC 8446 §4.2), each
+        body a child reader: the loop of a list of extensions in one call."""
+        buf, pos, end = self._buf, self._pos, self._end
+        entries = []
+        while pos < end:
+            if end - pos < 4:  # (the type, then the length: 2 bytes each)
+                have = end - pos if end - pos < 2 else end - pos - 2
+                raise DecodeError(f"need 2 bytes, have {have}")
+            start = pos + 4
+            stop = start + ((buf[pos + 2] << 8) | buf[pos + 3])
+            if stop > end:
+                n, left = stop - start, end - start
+                raise DecodeError(f"vector of {n} bytes overruns its container ({left} left)")
+            entries.append(((buf[pos] << 8) | buf[pos + 1], Reader(buf, start, stop)))
+            pos = stop
+        self._pos = pos
+        return entries
+
     def expect_end(self, what: str) -> None:
         if self._pos != self._end:
             raise DecodeError(f"{self._end - self._pos} trailing bytes after {what}")
@@ -172,6 +192,19 @@ class Writer:
         else:
             for v in values:
                 self._buf += v.to_bytes(item_width, "big")
+
+    def reserve(self, width: int) -> int:
+        """Reserve ``width`` length bytes; returns where, for ``patch_length`` once the body is written
+        (``length_prefixed`` without a context manager, for hot loops)."""
+        buf = self._buf
+        at = len(buf)
+        buf += _ZEROS[width]
+        return at
+
+    def patch_length(self, at: int, width: int) -> None:
+        """Write the length of what follows the ``width`` bytes reserved at ``at``."""
+        buf = self._buf
+        buf[at : at + width] = (len(buf) - at - width).to_bytes(width, "big")  # OverflowError if too long
 
     def length_prefixed(self, width: int) -> contextlib.AbstractContextManager[None]:
         """Reserve ``width`` length bytes, let the body be written, then patch the length in."""
