@@ -16,7 +16,9 @@ from common import HANDSHAKE_SUITE, HRR_RANDOM, SERVER_NAME, TLS12_SUITE, Env, F
 
 import tlslens
 from tlslens.events import DataReceived, HandshakeCompleted, SessionTicketReceived
+from tlslens.parsed_certificates import ParsedCertificates
 from tlslens.session import SessionCache
+from tlslens.verifier import WebPkiVerifier
 from tlslens.wire.enums import CipherSuite, NamedGroup
 
 
@@ -55,9 +57,16 @@ class Tlslens:
         suite: str = HANDSHAKE_SUITE,
         groups: tuple[str, ...] = ("x25519",),
         key_share_groups: tuple[str, ...] | None = None,
+        *,
+        cold: bool = False,
     ) -> tlslens.ClientConfig:
+        """``cold``: no cache of any kind (verified chains, parsed certificates), so each handshake parses
+        and validates the server's chain from scratch."""
+        anchors = [self.env.pki.root.certificate]
         return tlslens.ClientConfig(
-            trust_anchors=[self.env.pki.root.certificate],
+            trust_anchors=anchors,
+            verifier=WebPkiVerifier(anchors, cache_size=0) if cold else None,
+            parsed_certificates=None if cold else ParsedCertificates(),
             groups=_groups(groups),
             key_share_groups=None if key_share_groups is None else _groups(key_share_groups),
             cipher_suites=[CipherSuite[suite]],
@@ -95,9 +104,10 @@ class Tlslens:
 
     # --- measurements: each returns the step to time ----------------------------------------------
 
-    def full(self, suite: str = HANDSHAKE_SUITE) -> Step:
+    def full(self, suite: str = HANDSHAKE_SUITE, *, cold: bool = False) -> Step:
+        """Full handshakes; ``cold``: the client keeps no cache from one to the next."""
         groups = ("x25519", "secp256r1") if suite == TLS12_SUITE else ("x25519",)
-        ccfg, scfg = self.client_config(suite, groups), self.server_config(suite, groups)
+        ccfg, scfg = self.client_config(suite, groups, cold=cold), self.server_config(suite, groups)
         c, s = self.handshake(ccfg, scfg)
         if not (c.handshake_complete and s.handshake_complete):
             raise RuntimeError("the handshake did not complete")

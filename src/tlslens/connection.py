@@ -102,7 +102,8 @@ class _Connection:
                         self._change_cipher_spec()
                     else:
                         self._handshake_data(fragment)
-            self._out.flush()
+            if self._records.pending_handshake:
+                self._out.flush()
         except BaseException as exc:  # h11's rule: whatever escapes, the connection has failed
             self._fail(exc)
             if isinstance(exc, TLSError):
@@ -148,11 +149,16 @@ class _Connection:
 
     def send_data(self, data: bytes | bytearray | memoryview) -> None:
         """Queue application data (split into records as needed)."""
-        self._check_can_send("application data")
-        if self._records.write_needs_key_update and self._out.version != ProtocolVersion.TLS1_2:
-            self._out.send_key_update(request_peer=False)  # RFC 8446 §5.5: well before the AEAD's limit
+        if self._life.ours is not _OPEN:
+            self._check_can_send("application data")
+        out, records = self._out, self._records
+        if records.write_needs_key_update and out.version != ProtocolVersion.TLS1_2:
+            out.send_key_update(request_peer=False)  # RFC 8446 §5.5: well before the AEAD's limit
         if data:
-            self._out.seal_application_data(data)
+            if out.tracing:
+                out.seal_application_data(data)  # (and its RecordSent event)
+            else:
+                records.seal_application_data(data)
 
     def update_keys(self, request_peer: bool = False) -> None:
         """Send KeyUpdate and switch to the next write key (RFC 8446 §4.6.3); with ``request_peer`` the
@@ -172,8 +178,10 @@ class _Connection:
         life.close_ours()
 
     def data_to_send(self) -> bytes:
-        self._out.flush()
-        return self._records.take_output()
+        records = self._records
+        if records.pending_handshake:
+            self._out.flush()
+        return records.take_output()
 
     def pending_events(self) -> list[Event]:
         """Events queued outside receive_data (trace of what we sent); clears them."""

@@ -31,7 +31,6 @@ class RecordLayer:
         "_out",
         "_own_limit",
         "_peer_limit",
-        "_pending",
         "_read_secret",
         "_read_suite",
         "_tls12",
@@ -39,6 +38,7 @@ class RecordLayer:
         "_write_suite",
         "deframer",
         "opener",
+        "pending_handshake",
         "plaintext_version",
         "reassembler",
         "sealer",
@@ -51,7 +51,7 @@ class RecordLayer:
         self.sealer: Sealer | None = None
         self.plaintext_version = 0x0303  # legacy_record_version of unprotected records
         self._out: list[bytes] = []  # finished records, in order
-        self._pending = bytearray()  # handshake bytes waiting for the current write key
+        self.pending_handshake = bytearray()  # handshake bytes waiting for the current write key (read-only)
         self._read_suite: Tls13Suite | None = None
         self._read_secret = b""
         self._write_suite: Tls13Suite | None = None
@@ -132,11 +132,11 @@ class RecordLayer:
     # --- sending ------------------------------------------------------------------------------------
 
     def queue_handshake(self, raw: bytes) -> None:
-        self._pending += raw
+        self.pending_handshake += raw
 
     def flush_handshake(self) -> int:
         """Frame the queued handshake bytes under the current write key; returns how many there were."""
-        pending = self._pending
+        pending = self.pending_handshake
         n = len(pending)
         if not n:
             return 0
@@ -150,7 +150,7 @@ class RecordLayer:
         return n
 
     def discard_handshake(self) -> None:
-        self._pending.clear()
+        self.pending_handshake.clear()
 
     def seal_application_data(self, data: bytes | bytearray | memoryview) -> None:
         sealer = self.sealer
