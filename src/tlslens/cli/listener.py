@@ -22,7 +22,7 @@ import time
 import click
 
 from tlslens.cli.common import format_address
-from tlslens.cli.server_session import ServerSettings, handle_client
+from tlslens.cli.server_session import ServerSettings, handle_socket
 from tlslens.config import ClientConfig, ServerConfig
 from tlslens.connection import ClientConnection, ServerConnection
 from tlslens.dangerous import NoVerification
@@ -105,13 +105,8 @@ class Listener:
             task.add_done_callback(self._ended)
 
     async def _serve(self, client: socket.socket) -> None:
-        try:
-            reader, writer = await asyncio.open_connection(sock=client)
-        except OSError:
-            client.close()
-            return
         with contextlib.suppress(asyncio.CancelledError):  # stop() cancelled it; it was logged
-            await handle_client(reader, writer, self.settings)
+            await handle_socket(client, self.settings)
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         self.tasks.discard(task)

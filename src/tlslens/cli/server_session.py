@@ -12,18 +12,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import tlslens.aio
 from tlslens.adapters import UnexpectedEOF
+from tlslens.adapters.aio import STREAM_LIMIT
 from tlslens.cli.common import echo_err, format_address
 from tlslens.cli.events import Watch
 from tlslens.cli.failure import READ_SIZE, SessionFailed, describe_tls_error, face_closes, plain
 from tlslens.cli.www import WwwResponder, client_auth_mode, client_certificate_page
 from tlslens.config import ServerConfig
+from tlslens.connection import ServerConnection
 from tlslens.credentials import shown_identity
 from tlslens.errors import TLSError
 from tlslens.events import HandshakeCompleted
@@ -179,12 +182,17 @@ def _idle_note(settings: ServerSettings, www: WwwResponder | None) -> str:
     return f"closed: nothing received for {settings.idle_timeout:g} s (--idle-timeout)"
 
 
-async def _within(step: Awaitable[T], seconds: float | None, note: str) -> T:
-    """``step``, unless it takes more than ``seconds`` (None: no limit): then ``_Idle(note)``."""
+async def _within(step: Coroutine[Any, Any, T], seconds: float | None, note: str) -> T:
+    """``step``, unless it takes more than ``seconds`` (None: no limit): then ``_Idle(note)``. The step
+    runs in this task, under a deadline (no task of its own); with no time left it does not run."""
     if seconds is None:
         return await step
+    if seconds <= 0:
+        step.close()
+        raise _Idle(note)
     try:
-        return await asyncio.wait_for(step, max(seconds, 0))
+        async with asyncio.timeout(seconds):
+            return await step
     except TimeoutError:
         raise _Idle(note) from None
 
@@ -250,15 +258,82 @@ _counter = itertools.count(1)
 async def handle_client(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, settings: ServerSettings
 ) -> None:
-    """Serve one TCP connection to the end; never raises (except cancellation at shutdown)."""
+    """Serve one TCP connection, given as a plain stream pair, to the end; never raises (except
+    cancellation at shutdown)."""
     peer = _peer_name(writer)
     number = next(_counter)
-    started = time.perf_counter()
     conn = _Connection(Watch(settings.make_tracer(f"#{number} {peer}")), _Outcome())
+    await _session(peer, settings, conn, lambda: _handshake(reader, writer, settings, conn))
+
+
+async def handle_socket(sock: socket.socket, settings: ServerSettings) -> None:
+    """Serve one accepted TCP socket to the end, as ``handle_client`` does, with TLS on the socket from
+    the start: no plaintext stream pair is made first to be taken over. A socket that cannot be put on
+    the event loop is closed without a word (the client left before it was served)."""
+    loop = asyncio.get_running_loop()
+    try:
+        address = sock.getpeername()
+    except OSError:
+        address = None
+    peer = format_address(address[0], address[1]) if isinstance(address, tuple) else str(address)
+    number = next(_counter)
+    conn = _Connection(Watch(settings.make_tracer(f"#{number} {peer}")), _Outcome())
+    reader = asyncio.StreamReader(limit=STREAM_LIMIT, loop=loop)
+    app_protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
+    try:
+        tls = tlslens.aio.TLSProtocol(
+            ServerConnection(settings.config, trace=conn.watch.tracer is not None),
+            app_protocol,
+            handshake_timeout=settings.handshake_timeout,
+            on_event=conn.watch,
+            loop=loop,
+        )
+        await loop.connect_accepted_socket(lambda: tls, sock)
+    except OSError:
+        sock.close()
+        return
+    await _session(peer, settings, conn, lambda: _tls_up(tls, reader, app_protocol, settings, conn))
+
+
+async def _tls_up(
+    tls: tlslens.aio.TLSProtocol,
+    reader: asyncio.StreamReader,
+    app_protocol: asyncio.StreamReaderProtocol,
+    settings: ServerSettings,
+    conn: _Connection,
+) -> None:
+    """The handshake of ``handle_socket``'s connection, failures worded as ``_handshake`` words them."""
+    try:
+        try:
+            await tls.handshake_done
+        except BaseException:
+            if not tls.closing:  # cancelled: a failed handshake is already closing politely
+                tls.abort()
+            del tls  # the exception's traceback holds this frame: it must not hold the connection
+            raise
+    except TimeoutError:
+        raise SessionFailed(
+            f"timeout: no complete handshake within {settings.handshake_timeout:g} s"
+        ) from None
+    except UnexpectedEOF:
+        raise SessionFailed(
+            "the client closed the connection during the handshake, without an alert"
+        ) from None
+    except TLSError as exc:
+        conn.watch.failed(exc)
+        raise describe_tls_error(exc, "client") from exc
+    conn.reader = reader
+    conn.writer = asyncio.StreamWriter(tls.transport, app_protocol, reader, asyncio.get_running_loop())
+
+
+async def _session(
+    peer: str, settings: ServerSettings, conn: _Connection, handshake: Callable[[], Awaitable[None]]
+) -> None:
+    started = time.perf_counter()
     conn.watch.note("TCP accepted", f"from {peer}")
     outcome = conn.outcome
     try:
-        await _handshake(reader, writer, settings, conn)
+        await handshake()
         await _serve(settings, conn, started)
     except SessionFailed as exc:
         outcome.failure = exc.reason + "".join(f"; {d.strip()}" for d in exc.details)
