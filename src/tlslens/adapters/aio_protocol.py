@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from typing import Any
+from typing import Any, cast
 
 from tlslens.adapters._common import (
     DRAIN_LIMIT,
@@ -228,8 +228,8 @@ class TLSProtocol(asyncio.Protocol):
     # --- asyncio.Protocol: the raw transport's side -----------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._raw = transport
+        # A stream transport: asyncio's own, or another loop's (uvloop's are not asyncio.Transport subclasses)
+        self._raw = cast(asyncio.Transport, transport)
         if self._handshake_timeout > 0:
             self._handshake_timer = self._loop.call_later(self._handshake_timeout, self._handshake_timed_out)
         self._write_out()  # the ClientHello (a server has nothing yet)
