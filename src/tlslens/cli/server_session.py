@@ -73,8 +73,16 @@ class _Outcome:
 
 
 def _peer_name(writer: asyncio.StreamWriter) -> str:
-    peer = writer.get_extra_info("peername")
-    return format_address(peer[0], peer[1]) if isinstance(peer, tuple) else str(peer)
+    return _address_text(writer.get_extra_info("peername"))
+
+
+def _address_text(peer: object) -> str:
+    """A peer address as the log names it (``format_address``; an address without a colon is no IPv6
+    one, so it needs no parsing)."""
+    if not isinstance(peer, tuple):
+        return str(peer)
+    host, port = peer[0], peer[1]
+    return f"{host}:{port}" if ":" not in host else format_address(host, port)
 
 
 @dataclass
@@ -272,10 +280,9 @@ async def handle_socket(sock: socket.socket, settings: ServerSettings) -> None:
     the event loop is closed without a word (the client left before it was served)."""
     loop = asyncio.get_running_loop()
     try:
-        address = sock.getpeername()
+        peer = _address_text(sock.getpeername())
     except OSError:
-        address = None
-    peer = format_address(address[0], address[1]) if isinstance(address, tuple) else str(address)
+        peer = str(None)  # as the transport reports it: no peername
     number = next(_counter)
     conn = _Connection(Watch(settings.make_tracer(f"#{number} {peer}")), _Outcome())
     reader = asyncio.StreamReader(limit=STREAM_LIMIT, loop=loop)
