@@ -7,7 +7,7 @@ importing one, and ``tlslens --version`` prints ``catalog.SUPPORT``: neither loa
 
 from __future__ import annotations
 
-import importlib
+import sys
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
@@ -44,7 +44,9 @@ class LazyCommands(MutableMapping[str, click.Command]):
         command = self._loaded.get(name)
         if command is None:
             entry = COMMANDS[name]  # KeyError: no such command
-            command = getattr(importlib.import_module(entry.module), entry.attribute)
+            # __import__ rather than importlib.import_module: -X importtime reports the module itself too.
+            __import__(entry.module)
+            command = getattr(sys.modules[entry.module], entry.attribute)
             if not isinstance(command, click.Command):
                 raise TypeError(f"{entry.module}.{entry.attribute} is not a click command")
             self._loaded[name] = command
