@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import ipaddress
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,55 +29,33 @@ import tlslens.aio
 from tlslens.adapters import UnexpectedEOF
 from tlslens.adapters.proxy import Proxy
 from tlslens.adapters.starttls import DEFAULT_PORTS
-from tlslens.cli.common import console, format_address, version_options, versions_from
+from tlslens.cli.common import (
+    DEFAULT_PORT,
+    console,
+    format_address,
+    load_store,
+    parse_target,
+    plaintext_options,
+    profile_option,
+    version_options,
+    versions_from,
+)
 from tlslens.cli.events import Watch
 from tlslens.cli.failure import SessionFailed, face_closes
-from tlslens.cli.plain import choose_proxy, open_plain, plaintext_options
-from tlslens.cli.verify import parse_time, profile_option, render
+from tlslens.cli.plain import choose_proxy, open_plain
+from tlslens.cli.verify import parse_time, render
 from tlslens.config import ClientConfig
 from tlslens.errors import LocalProtocolError, TLSError
 from tlslens.events import HandshakeCompleted
-from tlslens.pki import CertificateFileError, ChainReport, TrustStore, system_trust_store
+from tlslens.pki import ChainReport, TrustStore
 from tlslens.pki.findings import describe_key, format_date, format_duration
 from tlslens.pki.names import parse_server_name, san_names
 from tlslens.pki.recording import Recording, RecordingVerifier
 
-DEFAULT_PORT = 443
 DEFAULT_TIMEOUT = 10.0
 
 
 # --- arguments -------------------------------------------------------------------------------------
-
-
-def parse_target(value: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]:
-    """``host:port``, ``[v6addr]:port``, or a bare host (port 443, or ``default_port``)."""
-    text = value.strip()
-    host, port_text = text, ""
-    if text.startswith("["):
-        end = text.find("]")
-        if end < 0:
-            raise click.BadParameter(f"{value!r}: missing ']' after the IPv6 address", param_hint="HOST:PORT")
-        host, rest = text[1:end], text[end + 1 :]
-        if rest:
-            if not rest.startswith(":"):
-                raise click.BadParameter(f"{value!r} is not HOST:PORT", param_hint="HOST:PORT")
-            port_text = rest[1:]
-    elif text.count(":") == 1:
-        host, port_text = text.split(":")
-    elif text.count(":") > 1:  # a bare IPv6 address
-        try:
-            ipaddress.IPv6Address(text)
-        except ValueError:
-            raise click.BadParameter(
-                f"{value!r} is not HOST:PORT (write IPv6 addresses as [addr]:port)", param_hint="HOST:PORT"
-            ) from None
-    if not host:
-        raise click.BadParameter(f"{value!r} has no host", param_hint="HOST:PORT")
-    if not port_text:
-        return host, default_port
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise click.BadParameter(f"{port_text!r} is not a port number (1-65535)", param_hint="HOST:PORT")
-    return host, int(port_text)
 
 
 def _server_name(host: str, servername: str | None) -> str:
@@ -89,15 +66,6 @@ def _server_name(host: str, servername: str | None) -> str:
         hint = "--servername" if servername is not None else "HOST:PORT"
         raise click.BadParameter(str(exc), param_hint=hint) from None
     return name
-
-
-def _load_store(cafiles: tuple[Path, ...]) -> TrustStore:
-    if not cafiles:
-        return system_trust_store()
-    try:
-        return TrustStore.from_locations(cafiles)
-    except CertificateFileError as exc:
-        raise click.BadParameter(str(exc).removeprefix("tls: "), param_hint="--cafile") from None
 
 
 # --- the connection --------------------------------------------------------------------------------
@@ -402,7 +370,7 @@ def certs(
     via = choose_proxy(host, proxy, starttls)
     when = parse_time(at) if at is not None else None
     name = _server_name(host, servername)
-    store = _load_store(cafiles)
+    store = load_store(cafiles)
     verifier = RecordingVerifier(store, at=when, profile=profile)  # type: ignore[arg-type]
     shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:

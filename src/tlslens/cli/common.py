@@ -1,5 +1,9 @@
-"""What ``tlslens client``, ``server`` and ``demo`` share: option parsing that fails as usage errors
-(exit 2) saying what is valid, PEM loading, key logging, trace options."""
+"""What the commands share: option declarations, option parsing that fails as usage errors (exit 2)
+saying what is valid, PEM loading, key logging, trace options.
+
+Light on purpose: ``tlslens COMMAND --help`` declares its options from here without importing the
+engine, rich, the PKI or the trace; each is imported by the function that needs it.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +12,19 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from cryptography import x509
-from rich.console import Console
 
-from tlslens.errors import ConfigurationError
-from tlslens.keylog import KeyLogFile, from_environment
-from tlslens.pki.trust import (
-    CertificateFileError,
-    PrivateKey,
-    load_ca_locations,
-    load_pem_certificates,
-    load_pem_private_key,
-)
-from tlslens.trace import FORMATS, Role, Sink, TextOut, Tracer, make_sink
+from tlslens.cli.catalog import PROFILES, STARTTLS_PORTS, TRACE_FORMATS
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from rich.console import Console
+
+    from tlslens.errors import ConfigurationError
+    from tlslens.pki.trust import PrivateKey, TrustStore
+    from tlslens.trace import Role, TextOut, Tracer
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,6 +55,38 @@ def parse_host_port(text: str) -> tuple[str, int]:
 
 def host_port_callback(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, int]:
     return parse_host_port(value)
+
+
+def parse_target(value: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]:
+    """``host:port``, ``[v6addr]:port``, or a bare host (port 443, or ``default_port``): the target of
+    ``certs`` and ``scan``."""
+    text = value.strip()
+    host, port_text = text, ""
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise click.BadParameter(f"{value!r}: missing ']' after the IPv6 address", param_hint="HOST:PORT")
+        host, rest = text[1:end], text[end + 1 :]
+        if rest:
+            if not rest.startswith(":"):
+                raise click.BadParameter(f"{value!r} is not HOST:PORT", param_hint="HOST:PORT")
+            port_text = rest[1:]
+    elif text.count(":") == 1:
+        host, port_text = text.split(":")
+    elif text.count(":") > 1:  # a bare IPv6 address
+        try:
+            ipaddress.IPv6Address(text)
+        except ValueError:
+            raise click.BadParameter(
+                f"{value!r} is not HOST:PORT (write IPv6 addresses as [addr]:port)", param_hint="HOST:PORT"
+            ) from None
+    if not host:
+        raise click.BadParameter(f"{value!r} has no host", param_hint="HOST:PORT")
+    if not port_text:
+        return host, default_port
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise click.BadParameter(f"{port_text!r} is not a port number (1-65535)", param_hint="HOST:PORT")
+    return host, int(port_text)
 
 
 def format_address(host: str, port: int) -> str:
@@ -93,6 +126,8 @@ def config_error(exc: ConfigurationError) -> click.BadParameter:
 
 
 def load_certificates(path: str, hint: str) -> list[x509.Certificate]:
+    from tlslens.pki.trust import CertificateFileError, load_pem_certificates
+
     try:
         return load_pem_certificates(path)
     except CertificateFileError as exc:
@@ -101,13 +136,29 @@ def load_certificates(path: str, hint: str) -> list[x509.Certificate]:
 
 def load_trust_anchors(path: str, hint: str) -> list[x509.Certificate]:
     """A ``--cafile`` style location: a PEM file of CA certificates, or a folder of them."""
+    from tlslens.pki.trust import CertificateFileError, load_ca_locations
+
     try:
         return load_ca_locations([path])
     except CertificateFileError as exc:
         raise click.BadParameter(f"{exc.path}: {exc.reason}", param_hint=hint) from None
 
 
+def load_store(cafiles: tuple[Path, ...]) -> TrustStore:
+    """``--cafile`` given (any number of times): those CA certificates; none: the system trust store."""
+    from tlslens.pki.trust import CertificateFileError, TrustStore, system_trust_store
+
+    if not cafiles:
+        return system_trust_store()
+    try:
+        return TrustStore.from_locations(cafiles)
+    except CertificateFileError as exc:
+        raise click.BadParameter(str(exc).removeprefix("tls: "), param_hint="--cafile") from None
+
+
 def load_key(path: str, hint: str, password: bytes | None = None) -> PrivateKey:
+    from tlslens.pki.trust import CertificateFileError, load_pem_private_key
+
     try:
         return load_pem_private_key(path, password)
     except CertificateFileError as exc:
@@ -181,8 +232,38 @@ def record_size_limit_option(f: F) -> F:
     )(f)
 
 
+def profile_option(f: F) -> F:
+    """``--profile webpki|rfc5280`` (shared by ``verify``, ``client`` and ``certs``)."""
+    return click.option(
+        "--profile",
+        type=click.Choice(PROFILES),
+        default=None,
+        help="Rules to apply: webpki (CA/Browser Forum baseline requirements) or rfc5280. Default: webpki "
+        "with the system trust store, rfc5280 with --cafile.",
+    )(f)
+
+
+def plaintext_options(f: F) -> F:
+    """``--proxy`` and ``--starttls`` (``cli/plain.py`` follows them)."""
+    f = click.option(
+        "--proxy",
+        metavar="URL",
+        help="Reach the server through this HTTP proxy (CONNECT), e.g. http://proxy:3128 "
+        "(default: $https_proxy / $HTTPS_PROXY unless $NO_PROXY lists the host; not with --starttls).",
+    )(f)
+    f = click.option(
+        "--starttls",
+        type=click.Choice(tuple(STARTTLS_PORTS)),
+        help="Speak this protocol in plain text until it starts TLS, as openssl s_client -starttls "
+        "(the port defaults to the protocol's).",
+    )(f)
+    return f
+
+
 def keylog_for(path: str | None) -> Callable[[str], None] | None:
     """``--keylog FILE`` wins; otherwise ``$SSLKEYLOGFILE`` when set; otherwise no key log."""
+    from tlslens.keylog import KeyLogFile, from_environment
+
     if path is None:
         return from_environment()
     target = Path(path)
@@ -194,7 +275,7 @@ def keylog_for(path: str | None) -> Callable[[str], None] | None:
 def trace_options(f: F) -> F:
     f = click.option(
         "--trace-format",
-        type=click.Choice(FORMATS),
+        type=click.Choice(TRACE_FORMATS),
         default="text",
         show_default=True,
         help="text (colour on a terminal only) or json (one object a line).",
@@ -223,6 +304,8 @@ def colour_wanted(stream: object) -> bool:
 
 def console(stream: Any = None) -> Console:
     """A rich console for a command's report: styled only when ``colour_wanted`` says so."""
+    from rich.console import Console
+
     colour = colour_wanted(stream if stream is not None else sys.stdout)
     return Console(
         file=stream,
@@ -240,6 +323,8 @@ def tracer_factory(
     """A function making one Tracer per connection (label tells them apart), or None without --trace."""
     if not trace:
         return lambda label: None
+    from tlslens.trace import Sink, Tracer, make_sink
+
     sink: Sink = make_sink(trace_format, stream, colour=colour_wanted(stream))
 
     def make(label: str) -> Tracer:

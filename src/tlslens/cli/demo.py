@@ -18,8 +18,8 @@ import click
 from cryptography.hazmat.primitives import serialization
 
 from tlslens.certgen import make_pki
-from tlslens.cli.client import ClientRun
 from tlslens.cli.client_io import BytesSource
+from tlslens.cli.client_run import ClientRun
 from tlslens.cli.common import colour_wanted, format_address, load_trust_anchors
 from tlslens.cli.failure import SessionFailed
 from tlslens.cli.listener import Listener

@@ -9,33 +9,14 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Callable
-from typing import Any, TypeVar
 
 import click
 
 from tlslens.adapters.proxy import Proxy, ProxyError, open_tunnel, parse_proxy, proxy_from_environment
-from tlslens.adapters.starttls import DEFAULT_PORTS, PROTOCOLS, StartTLSError, starttls
+from tlslens.adapters.starttls import DEFAULT_PORTS, StartTLSError, starttls
 from tlslens.cli.common import DEFAULT_PORT, format_address, parse_host_port
 from tlslens.cli.events import Watch
 from tlslens.cli.failure import SessionFailed, connect_error_text
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def plaintext_options(f: F) -> F:
-    f = click.option(
-        "--proxy",
-        metavar="URL",
-        help="Reach the server through this HTTP proxy (CONNECT), e.g. http://proxy:3128 "
-        "(default: $https_proxy / $HTTPS_PROXY unless $NO_PROXY lists the host; not with --starttls).",
-    )(f)
-    f = click.option(
-        "--starttls",
-        type=click.Choice(PROTOCOLS),
-        help="Speak this protocol in plain text until it starts TLS, as openssl s_client -starttls "
-        "(the port defaults to the protocol's).",
-    )(f)
-    return f
 
 
 def parse_target(text: str, starttls: str | None) -> tuple[str, int]:

@@ -6,12 +6,12 @@ key must be at least 16 bytes (32 hex digits: RFC 9257 §6); the hash is SHA-256
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from tlslens.credentials import ExternalPsk
-from tlslens.errors import ConfigurationError
+if TYPE_CHECKING:
+    from tlslens.credentials import ExternalPsk
 
 DEFAULT_IDENTITY = "Client_identity"
 """What ``openssl s_client`` sends and ``openssl s_server`` expects when no identity is given."""
@@ -34,6 +34,9 @@ def psk_options(f: F) -> F:
 
 def external_psk(identity: str | None, key_hex: str | None) -> ExternalPsk | None:
     """The PSK the options give, or None; usage errors for a bad key."""
+    from tlslens.credentials import ExternalPsk
+    from tlslens.errors import ConfigurationError
+
     if key_hex is None:
         if identity is not None:
             raise click.BadParameter(

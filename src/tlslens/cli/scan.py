@@ -16,19 +16,20 @@ error.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from tlslens.adapters.proxy import Proxy, parse_proxy
-from tlslens.adapters.starttls import DEFAULT_PORTS, PROTOCOLS
-from tlslens.cli.certs import parse_target
+from tlslens.cli.catalog import STARTTLS_PORTS
+from tlslens.cli.common import load_store, parse_target
+
+if TYPE_CHECKING:
+    from tlslens.adapters.proxy import Proxy
 
 DEFAULT_PORT = 443
 _GRADE_ORDER = ("A+", "A", "A-", "B", "C", "D", "E", "F", "T", "M")
@@ -66,6 +67,8 @@ def _read_targets(path: Path) -> list[str]:
 def _proxy_option(proxy: str | None, starttls: str | None) -> Proxy | None:
     """``--proxy`` parsed ('' turns the environment's off); the environment's checked once (its use is
     per target: ``NO_PROXY``), so a bad value is one usage error rather than one per target."""
+    from tlslens.adapters.proxy import parse_proxy
+
     try:
         if proxy is not None:
             return parse_proxy(proxy) if proxy else None
@@ -142,7 +145,7 @@ def _label(host: str, port: int) -> str:
 )
 @click.option(
     "--starttls",
-    type=click.Choice(PROTOCOLS),
+    type=click.Choice(tuple(STARTTLS_PORTS)),
     help="Speak this protocol in plain text until it starts TLS, before every probe (the port defaults "
     "to the protocol's; no HTTP, so no HSTS).",
 )
@@ -173,13 +176,12 @@ def scan(
     no_aia: bool,
 ) -> None:
     """Scan TLS servers: protocols, suites, groups, certificates, HSTS; grade them like SSL Labs."""
-    from tlslens.cli.certs import _load_store
     from tlslens.scan.runner import ScanOptions
 
     texts = list(targets) + (_read_targets(targets_file) if targets_file is not None else [])
     if not texts:
         raise click.UsageError("give at least one HOST[:PORT] or --targets FILE")
-    default_port = DEFAULT_PORTS[starttls] if starttls is not None else DEFAULT_PORT
+    default_port = STARTTLS_PORTS[starttls] if starttls is not None else DEFAULT_PORT
     parsed = [parse_target(t, default_port) for t in texts]
     chosen_proxy = _proxy_option(proxy, starttls)
     wanted = _parse_shard(shard)
@@ -193,7 +195,7 @@ def scan(
         for h, p in dict.fromkeys(parsed)
         if in_shard(_label(h, p), wanted) and _label(h, p) not in done
     ]
-    store = _load_store(cafiles)
+    store = load_store(cafiles)
     options = ScanOptions(
         servername=servername,
         trust=store,
@@ -211,6 +213,8 @@ def scan(
         from tlslens.scan.diff import load_reports
 
         old = load_reports(diff_file)
+    import asyncio  # here: `tlslens scan --help` stays light
+
     code = asyncio.run(_run(queue, options, as_json, fail_below, old if diff_file else None))
     sys.exit(code)
 

@@ -13,26 +13,24 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 from cryptography import x509
 from rich.console import Console
 from rich.text import Text
 
+from tlslens.cli.common import load_store, profile_option
 from tlslens.pki import (
     CertificateFileError,
     ChainReport,
     Finding,
     TrustStore,
     load_pem_certificates,
-    system_trust_store,
     verify_chain,
 )
 from tlslens.pki.checks import hash_of
 from tlslens.pki.findings import describe_key, describe_name, format_date, format_duration
 from tlslens.pki.names import parse_server_name
-from tlslens.pki.profile import PROFILES
 from tlslens.pki.trust import parse_certificates
 
 
@@ -45,20 +43,6 @@ def parse_time(value: str) -> dt.datetime:
             f"{value!r} is not an ISO 8601 time (e.g. 2030-01-31 or 2030-01-31T12:00:00Z)", param_hint="--at"
         ) from None
     return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
-
-
-F = TypeVar("F", bound=Any)
-
-
-def profile_option(f: F) -> F:
-    """``--profile webpki|rfc5280`` (shared by ``verify``, ``client`` and ``certs``)."""
-    return click.option(
-        "--profile",
-        type=click.Choice(PROFILES),
-        default=None,
-        help="Rules to apply: webpki (CA/Browser Forum baseline requirements) or rfc5280. Default: webpki "
-        "with the system trust store, rfc5280 with --cafile.",
-    )(f)
 
 
 def _load_chain(path: Path) -> list[x509.Certificate]:
@@ -79,15 +63,6 @@ def _load_untrusted(paths: tuple[Path, ...]) -> list[x509.Certificate]:
         except CertificateFileError as exc:
             raise click.BadParameter(str(exc).removeprefix("tls: "), param_hint="--untrusted") from None
     return out
-
-
-def _load_store(cafiles: tuple[Path, ...]) -> TrustStore:
-    if not cafiles:
-        return system_trust_store()
-    try:
-        return TrustStore.from_locations(cafiles)
-    except CertificateFileError as exc:
-        raise click.BadParameter(str(exc).removeprefix("tls: "), param_hint="--cafile") from None
 
 
 # --- rendering -------------------------------------------------------------------------------------
@@ -246,7 +221,7 @@ def verify(
             raise click.BadParameter(str(exc), param_hint="--host") from None
     certs = _load_chain(chain)
     extra = _load_untrusted(untrusted)
-    store = _load_store(cafiles)
+    store = load_store(cafiles)
     try:
         response = ocsp.read_bytes() if ocsp is not None else None
     except OSError as exc:
