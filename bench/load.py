@@ -502,7 +502,7 @@ class Loaded:
             rows.append(
                 _row(
                     f"{self.key} {kind} cpu",
-                    f"{SERVERS[kind]}: CPU per connection",
+                    f"under load, {SERVERS[kind]}: CPU per connection",
                     "ms",
                     cpu,
                     ref.cpu_ms_per_connection,

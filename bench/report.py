@@ -68,6 +68,8 @@ def _fmt(value: float | None, unit: str) -> str:
         return f"{value:.2f}"
     if unit == "us":
         return f"{value:.0f}"
+    if unit == "s":
+        return f"{value:.3f}"
     return f"{value:,.0f}"
 
 

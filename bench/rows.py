@@ -18,8 +18,10 @@ from aio_server import Served
 from common import SUITE_LABELS, SUITES, TLS12_SUITE
 from harness import Bench, Declaration, Measure, Note, Timed
 from idle_memory import IdleMemory
+from load import Loaded
 from primitive_floor import Floor
 from report import Target, at_least, at_most
+from startup import Startup
 
 BULK_SIZES = (16384, 1024)
 BULK_TARGETS = {
@@ -129,6 +131,8 @@ ROWS: list[Declaration] = [
         lambda b: b.openssl.aio_faces(),
         target=at_least(1.0),
     ),
+    Loaded(),
     IdleMemory("memory", "memory per idle connection pair", target=at_most(2.0)),
     Floor("floor", "primitive floor", of="full", target=at_least(0.6)),
+    Startup(),
 ]

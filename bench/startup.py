@@ -25,7 +25,11 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from report import Row, at_most
 
 
 def tlslens_command() -> list[str]:
@@ -80,6 +84,58 @@ def measure(args: list[str], runs: int, warmup: int) -> list[float]:
     for _ in range(warmup):
         wall_time(args)
     return [wall_time(args) for _ in range(runs)]
+
+
+# --- the rows of bench/run.py ----------------------------------------------------------------------------
+
+BUDGET_S = {"tlslens --version": 0.25, "tlslens client --help": 0.25, "scan": 0.5}
+"""The speed issue's budgets, in seconds of wall time per whole command."""
+
+
+@dataclass(frozen=True)
+class Startup:
+    """For rows.py: ``tlslens --version``, ``tlslens client --help`` and a whole ``tlslens scan`` of one
+    local ``openssl s_server`` (TLS 1.2 and 1.3), each the median of ``runs`` runs, with bytecode
+    compiled first (as an installed wheel has it). The OpenSSL column is ``python -c 'import ssl'``, what
+    any Python program on ``ssl`` pays to start; the ratio is the time over the command's budget."""
+
+    key: str = "startup"
+    label: str = "start-up"
+
+    def measure(self, bench: Any) -> list[Row]:
+        from load import start_server  # (its servers: openssl s_server among them)
+
+        runs = 1 if bench.budget.strict else 10
+        compileall.compile_dir(package_folder(), quiet=1)
+        python_ssl = statistics.median(measure([sys.executable, "-c", "import ssl"], runs, 1))
+        tlslens = tlslens_command()
+        rows: list[Row] = []
+        for label, args in (
+            ("tlslens --version", [*tlslens, "--version"]),
+            ("tlslens client --help", [*tlslens, "client", "--help"]),
+        ):
+            took, failure = bench.ours(f"{self.key} {label}", lambda _, a=args: measure(a, runs, 1))
+            rows.append(self._row(label, label, took, python_ssl, failure))
+        with start_server("openssl", bench.env) as (_, port):
+            root = str(bench.env.root_pem)
+            scan = [*tlslens, "scan", f"127.0.0.1:{port}", "--servername", "localhost", "--cafile", root]
+            took, failure = bench.ours(f"{self.key} scan", lambda _: measure([*scan, "--json"], runs, 1))
+        rows.append(self._row("scan", "tlslens scan of one local server", took, python_ssl, failure))
+        return rows
+
+    def _row(self, key: str, label: str, took: list[float] | None, ref: float, failure: str) -> Row:
+        median = None if took is None else statistics.median(took)
+        budget = BUDGET_S[key]
+        return Row(
+            f"{self.key} {key}",
+            f"{self.label}: {label}",
+            "s",
+            median,
+            ref,
+            failure or f"whole command, median of {len(took or ())}; ratio = time / {budget:g} s budget",
+            fraction=None if median is None else median / budget,
+            target=at_most(1.0),
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
