@@ -182,3 +182,15 @@ def test_a_server_that_does_not_speak_tls_exits_2(scan_pki: ScanPki, tmp_path: P
     assert code == 2
     assert reports[0]["error"].startswith("not TLS: the peer does not speak TLS")
     assert f"tlslens scan: 127.0.0.1:{port}: not TLS" in output
+
+
+def test_a_json_scan_loads_neither_rich_nor_xml(scan_pki: ScanPki, targets: dict[str, int]) -> None:
+    # (start-up counts in the scan's time: rich only where it shows something, xml only for XMPP)
+    from tests.cli.test_startup_imports import modules_after
+
+    target = f"127.0.0.1:{targets['tlslens']}"
+    modules = modules_after(
+        "scan", target, "--servername", "localhost", "--cafile", str(scan_pki.root_pem), "--json"
+    )
+    assert "tlslens.scan.runner" in modules and "tlslens.handshake.client13" in modules  # it did scan
+    assert not {m for m in modules if m == "rich" or m.startswith(("rich.", "xml."))}

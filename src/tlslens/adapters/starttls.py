@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable
-from typing import cast
-from xml.sax.saxutils import quoteattr
+from typing import TYPE_CHECKING, cast
 
 from tlslens.adapters.proxy import LineHook, Proxy, open_tunnel
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
 
 __all__ = ["DEFAULT_PORTS", "PROTOCOLS", "StartTLSError", "connect", "starttls"]
 
@@ -302,6 +303,11 @@ _TLS_NS = "urn:ietf:params:xml:ns:xmpp-tls"
 
 
 async def _xmpp(d: _Lines, server_name: str) -> None:
+    # (here, not at the top: xml.sax imports urllib.request, http.client and email, which nothing else
+    # on a scanner's start needs)
+    import xml.etree.ElementTree as ET
+    from xml.sax.saxutils import quoteattr
+
     header = (
         f"<?xml version='1.0'?><stream:stream to={quoteattr(server_name)} xmlns='jabber:client'"
         f" xmlns:stream='{_STREAMS}' version='1.0'>"

@@ -29,6 +29,8 @@ from tlslens.cli.catalog import STARTTLS_PORTS
 from tlslens.cli.common import load_store, parse_target
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from tlslens.adapters.proxy import Proxy
 
 DEFAULT_PORT = 443
@@ -226,19 +228,17 @@ async def _run(
     fail_below: str | None,
     old: dict[str, dict[str, Any]] | None,
 ) -> int:
-    from rich.console import Console
-
     from tlslens.scan.diff import diff_reports
-    from tlslens.scan.render import render
     from tlslens.scan.report import to_json
     from tlslens.scan.runner import scan_many
 
-    out = Console(soft_wrap=True, highlight=False)
-    err = Console(stderr=True, highlight=False)
+    # rich only where it shows something: the report, progress on a terminal, a target's error
+    out = None if as_json else _console(stderr=False)
+    err = None if as_json and not sys.stderr.isatty() else _console(stderr=True)
     code = 0
     status = None
     finished = 0
-    if err.is_terminal and queue:
+    if err is not None and err.is_terminal and queue:
         status = err.status(f"scanning {len(queue)} target(s)...")
         status.start()
     try:
@@ -255,8 +255,11 @@ async def _run(
                 sys.stdout.write(json.dumps(report, separators=(",", ":")) + "\n")
                 sys.stdout.flush()
             else:
-                render(report, out, changes=changes)
+                from tlslens.scan.render import render
+
+                render(report, out or _console(stderr=False), changes=changes)
             if report.get("error"):
+                err = err or _console(stderr=True)
                 err.print(
                     f"tlslens scan: {report['target']}: {report['error']}", highlight=False, soft_wrap=True
                 )
@@ -271,3 +274,11 @@ async def _run(
         if status is not None:
             status.stop()
     return code
+
+
+def _console(*, stderr: bool) -> Console:
+    from rich.console import Console
+
+    if stderr:
+        return Console(stderr=True, highlight=False)
+    return Console(soft_wrap=True, highlight=False)
