@@ -40,6 +40,7 @@ class Budget:
     asyncio_rounds: int
     memory_pairs: int
     strict: bool = False  # a failing tlslens measurement fails the run (instead of n/a)
+    load: Literal["default", "quick", "smoke"] = "quick"  # load.py's budget for the rows under load
 
     def pace(self, kind: Literal["handshake", "bulk"], share: float = 1.0) -> tuple[int, float]:
         """(calls per timed batch, seconds) for a timed row of this kind taking ``share`` of the time."""
@@ -49,9 +50,9 @@ class Budget:
 
 
 BUDGETS = {
-    "default": Budget(20.0, 5.0, 20, 64, 2000, 50, 3, MEMORY_PAIRS),
+    "default": Budget(20.0, 5.0, 20, 64, 2000, 50, 3, MEMORY_PAIRS, load="default"),
     "quick": Budget(8.0, 2.0, 20, 64, 600, 50, 2, MEMORY_PAIRS),
-    "smoke": Budget(0.0, 0.0, 1, 1, 4, 2, 1, 3, strict=True),
+    "smoke": Budget(0.0, 0.0, 1, 1, 4, 2, 1, 3, strict=True, load="smoke"),
 }
 
 

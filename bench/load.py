@@ -486,7 +486,7 @@ class Loaded:
     def measure(self, bench: Any) -> list[Row]:
         """The ssl server first (the reference: its failure fails the run), then each tlslens server
         through ``bench.ours`` (a failure is n/a with its reason, or fails a strict run)."""
-        budget = self.budget or (BUDGETS["smoke"] if bench.budget.strict else BUDGETS["quick"])
+        budget = self.budget or BUDGETS[bench.budget.load]
         ref = measure_servers(bench.env, budget, (REFERENCE,))[REFERENCE]
         rows: list[Row] = []
         for kind in ("cli", "aio"):

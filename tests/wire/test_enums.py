@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from tlslens.wire import open_enum
 from tlslens.wire.enums import (
     CipherSuite,
     ExtensionType,
@@ -42,3 +45,21 @@ def test_human_and_iana_names() -> None:
 def test_grease_values_are_recognised() -> None:
     assert all(is_grease(v) for v in range(0x0A0A, 0x10000, 0x1010))
     assert not is_grease(0x0A1A) and not is_grease(0x1301)
+
+
+@given(st.lists(st.integers(0, 0xFFFF), max_size=40))
+def test_tuple_of_is_the_enum_called_on_each_value(values: list[int]) -> None:
+    decoded = SignatureScheme.tuple_of(values)
+    assert decoded == tuple(map(SignatureScheme, values))
+    assert [d.name for d in decoded] == [SignatureScheme(v).name for v in values]
+    assert all(type(d) is SignatureScheme for d in decoded)
+
+
+def test_pseudo_members_kept_for_reuse_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(open_enum, "_PSEUDO_MEMBERS", {})
+    monkeypatch.setattr(open_enum, "_MAX_PSEUDO_MEMBERS", 3)
+    values = [0xFE00 + i for i in range(10)]  # unassigned code points
+    first = NamedGroup.tuple_of(values)
+    again = NamedGroup.tuple_of(values)
+    assert first == again and [g.name for g in again] == [f"UNKNOWN_0x{v:04x}" for v in values]
+    assert len(open_enum._PSEUDO_MEMBERS) == 3

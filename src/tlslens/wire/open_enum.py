@@ -17,16 +17,28 @@ class OpenIntEnum(enum.IntEnum):
     def _missing_(cls, value: object) -> Self | None:
         if not isinstance(value, int) or value < 0:
             return None
-        member = int.__new__(cls, value)
-        member._name_ = f"UNKNOWN_0x{value:04x}"
-        member._value_ = value
-        return member
+        key = (cls, value)
+        member = _PSEUDO_MEMBERS.get(key)
+        if member is None:
+            member = int.__new__(cls, value)
+            member._name_ = f"UNKNOWN_0x{value:04x}"
+            member._value_ = value
+            if len(_PSEUDO_MEMBERS) < _MAX_PSEUDO_MEMBERS:  # (a peer chooses these values: bounded)
+                _PSEUDO_MEMBERS[key] = member
+        return member  # type: ignore[return-value]
 
     @classmethod
     def tuple_of(cls, values: Iterable[int]) -> tuple[Self, ...]:
         """``tuple(map(cls, values))`` for decoded lists, known values found without an Enum call."""
         members = cls._value2member_map_
-        return tuple(members[v] if v in members else cls(v) for v in values)  # type: ignore[misc]
+        try:
+            return tuple([members[v] for v in values])  # type: ignore[misc]
+        except KeyError:  # an unknown value (GREASE, a newer registry entry): a pseudo-member
+            pseudo = _PSEUDO_MEMBERS
+            return tuple(
+                members[v] if v in members else pseudo.get((cls, v)) or cls(v)  # type: ignore[misc]
+                for v in values
+            )
 
     @property
     def known(self) -> bool:
@@ -34,6 +46,11 @@ class OpenIntEnum(enum.IntEnum):
 
     def __str__(self) -> str:
         return self.name
+
+
+_PSEUDO_MEMBERS: dict[tuple[type, int], OpenIntEnum] = {}
+"""Pseudo-members made so far, by (enum, value): GREASE and unregistered values come again and again."""
+_MAX_PSEUDO_MEMBERS = 4096
 
 
 def is_grease(value: int) -> bool:
