@@ -353,8 +353,8 @@ class LoadBudget:
 
 
 BUDGETS = {
-    "default": LoadBudget(),
-    "quick": LoadBudget(per_client=2, warm_up=10),
+    "default": LoadBudget(rounds=3),
+    "quick": LoadBudget(per_client=2, warm_up=10, rounds=2),
     "smoke": LoadBudget(clients=4, per_client=1, client_processes=1, warm_up=1),
 }
 
@@ -484,18 +484,33 @@ class Loaded:
     budget: LoadBudget | None = None
 
     def measure(self, bench: Any) -> list[Row]:
-        """The ssl server first (the reference: its failure fails the run), then each tlslens server
-        through ``bench.ours`` (a failure is n/a with its reason, or fails a strict run)."""
+        """Rounds of the ssl server (the reference: its failure fails the run), then each tlslens server
+        through ``bench.ours`` (a failure is n/a with its reason, or fails a strict run); the servers
+        alternate within a round, and each keeps its best round (``_better``): one round alone moves
+        by ±20% on a shared machine."""
         budget = self.budget or BUDGETS[bench.budget.load]
-        ref = measure_servers(bench.env, budget, (REFERENCE,))[REFERENCE]
+        one = dataclasses.replace(budget, rounds=1)
+        ref: LoadRun | None = None
+        best: dict[str, LoadRun | None] = {"cli": None, "aio": None}
+        failures: dict[str, str] = {}
+        for _ in range(budget.rounds):
+            ref = _better(ref, measure_servers(bench.env, one, (REFERENCE,))[REFERENCE])
+            for kind in best:
+                if kind in failures:
+                    continue
+                run, failure = bench.ours(
+                    f"{self.key} {kind}", lambda b, k=kind: measure_servers(b.env, one, (k,))[k]
+                )
+                if run is None:
+                    failures[kind] = failure
+                else:
+                    best[kind] = _better(best[kind], run)
+        assert ref is not None
         rows: list[Row] = []
-        for kind in ("cli", "aio"):
-            run, failure = bench.ours(
-                f"{self.key} {kind}", lambda b, k=kind: measure_servers(b.env, budget, (k,))[k]
-            )
-            note = (
-                failure
-                or f"{budget.clients} clients x {budget.per_client} connections, against ssl on asyncio"
+        for kind, run in best.items():
+            note = failures.get(kind) or (
+                f"{budget.clients} clients x {budget.per_client} connections, best of {budget.rounds}"
+                " rounds, against ssl on asyncio"
             )
             cpu = run.cpu_ms_per_connection if run else None
             rate = run.connections_per_second if run else None
