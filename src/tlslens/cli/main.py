@@ -1,11 +1,13 @@
 """Entry point of the ``tlslens`` command, kept free of imports that take time: the commands are
 imported inside ``main()``, so Ctrl-C at any moment (during those imports too) ends with
 ``interrupted`` on stderr and exit status 130, never a traceback. A closed stdout (``tlslens verify
-chain.pem | head -1``) ends quietly, with the exit status the command's verdict calls for.
+chain.pem | head -1``) ends quietly, with the exit status the command's verdict calls for. The
+interpreter's teardown skips the garbage collector's walk over what the command left (``gc.freeze``).
 """
 
 from __future__ import annotations
 
+import gc
 import sys
 
 INTERRUPTED = 130
@@ -45,3 +47,9 @@ def main() -> None:
             raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:
         interrupted()
+    finally:
+        # The command is done; what is left is the interpreter's teardown, whose garbage collections
+        # walk every object the imports and the command made (about 0.1 s of a scan's 0.5 s on a small
+        # machine). Frozen objects are not walked, and the process ends all the same. (``main`` is
+        # the process's entry point only: nothing runs after it that would need those collections.)
+        gc.freeze()
