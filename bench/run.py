@@ -5,7 +5,8 @@ Both stacks do the same work in the same process: X25519, an ECDSA P-256 leaf un
 (the client verifies the chain and the host name on both), TLS 1.3 only. ``ssl`` runs through
 ``SSLObject`` + ``MemoryBIO`` (both ends in memory), or through asyncio's own TLS for the server figure.
 
-  full handshake       ClientHello to both ends complete (AES-128-GCM), handshakes/s
+  full handshake       ClientHello to both ends complete (AES-128-GCM), handshakes/s; cold (the client
+                       keeps no cache: parsed certificates, verified chains) and with the caches warm
   HRR handshake        the client's first share (P-256) is not the server's group (X25519)
   resumed handshake    a ticket from an earlier connection (psk_dhe_ke)
   bulk                 MB/s (10^6 bytes) of application data one way through a connected pair: each write
@@ -13,11 +14,16 @@ Both stacks do the same work in the same process: X25519, an ECDSA P-256 leaf un
                        both stacks have (AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305)
   asyncio server       loopback, N concurrent clients in the same event loop; each connection is a
                        handshake, one byte from the server, close; connections/s and handshake latency
+  under load           load.py: tlslens server --www and an asyncio server on tlslens.aio, each in its own
+                       process, under 200 concurrent clients in other processes (handshake, GET, close):
+                       server CPU per connection and connections/s, against an asyncio server on ssl
   memory               per idle established connection, both ends (client + server objects, N pairs):
                        RSS delta and tracemalloc (which cannot see OpenSSL's C allocations: for ssl it
                        reports only the Python wrappers, so the RSS figure is the one the target uses)
   primitive floor      the ``cryptography`` calls a full handshake cannot avoid, timed alone; printed
                        as floor / tlslens full handshake
+  start-up             startup.py: tlslens --version, tlslens client --help and a whole scan of one local
+                       server, each against its budget (the OpenSSL column: python -c 'import ssl')
 
 In-memory timings are the best of many short batches in CPU seconds, the two stacks' batches
 interleaved: the minimum is what the code costs, averages mostly measure other processes. The asyncio
