@@ -364,8 +364,16 @@ class TicketKeyRing:
             except (ConfigurationError, OSError):
                 if strict:
                     raise
-        self._set_keys(self._keys, now)
+        if self._pruning_due(now):
+            self._set_keys(self._keys, now)
         return self._keys
+
+    def _pruning_due(self, now: float) -> bool:
+        """Whether ``_set_keys`` would forget something now: the older key, or a retired key's entry."""
+        keys = self._keys
+        if len(keys) > 1 and now >= keys[1].created_at + 2 * self._interval:
+            return True
+        return any(until <= now for until in self._retired.values())
 
     def _rotate_locked(self, now: float, *, force: bool) -> None:
         if self._path is None:
