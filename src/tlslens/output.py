@@ -80,9 +80,11 @@ class Output:
 
     # --- handshake messages -------------------------------------------------------------------------
 
-    def send(self, message: HandshakeMessage) -> bytes:
-        """Queue a handshake message under the current write key; returns its encoding."""
-        raw = encode_handshake(message)
+    def send(self, message: HandshakeMessage, raw: bytes | None = None) -> bytes:
+        """Queue a handshake message under the current write key; returns its encoding (``raw``: that
+        encoding, when the caller made it already)."""
+        if raw is None:
+            raw = encode_handshake(message)
         self.send_raw(message, raw)
         return raw
 

@@ -235,11 +235,15 @@ class _TamperingOutput(Output):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.owner = owner
 
-    def send(self, message: HandshakeMessage) -> bytes:
+    def send(self, message: HandshakeMessage, raw: bytes | None = None) -> bytes:
         owner = self.owner
         result = owner.tamper(message) if owner.tamper is not None else message
         if result is None:  # dropped: neither sent nor in our transcript
             return b""
+        if result is message and raw is not None:  # untouched, and encoded by the engine already
+            self.send_raw(message, raw)
+            owner.sent.append((raw, len(owner.write_keys) - 1))
+            return raw
         if isinstance(result, bytes | bytearray):  # raw bytes standing for the message
             raw = bytes(result)
             self.send_raw(message, raw)

@@ -267,3 +267,28 @@ def test_psk_table_compares_every_identity() -> None:
     assert lookup(b"client1") is PSK
     assert lookup(b"client") is None
     assert lookup(b"client1\x00") is None
+
+
+@pytest.mark.parametrize("psks", [(PSK,), (PSK, OTHER, PSK384)], ids=["one", "three"])
+@pytest.mark.parametrize("retry", [False, True], ids=["first-hello", "after-hrr"])
+def test_the_hello_sent_with_binders_is_its_own_encoding(psks: tuple[ExternalPsk, ...], retry: bool) -> None:
+    # The engine patches the binders into the hello it encoded for them instead of encoding it again:
+    # the bytes sent must be exactly the message's encoding.
+    from tlslens.events import MessageSent
+    from tlslens.wire.messages import encode_handshake
+
+    shares = {"key_share_groups": [NamedGroup.SECP256R1]} if retry else {}
+    client = ClientConnection(psk_client(*psks, **shares), "localhost", trace=True)
+    server = ServerConnection(psk_server(*psks, groups=[NamedGroup.X25519]))
+    sent = client.pending_events()
+    if retry:
+        server.receive_data(client.data_to_send())
+        sent += client.receive_data(server.data_to_send())  # the HelloRetryRequest, then ClientHello2
+    hellos = [e for e in sent if isinstance(e, MessageSent) and isinstance(e.message, ClientHello)]
+    assert len(hellos) == (2 if retry else 1)
+    offered = [len(psks), sum(p.hash == "sha256" for p in psks)]  # (after the HRR: its suite's hash)
+    for event, count in zip(hellos, offered, strict=False):
+        assert event.raw == encode_handshake(event.message)
+        psk = event.message.extensions[-1]
+        assert isinstance(psk, PreSharedKeyClientHello)
+        assert len(psk.binders) == len(psk.identities) == count

@@ -182,10 +182,12 @@ def send_first_client_hello(
     externals = tuple(config.external_psks) if tls13 else ()
     if (session is not None and session12 is None) or externals:
         offers = (*((session,) if session is not None and session12 is None else ()), *externals)
-        hello = client_psk.with_psks(hello, offers, now, None)
+        hello, encoded = client_psk.with_psks(hello, offers, now, None)
+    else:
+        encoded = None
     out.set_client_random(hello.random)
+    first_raw = out.send(hello, encoded)
     transcript = Transcript()
-    first_raw = out.send(hello)
     transcript.update(first_raw)
     if out.tracing:
         out.decide("version", "offering " + ", ".join(v.label for v in versions))
@@ -269,10 +271,12 @@ def send_second_client_hello(
     externals = tuple(p for p in sent.external_psks if p.hash_algorithm.name == suite.hash.name)
     if session is not None or externals:
         offers = (*((session,) if session is not None else ()), *externals)
-        hello = client_psk.with_psks(hello, offers, config.provider.now(), sent.transcript)
+        hello, encoded = client_psk.with_psks(hello, offers, config.provider.now(), sent.transcript)
+    else:
+        encoded = None
     if sent.session_id:
         out.send_compatibility_ccs()
-    sent.transcript.update(out.send(hello))
+    sent.transcript.update(out.send(hello, encoded))
     return replace(
         sent,
         hello=hello,

@@ -24,6 +24,7 @@ from tlslens.wire.enums import ExtensionType, ProtocolVersion
 from tlslens.wire.extensions import EarlyData, PreSharedKeyClientHello, PreSharedKeyServerHello, PskIdentity
 from tlslens.wire.hello import ClientHello
 from tlslens.wire.messages import encode_handshake
+from tlslens.wire.reader import Writer
 
 
 def usable_session(
@@ -70,10 +71,13 @@ def binder_suite(psk: ExternalPsk) -> Tls13Suite:
 
 def with_psks(
     hello: ClientHello, offers: Sequence[PskOffer], now: float, prior: Transcript | None
-) -> ClientHello:
+) -> tuple[ClientHello, bytes]:
     """Append pre_shared_key (last) naming ``offers`` in order, with their binders over the truncated
     hello (RFC 8446 §4.2.11.2). ``prior`` is the transcript before this hello (message_hash +
-    HelloRetryRequest) or None. An external PSK's obfuscated_ticket_age is 0 (§4.2.11)."""
+    HelloRetryRequest) or None. An external PSK's obfuscated_ticket_age is 0 (§4.2.11).
+
+    Returns the hello and its encoding: the truncated hello the binders cover, then the binders vector
+    (the placeholder binders had the same lengths, so every length before them already holds)."""
     entries = []
     for offer in offers:
         if isinstance(offer, Session):
@@ -89,7 +93,12 @@ def with_psks(
     binders = tuple(
         psk_binder(suite, key, truncated, prior, external=ext)[1] for _, suite, key, ext in entries
     )
-    return replace(hello, extensions=(*others, PreSharedKeyClientHello(identities, binders)))
+    tail = Writer()
+    with tail.length_prefixed(2):  # (as PreSharedKeyClientHello.encode_body writes its binders)
+        for binder in binders:
+            tail.opaque(1, binder)
+    final = replace(hello, extensions=(*others, PreSharedKeyClientHello(identities, binders)))
+    return final, truncated + tail.getvalue()
 
 
 def selected_psk(
