@@ -30,6 +30,7 @@ from tlslens.wire.enums import (
     ProtocolVersion,
     SignatureScheme,
 )
+from tlslens.wire.extensions import CertificateStatus
 from tlslens.wire.hello import ClientHello, ServerHello
 from tlslens.wire.reader import Reader, Writer
 from tlslens.wire.suite_info import KeyExchange
@@ -160,26 +161,22 @@ class NewSessionTicket12:
 
 @dataclass(frozen=True, slots=True)
 class CertificateStatusMessage:
-    """TLS 1.2 OCSP stapling (RFC 6066 §8): ``CertificateStatusType status_type; OCSPResponse response``
-    with ``opaque OCSPResponse<1..2^24-1>`` (DER, kept raw); for other status types the raw rest."""
+    """TLS 1.2 OCSP stapling (RFC 6066 §8): the body TLS 1.3 carries in a CertificateEntry's
+    status_request (``CertificateStatus``, whose codec this message uses): ``CertificateStatusType
+    status_type; OCSPResponse response`` with ``opaque OCSPResponse<1..2^24-1>`` (DER, kept raw); for
+    other status types the raw rest."""
 
     msg_type: ClassVar[HandshakeType] = HandshakeType.CERTIFICATE_STATUS
     status_type: CertificateStatusType
     response: bytes
 
     def encode_body(self, w: Writer) -> None:
-        w.u8(self.status_type)
-        if self.status_type == CertificateStatusType.OCSP:
-            w.opaque(3, self.response)
-        else:
-            w.bytes(self.response)
+        CertificateStatus(self.status_type, self.response).encode_body(w)
 
     @classmethod
     def decode_body(cls, r: Reader) -> Self:
-        status_type = CertificateStatusType(r.u8())
-        if status_type == CertificateStatusType.OCSP:
-            return cls(status_type, r.opaque(3, min_len=1, what="OCSPResponse"))
-        return cls(status_type, r.rest())
+        body = CertificateStatus.decode_body(r)
+        return cls(body.status_type, body.response)
 
 
 # --- ServerKeyExchange: RFC 5246 §7.4.3, RFC 8422 §5.4 ----------------------------------------------
