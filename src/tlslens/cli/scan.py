@@ -251,13 +251,13 @@ async def _run(
             if old is not None:
                 changes = diff_reports(old.get(report["target"]), report)
                 report["changes"] = changes
-            if as_json:
+            if out is None:  # --json
                 sys.stdout.write(json.dumps(report, separators=(",", ":")) + "\n")
                 sys.stdout.flush()
             else:
                 from tlslens.scan.render import render
 
-                render(report, out or _console(stderr=False), changes=changes)
+                render(report, out, changes=changes)
             if report.get("error"):
                 err = err or _console(stderr=True)
                 err.print(
